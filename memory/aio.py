@@ -1,0 +1,244 @@
+"""The asynchronous store over aiosqlite, for the daemon. Same engine, same SQL as `Store`."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+import anyio
+
+from memory import engine, exchange, schema, sql
+from memory.engine import Steps
+from memory.errors import KeyNotFound, NoStore, StoreError
+from memory.keys import encode_value, validate_key, validate_prefix
+from memory.records import Change, Compare, Record, TxnResult, WriteOp
+from memory.store import DEFAULT_BATCH
+
+T = TypeVar("T")
+Clock = Callable[[], float]
+
+
+async def _drive(conn: aiosqlite.Connection, steps: Steps[T]) -> T:
+    """Run engine steps on an aiosqlite connection."""
+    try:
+        query = next(steps)
+        while True:
+            rows = await conn.execute_fetchall(query[0], query[1])
+            query = steps.send([tuple(row) for row in rows])
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+class AsyncStore:
+    """A swarm store opened for async use. Use `await AsyncStore.open(path)`."""
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        path: Path,
+        *,
+        clock: Clock = time.time,
+        actor: str | None = None,
+    ) -> None:
+        self._conn = conn
+        self.path = path
+        self.clock = clock
+        self.actor = actor
+        # One connection runs one transaction at a time; concurrent callers queue here.
+        self._lock = anyio.Lock()
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock = time.time,
+        actor: str | None = None,
+        busy_timeout: float | None = None,
+    ) -> AsyncStore:
+        """Open an existing store; it must already be at the current schema or migratable."""
+        db = Path(path)
+        if not db.is_file():
+            raise NoStore(f"no swarm store at {db}; run `swarm init` first")
+        if busy_timeout is None:
+            busy_timeout = schema.busy_timeout_seconds(os.environ.get)
+        try:
+            conn = await aiosqlite.connect(
+                f"file:{db}?mode=rw", uri=True, timeout=busy_timeout, isolation_level=None
+            )
+        except sqlite3.Error as err:
+            raise schema.translate(err, db) from None
+        store = cls(conn, db, clock=clock, actor=actor)
+        try:
+            await conn.execute(sql.SET_SYNCHRONOUS)
+            version = await store._run(schema.check_identity(db), write=False)
+            if version < sql.SCHEMA_VERSION:
+
+                def upgrade() -> Steps[int]:
+                    current = yield from schema.check_identity(db)
+                    return (yield from schema.migrate(current, clock()))
+
+                await store._run(upgrade(), write=True)
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._conn.close()
+
+    async def __aenter__(self) -> AsyncStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _run(self, steps: Steps[T], *, write: bool) -> T:
+        async with self._lock:
+            try:
+                await self._conn.execute(sql.BEGIN_WRITE if write else sql.BEGIN_READ)
+                try:
+                    result = await _drive(self._conn, steps)
+                except BaseException:
+                    await self._conn.execute(sql.ROLLBACK)
+                    raise
+                await self._conn.execute(sql.COMMIT)
+                return result
+            except sqlite3.Error as err:
+                raise schema.translate(err, self.path) from None
+
+    async def _read(self, steps: Steps[T]) -> T:
+        return await self._run(steps, write=False)
+
+    async def _write(self, steps: Steps[T]) -> T:
+        return await self._run(steps, write=True)
+
+    # --- reads ---------------------------------------------------------------------------
+
+    async def revision(self) -> int:
+        """The store's current revision."""
+        return (await self._read(engine.read_meta())).revision
+
+    async def get(self, key: str) -> Record | None:
+        """The live record of `key`, or None."""
+        return await self._read(engine.get(validate_key(key), self.clock()))
+
+    async def require(self, key: str) -> Record:
+        """The live record of `key`; `KeyNotFound` when it is absent."""
+        record = await self.get(key)
+        if record is None:
+            raise KeyNotFound(f"no such key: {key}")
+        return record
+
+    async def list_prefix(self, prefix: str = "", limit: int | None = None) -> list[Record]:
+        """Live records whose key starts with `prefix`, in key order."""
+        return await self._read(engine.list_prefix(validate_prefix(prefix), self.clock(), limit))
+
+    async def search_keys(self, glob: str) -> list[Record]:
+        """Live records whose key matches the glob."""
+        return await self._read(engine.search_keys(glob, self.clock()))
+
+    async def search_values(self, text: str) -> list[Record]:
+        """Live records whose JSON value contains `text`."""
+        return await self._read(engine.search_values(text, self.clock()))
+
+    async def count(self) -> int:
+        """How many live keys the store holds."""
+        return await self._read(engine.count_keys(self.clock()))
+
+    async def history(self, key: str, from_rev: int | None = None) -> list[Change]:
+        """Every logged change of `key` (from `from_rev`), oldest first."""
+        return await self._read(engine.history(validate_key(key), from_rev))
+
+    async def changes_since(
+        self, from_rev: int, prefix: str = "", limit: int = DEFAULT_BATCH
+    ) -> tuple[list[Change], int]:
+        """Changes at or after `from_rev` under `prefix`, and the current revision."""
+        return await self._read(engine.changes_since(from_rev, validate_prefix(prefix), limit))
+
+    async def next_expiry(self) -> float | None:
+        """When the next lease runs out, or None."""
+        return await self._read(engine.next_expiry())
+
+    # --- writes --------------------------------------------------------------------------
+
+    async def put(
+        self,
+        key: str,
+        value: Any,
+        *,
+        ttl: float | None = None,
+        if_version: int | None = None,
+        if_absent: bool = False,
+    ) -> Record:
+        """Write `value` (JSON) to `key`; with `if_version`/`if_absent`, compare-and-set."""
+        validate_key(key)
+        steps = engine.put(
+            key, encode_value(value), ttl, if_version, if_absent, self.clock(), self.actor
+        )
+        return await self._write(steps)
+
+    async def delete(self, key: str, *, if_version: int | None = None) -> Record | None:
+        """Remove `key`; return the removed record, or None if it was absent."""
+        steps = engine.delete(validate_key(key), if_version, self.clock(), self.actor)
+        return await self._write(steps)
+
+    async def touch(self, key: str, ttl: float) -> Record | None:
+        """Renew the lease of `key` to `ttl` seconds from now (no new revision)."""
+        return await self._write(engine.touch(validate_key(key), ttl, self.clock()))
+
+    async def txn(
+        self,
+        compares: Iterable[Compare],
+        success: Sequence[WriteOp],
+        failure: Sequence[WriteOp] = (),
+    ) -> TxnResult:
+        """Atomically apply `success` if every compare holds, else `failure`."""
+        for op in (*success, *failure):
+            validate_key(op.key)
+        return await self._write(engine.txn(compares, success, failure, self.clock(), self.actor))
+
+    async def expire_due(self) -> list[str]:
+        """Sweep keys whose lease ran out, logging an `expire` change for each."""
+        return await self._write(engine.expire_due(self.clock(), self.actor))
+
+    async def compact(self, through_rev: int) -> int:
+        """Drop the change log up to `through_rev`; return the compaction point."""
+        return await self._write(engine.compact(through_rev))
+
+    async def compact_keeping(self, keep: int) -> int:
+        """Drop all but the newest `keep` changes; return the compaction point."""
+        return await self._write(engine.compact_keeping(keep))
+
+    # --- export, import, backup ------------------------------------------------------
+
+    async def export_lines(self) -> list[str]:
+        """Every live record as JSON Lines (header first)."""
+        now = self.clock()
+        revision, records = await self._read(engine.snapshot(now))
+        return list(exchange.dump_lines(revision, records, now))
+
+    async def import_(self, lines: Iterable[str], *, merge: bool = False) -> int:
+        """Load an export. Into an empty store it is exact; `merge` writes into a used one."""
+        revision, records = exchange.parse_lines(lines)
+        return await self._write(
+            engine.import_records(records, revision, merge, self.clock(), self.actor)
+        )
+
+    async def backup(self, target: str | os.PathLike[str]) -> Path:
+        """Copy the store, while it is in use, through SQLite's online backup API."""
+        dest = Path(target)
+        if dest.exists():
+            raise StoreError(f"{dest} already exists; refusing to overwrite it")
+        async with aiosqlite.connect(dest) as out:
+            try:
+                await self._conn.backup(out)
+            except sqlite3.Error as err:
+                raise schema.translate(err, dest) from None
+        return dest

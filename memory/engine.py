@@ -1,0 +1,337 @@
+"""The store's logic, written once for both drivers.
+
+Each operation is a generator that yields `(sql, params)` queries and receives the rows
+they return; it never touches a connection. The sync store drives these generators with
+`sqlite3`, the async store with aiosqlite, inside the transaction each one opens. This
+keeps every statement and every row mapping in one place (here and `memory.sql`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Sequence
+from typing import Any, TypeVar
+
+from memory import sql
+from memory.errors import CompactedRevision, StoreError, ValueTooLarge, VersionMismatch
+from memory.keys import prefix_upper_bound
+from memory.records import (
+    Change,
+    Compare,
+    Delete,
+    Meta,
+    Put,
+    Record,
+    Row,
+    Touch,
+    TxnResult,
+    WriteOp,
+    change_from_row,
+    meta_from_row,
+    record_from_row,
+)
+
+T = TypeVar("T")
+Query = tuple[str, Sequence[Any]]
+Steps = Generator[Query, list[Row], T]
+
+
+def read_meta() -> Steps[Meta]:
+    """The store's header: revision, compaction point, value size limit."""
+    rows = yield (sql.READ_META, ())
+    return meta_from_row(rows[0])
+
+
+def get(key: str, now: float) -> Steps[Record | None]:
+    """The live record of `key`, or None."""
+    rows = yield (sql.GET, (key, now))
+    return record_from_row(rows[0]) if rows else None
+
+
+def list_prefix(prefix: str, now: float, limit: int | None = None) -> Steps[list[Record]]:
+    """Live records whose key starts with `prefix`, in key order."""
+    if limit is None:
+        rows = yield (sql.RANGE, (prefix, prefix_upper_bound(prefix), now))
+    else:
+        rows = yield (sql.RANGE_LIMIT, (prefix, prefix_upper_bound(prefix), now, limit))
+    return [record_from_row(row) for row in rows]
+
+
+def search_keys(glob: str, now: float) -> Steps[list[Record]]:
+    """Live records whose key matches the glob (`*`, `?`, `[...]`)."""
+    rows = yield (sql.SEARCH_KEYS, (glob, now))
+    return [record_from_row(row) for row in rows]
+
+
+def search_values(text: str, now: float) -> Steps[list[Record]]:
+    """Live records whose JSON-encoded value contains `text`."""
+    rows = yield (sql.SEARCH_VALUES, (text, now))
+    return [record_from_row(row) for row in rows]
+
+
+def count_keys(now: float) -> Steps[int]:
+    """How many live keys the store holds."""
+    rows = yield (sql.COUNT_KEYS, (now,))
+    return int(rows[0][0])
+
+
+def _check_not_compacted(from_rev: int, meta: Meta) -> None:
+    if meta.compacted_rev and from_rev <= meta.compacted_rev:
+        raise CompactedRevision(
+            f"revision {from_rev} has been compacted; the change log starts at "
+            f"revision {meta.compacted_rev + 1}"
+        )
+
+
+def history(key: str, from_rev: int | None) -> Steps[list[Change]]:
+    """The changes of `key` in order; `from_rev` inside the compacted range is an error."""
+    meta = yield from read_meta()
+    if from_rev is not None:
+        _check_not_compacted(from_rev, meta)
+    rows = yield (sql.HISTORY, (key, from_rev or 0))
+    return [change_from_row(row) for row in rows]
+
+
+def changes_since(from_rev: int, prefix: str, limit: int) -> Steps[tuple[list[Change], int]]:
+    """Up to `limit` changes at or after `from_rev` under `prefix`, and the store revision."""
+    meta = yield from read_meta()
+    _check_not_compacted(from_rev, meta)
+    rows = yield (sql.CHANGES_SINCE, (from_rev, prefix, prefix_upper_bound(prefix), limit))
+    return [change_from_row(row) for row in rows], meta.revision
+
+
+def next_expiry() -> Steps[float | None]:
+    """When the next lease runs out, or None if no key has one."""
+    rows = yield (sql.NEXT_EXPIRY, ())
+    return None if rows[0][0] is None else float(rows[0][0])
+
+
+class _Writer:
+    """The bookkeeping of one write transaction: its revision and change sequence."""
+
+    def __init__(self, meta: Meta, now: float, actor: str | None) -> None:
+        self.meta = meta
+        self.rev = meta.revision + 1
+        self.now = now
+        self.actor = actor
+        self.seq = 0
+
+    def log(self, key: str, op: str, value_json: str | None, version: int) -> Query:
+        self.seq += 1
+        return (
+            sql.INSERT_CHANGE,
+            (self.rev, self.seq, key, op, value_json, version, self.actor, self.now),
+        )
+
+
+def _sweep(writer: _Writer) -> Steps[list[str]]:
+    """Remove every key whose lease has run out, logging an `expire` change for each."""
+    due = yield (sql.DUE, (writer.now,))
+    for key, value_json, version in due:
+        yield (sql.DELETE, (key,))
+        yield writer.log(key, "expire", value_json, version)
+    return [row[0] for row in due]
+
+
+def _apply(op: WriteOp, writer: _Writer) -> Steps[Record | None]:
+    prior = yield from get(op.key, writer.now)
+    if isinstance(op, Touch):
+        if prior is None:
+            return None
+        renewed_until = writer.now + op.ttl
+        yield (sql.TOUCH, (renewed_until, op.key, writer.now))
+        return Record(
+            prior.key, prior.value, prior.version, prior.create_rev, prior.mod_rev, renewed_until
+        )
+    if isinstance(op, Delete):
+        if prior is None:
+            return None
+        yield (sql.DELETE, (op.key,))
+        yield writer.log(op.key, "delete", None, prior.version)
+        return prior
+    version = prior.version + 1 if prior else 1
+    create_rev = prior.create_rev if prior else writer.rev
+    expires_at = None if op.ttl is None else writer.now + op.ttl
+    yield (sql.UPSERT, (op.key, op.value_json, version, create_rev, writer.rev, expires_at))
+    yield writer.log(op.key, "put", op.value_json, version)
+    return record_from_row((op.key, op.value_json, version, create_rev, writer.rev, expires_at))
+
+
+def txn(
+    compares: Iterable[Compare],
+    success: Sequence[WriteOp],
+    failure: Sequence[WriteOp],
+    now: float,
+    actor: str | None,
+) -> Steps[TxnResult]:
+    """Evaluate `compares` on live records, then apply `success` or `failure` atomically.
+
+    The store revision rises by exactly one when the branch changed anything (expired
+    leases swept on the way are logged at that same revision), and not at all otherwise.
+    Run inside `BEGIN IMMEDIATE` so that the reads and writes see one state.
+    """
+    meta = yield from read_meta()
+    succeeded = True
+    for compare in compares:
+        record = yield from get(compare.key, now)
+        if not compare.holds(record):
+            succeeded = False
+            break
+    ops = success if succeeded else failure
+    for op in ops:
+        if isinstance(op, Put) and len(op.value_json.encode()) > meta.max_value_bytes:
+            raise ValueTooLarge(
+                f"value for {op.key} is {len(op.value_json.encode())} bytes, over the limit "
+                f"of {meta.max_value_bytes} bytes"
+            )
+    writer = _Writer(meta, now, actor)
+    if any(not isinstance(op, Touch) for op in ops):
+        yield from _sweep(writer)
+    results = []
+    for op in ops:
+        results.append((yield from _apply(op, writer)))
+    if writer.seq:
+        yield (sql.SET_REVISION, (writer.rev,))
+        return TxnResult(succeeded, writer.rev, results)
+    return TxnResult(succeeded, meta.revision, results)
+
+
+def _mismatch(key: str, expected: str, current: Record | None) -> VersionMismatch:
+    found = "absent" if current is None else f"version {current.version}"
+    return VersionMismatch(f"version mismatch on {key}: expected {expected}, found {found}")
+
+
+def put(
+    key: str,
+    value_json: str,
+    ttl: float | None,
+    if_version: int | None,
+    if_absent: bool,
+    now: float,
+    actor: str | None,
+) -> Steps[Record]:
+    """Write one key, optionally only if it is absent or at version `if_version`."""
+    compares = []
+    if if_absent:
+        compares.append(Compare(key, "version", "==", 0))
+    elif if_version is not None:
+        compares.append(Compare(key, "version", "==", if_version))
+    result = yield from txn(compares, [Put(key, value_json, ttl)], [], now, actor)
+    if not result.succeeded:
+        current = yield from get(key, now)
+        expected = "absent" if if_absent else f"version {if_version}"
+        raise _mismatch(key, expected, current)
+    record = result.results[0]
+    if record is None:  # pragma: no cover - a Put always yields its record
+        raise AssertionError("put produced no record")
+    return record
+
+
+def delete(key: str, if_version: int | None, now: float, actor: str | None) -> Steps[Record | None]:
+    """Remove one key (optionally only at version `if_version`); return what was removed."""
+    compares = [] if if_version is None else [Compare(key, "version", "==", if_version)]
+    result = yield from txn(compares, [Delete(key)], [], now, actor)
+    if not result.succeeded:
+        current = yield from get(key, now)
+        raise _mismatch(key, f"version {if_version}", current)
+    return result.results[0]
+
+
+def touch(key: str, ttl: float, now: float) -> Steps[Record | None]:
+    """Renew the lease on `key`; None when the key is absent."""
+    result = yield from txn([], [Touch(key, ttl)], [], now, None)
+    return result.results[0]
+
+
+def expire_due(now: float, actor: str | None) -> Steps[list[str]]:
+    """Sweep every key whose lease ran out by `now`; one revision if any did."""
+    meta = yield from read_meta()
+    writer = _Writer(meta, now, actor)
+    expired = yield from _sweep(writer)
+    if expired:
+        yield (sql.SET_REVISION, (writer.rev,))
+    return expired
+
+
+def compact(through_rev: int) -> Steps[int]:
+    """Drop the change log up to and including `through_rev`; return the compaction point."""
+    meta = yield from read_meta()
+    through_rev = min(through_rev, meta.revision)
+    if through_rev <= meta.compacted_rev:
+        return meta.compacted_rev
+    yield (sql.COMPACT, (through_rev,))
+    yield (sql.SET_COMPACTED, (through_rev,))
+    return through_rev
+
+
+def compact_keeping(keep: int) -> Steps[int]:
+    """Compact so that at most the newest `keep` changes remain."""
+    rows = yield (sql.NTH_NEWEST_REV, (keep,))
+    if not rows:
+        meta = yield from read_meta()
+        return meta.compacted_rev
+    # Keep whole revisions: compact through the revision just below the kept window.
+    return (yield from compact(int(rows[0][0]) - 1 if keep else int(rows[0][0])))
+
+
+def is_empty() -> Steps[bool]:
+    """Whether the store holds no keys and no change log."""
+    rows = yield (sql.IS_EMPTY, ())
+    return bool(rows[0][0])
+
+
+def load_records(records: Iterable[Record], revision: int) -> Steps[int]:
+    """Insert exported records as they were into an empty store; return the new revision.
+
+    The change log before `revision` is not part of an export, so the store is marked
+    compacted through it: asking for that history is an explicit error, not a silent gap.
+    """
+    import json
+
+    top = revision
+    for record in records:
+        value_json = json.dumps(record.value, separators=(",", ":"), ensure_ascii=False)
+        yield (
+            sql.INSERT_RECORD,
+            (
+                record.key,
+                value_json,
+                record.version,
+                record.create_rev,
+                record.mod_rev,
+                record.expires_at,
+            ),
+        )
+        top = max(top, record.mod_rev)
+    yield (sql.SET_REVISION_AND_COMPACTED, (top, top))
+    return top
+
+
+def set_max_value_bytes(limit: int) -> Steps[None]:
+    """Change the store-wide limit on one encoded value."""
+    yield (sql.SET_MAX_VALUE_BYTES, (limit,))
+
+
+def snapshot(now: float) -> Steps[tuple[int, list[Record]]]:
+    """The current revision and every live record, read in one state (for export)."""
+    meta = yield from read_meta()
+    records = yield from list_prefix("", now)
+    return meta.revision, records
+
+
+def import_records(
+    records: Sequence[Record], revision: int, merge: bool, now: float, actor: str | None
+) -> Steps[int]:
+    """Load exported records: exactly into an empty store, or as new writes with `merge`."""
+    import json
+
+    if merge:
+        ops = [
+            Put(r.key, json.dumps(r.value, separators=(",", ":"), ensure_ascii=False))
+            for r in records
+        ]
+        yield from txn([], ops, [], now, actor)
+        return len(records)
+    if not (yield from is_empty()):
+        raise StoreError("the store is not empty; import with --merge to add to it")
+    yield from load_records(records, revision)
+    return len(records)

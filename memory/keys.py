@@ -1,0 +1,79 @@
+"""Key and value rules: what a key may look like, how values are encoded and bounded."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from memory.errors import InvalidKey, InvalidValue, ValueTooLarge
+
+#: Default limit on one encoded value, in bytes.
+DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
+#: The top-level segment reserved for the coordinator's own records.
+RESERVED_ROOT = "swarm"
+
+_SEGMENT = re.compile(r"[A-Za-z0-9._-]+\Z")
+_PREFIX_CHARS = re.compile(r"[A-Za-z0-9._/-]*\Z")
+_MAX_KEY_LENGTH = 1024
+
+
+def validate_key(key: str) -> str:
+    """Return `key` if it is a valid key, else raise `InvalidKey` saying why."""
+    if not key:
+        raise InvalidKey("invalid key '': a key must not be empty")
+    if len(key) > _MAX_KEY_LENGTH:
+        raise InvalidKey(f"invalid key: longer than {_MAX_KEY_LENGTH} characters")
+    for segment in key.split("/"):
+        if not segment:
+            raise InvalidKey(
+                f"invalid key {key!r}: empty segment (leading, trailing or double '/')"
+            )
+        if not _SEGMENT.match(segment):
+            raise InvalidKey(
+                f"invalid key {key!r}: segment {segment!r} may only hold "
+                "letters, digits, '.', '_', '-'"
+            )
+    return key
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return `prefix` if keys could start with it (empty means every key)."""
+    if not _PREFIX_CHARS.match(prefix) or "//" in prefix or prefix.startswith("/"):
+        raise InvalidKey(
+            f"invalid prefix {prefix!r}: keys hold letters, digits, '.', '_', '-', '/'"
+        )
+    return prefix
+
+
+def prefix_upper_bound(prefix: str) -> str:
+    """The smallest string greater than every key starting with `prefix`.
+
+    Keys are ASCII below DEL (0x7f), so appending DEL bounds them all.
+    """
+    return prefix + "\x7f"
+
+
+def encode_value(value: Any, max_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> str:
+    """Encode `value` as compact JSON text, refusing what is not JSON or over `max_bytes`."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise InvalidValue(f"value is not JSON: {err}") from None
+    size = len(text.encode())
+    if size > max_bytes:
+        raise ValueTooLarge(f"value is {size} bytes, over the limit of {max_bytes} bytes")
+    return text
+
+
+def parse_cli_value(text: str) -> Any:
+    """A value typed on a command line: JSON when it parses as JSON, otherwise the string."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except ValueError:
+        return text
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity parse in Python but are not JSON; keep them as the typed string.
+    raise ValueError(name)

@@ -1,0 +1,156 @@
+"""What the store hands out and takes in: records, changes, operations, and their row mapping."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ChangeOp = Literal["put", "delete", "expire"]
+CompareField = Literal["version", "mod_rev", "create_rev", "value"]
+CompareOp = Literal["==", "!=", "<", ">"]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A live key: its value and the revisions that describe it (as in etcd v3)."""
+
+    key: str
+    value: Any
+    version: int
+    create_rev: int
+    mod_rev: int
+    expires_at: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as plain JSON, as `swarm memory get --json` prints it."""
+        return {
+            "key": self.key,
+            "value": self.value,
+            "version": self.version,
+            "create_rev": self.create_rev,
+            "mod_rev": self.mod_rev,
+            "expires_at": self.expires_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of the change log: what happened to a key at a revision."""
+
+    rev: int
+    seq: int
+    key: str
+    op: ChangeOp
+    value: Any
+    version: int
+    actor: str | None
+    ts: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The change as plain JSON, one line of `swarm memory watch`."""
+        return {
+            "rev": self.rev,
+            "key": self.key,
+            "op": self.op,
+            "value": self.value,
+            "version": self.version,
+            "actor": self.actor,
+            "ts": self.ts,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Put:
+    """Write `value` (already JSON-encoded) to `key`, with an optional lease of `ttl` seconds."""
+
+    key: str
+    value_json: str
+    ttl: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """Remove `key` if it exists."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """Renew the lease of `key` to `ttl` seconds from now, without a new revision."""
+
+    key: str
+    ttl: float
+
+
+WriteOp = Put | Delete | Touch
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """A condition of a transaction on one key. A missing key has version 0 and value None."""
+
+    key: str
+    field: CompareField
+    op: CompareOp
+    target: Any
+
+    def holds(self, record: Record | None) -> bool:
+        """Whether the condition holds for `record` (None when the key is absent)."""
+        actual: Any
+        if record is None:
+            actual = None if self.field == "value" else 0
+        else:
+            actual = getattr(record, self.field)
+        if self.op == "==":
+            return bool(actual == self.target)
+        if self.op == "!=":
+            return bool(actual != self.target)
+        if actual is None or self.target is None:
+            return False
+        try:
+            return bool(actual < self.target) if self.op == "<" else bool(actual > self.target)
+        except TypeError:
+            return False
+
+
+@dataclass(frozen=True, slots=True)
+class TxnResult:
+    """The outcome of a transaction: which branch ran and what each of its operations did.
+
+    `results[i]` is the new record for a Put, the removed record (or None) for a Delete,
+    and the renewed record (or None when absent) for a Touch.
+    """
+
+    succeeded: bool
+    revision: int
+    results: list[Record | None] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """The store's header row."""
+
+    revision: int
+    compacted_rev: int
+    max_value_bytes: int
+
+
+Row = tuple[Any, ...]
+
+
+def record_from_row(row: Row) -> Record:
+    """Map a `kv` row (key, value, version, create_rev, mod_rev, expires_at)."""
+    return Record(row[0], json.loads(row[1]), row[2], row[3], row[4], row[5])
+
+
+def change_from_row(row: Row) -> Change:
+    """Map a `changes` row (rev, seq, key, op, value, version, actor, ts)."""
+    value = None if row[4] is None else json.loads(row[4])
+    return Change(row[0], row[1], row[2], row[3], value, row[5], row[6], row[7])
+
+
+def meta_from_row(row: Row) -> Meta:
+    """Map the `store_meta` row."""
+    return Meta(row[0], row[1], row[2])

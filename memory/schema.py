@@ -1,0 +1,100 @@
+"""Store identity and schema: refuse foreign files, create fresh stores, run migrations.
+
+Written as engine steps so that both drivers run the same checks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from memory import sql
+from memory.engine import Steps
+from memory.errors import (
+    CorruptStore,
+    NotASwarmStore,
+    SchemaTooNew,
+    StoreError,
+    StoreLocked,
+    SwarmError,
+)
+
+
+def read_identity() -> Steps[tuple[int, int]]:
+    """(application_id, user_version) of the open database."""
+    rows = yield (sql.READ_IDENTITY, ())
+    return int(rows[0][0]), int(rows[0][1])
+
+
+def check_identity(path: Path) -> Steps[int]:
+    """Refuse a database that is not a swarm store; return its schema version."""
+    app_id, version = yield from read_identity()
+    if app_id != sql.APPLICATION_ID:
+        raise NotASwarmStore(
+            f"{path} is not a swarm store (application_id {app_id:#x}); refusing to touch it"
+        )
+    if version > sql.SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"{path} has schema version {version}, newer than this swarm's "
+            f"{sql.SCHEMA_VERSION}; upgrade swarm-coordinator"
+        )
+    return version
+
+
+def migrate(from_version: int, now: float) -> Steps[int]:
+    """Apply and record every migration after `from_version`; return the new version."""
+    version = from_version
+    for number, name, statements in sql.MIGRATIONS:
+        if number <= from_version:
+            continue
+        for statement in statements:
+            yield (statement, ())
+        yield (sql.RECORD_MIGRATION, (number, name, now))
+        yield (sql.set_user_version(number), ())
+        version = number
+    return version
+
+
+def create_fresh(now: float) -> Steps[None]:
+    """Create the current schema in one step in an empty database, recording all migrations."""
+    yield (sql.set_application_id(), ())
+    for statement in sql.FRESH_SCHEMA:
+        yield (statement, ())
+    for number, name, _ in sql.MIGRATIONS:
+        yield (sql.RECORD_MIGRATION, (number, name, now))
+    yield (sql.set_user_version(sql.SCHEMA_VERSION), ())
+
+
+def translate(err: sqlite3.Error, path: Path) -> SwarmError:
+    """The project's error for a driver error; no driver exception leaves memory/."""
+    text = str(err)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return StoreLocked(f"{path} is locked by another writer (busy timeout ran out); retry")
+    if "not a database" in lowered or "malformed" in lowered or "disk image" in lowered:
+        return CorruptStore(f"{path} is corrupt: {text}")
+    if "readonly" in lowered or "read-only" in lowered:
+        return StoreError(f"{path} is read-only: {text}")
+    return StoreError(f"store error on {path}: {text}")
+
+
+@contextmanager
+def translated(path: Path) -> Iterator[None]:
+    """Re-raise any sqlite3 error inside the block as the project's own error."""
+    try:
+        yield
+    except sqlite3.Error as err:
+        raise translate(err, path) from None
+
+
+def busy_timeout_seconds(environ: Callable[[str], str | None]) -> float:
+    """The busy timeout: `SWARM_BUSY_TIMEOUT` seconds, default 5."""
+    raw = environ("SWARM_BUSY_TIMEOUT")
+    if not raw:
+        return 5.0
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        raise StoreError(f"SWARM_BUSY_TIMEOUT must be a number of seconds, not {raw!r}") from None

@@ -1,0 +1,183 @@
+"""Every SQL statement of the store, in one place, with `?` placeholders only.
+
+The sync store (sqlite3) and the async store (aiosqlite) both run these statements,
+through the same engine (`memory.engine`), so there is one set of SQL to port when a
+PostgreSQL backend arrives: it uses only `ON CONFLICT`, standard `ORDER BY`/`LIMIT`
+and no SQLite-only syntax beyond `GLOB` and `instr` in the search statements.
+"""
+
+from __future__ import annotations
+
+#: `PRAGMA application_id` of a swarm store: ASCII "SWRM".
+APPLICATION_ID = 0x5357524D
+
+# --- schema -----------------------------------------------------------------------------
+
+#: Migrations in order: (version, name, statements). A store at `PRAGMA user_version` N
+#: has had migrations 1..N applied, each recorded in the `migrations` table.
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        1,
+        "initial tables: store_meta, kv, changes, migrations",
+        (
+            """CREATE TABLE store_meta (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    revision INTEGER NOT NULL,
+    compacted_rev INTEGER NOT NULL,
+    max_value_bytes INTEGER NOT NULL
+)""",
+            """CREATE TABLE kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    create_rev INTEGER NOT NULL,
+    mod_rev INTEGER NOT NULL,
+    expires_at REAL
+) WITHOUT ROWID""",
+            """CREATE TABLE changes (
+    rev INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('put', 'delete', 'expire')),
+    value TEXT,
+    version INTEGER NOT NULL,
+    actor TEXT,
+    ts REAL NOT NULL,
+    PRIMARY KEY (rev, seq)
+) WITHOUT ROWID""",
+            """CREATE TABLE migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at REAL NOT NULL
+)""",
+            "INSERT INTO store_meta (id, revision, compacted_rev, max_value_bytes) "
+            "VALUES (1, 0, 0, 1048576)",
+        ),
+    ),
+    (
+        2,
+        "indexes for lease expiry and per-key history",
+        (
+            "CREATE INDEX kv_expires_at ON kv (expires_at) WHERE expires_at IS NOT NULL",
+            "CREATE INDEX changes_key_rev ON changes (key, rev)",
+        ),
+    ),
+)
+
+#: The schema version this code writes.
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+#: A fresh store's schema, created in one step; a test checks that it equals the schema
+#: reached by running every migration.
+FRESH_SCHEMA: tuple[str, ...] = (
+    """CREATE TABLE store_meta (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    revision INTEGER NOT NULL,
+    compacted_rev INTEGER NOT NULL,
+    max_value_bytes INTEGER NOT NULL
+)""",
+    """CREATE TABLE kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    create_rev INTEGER NOT NULL,
+    mod_rev INTEGER NOT NULL,
+    expires_at REAL
+) WITHOUT ROWID""",
+    "CREATE INDEX kv_expires_at ON kv (expires_at) WHERE expires_at IS NOT NULL",
+    """CREATE TABLE changes (
+    rev INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('put', 'delete', 'expire')),
+    value TEXT,
+    version INTEGER NOT NULL,
+    actor TEXT,
+    ts REAL NOT NULL,
+    PRIMARY KEY (rev, seq)
+) WITHOUT ROWID""",
+    "CREATE INDEX changes_key_rev ON changes (key, rev)",
+    """CREATE TABLE migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at REAL NOT NULL
+)""",
+    "INSERT INTO store_meta (id, revision, compacted_rev, max_value_bytes) "
+    "VALUES (1, 0, 0, 1048576)",
+)
+
+RECORD_MIGRATION = "INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)"
+SCHEMA_OBJECTS = (
+    "SELECT type, name, tbl_name, sql FROM sqlite_master "
+    "WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+)
+
+# --- pragmas (SQLite connection set-up; not data statements) ----------------------------
+
+READ_IDENTITY = "SELECT * FROM pragma_application_id(), pragma_user_version()"
+INTEGRITY_CHECK = "PRAGMA integrity_check"
+SET_WAL = "PRAGMA journal_mode = WAL"
+SET_SYNCHRONOUS = "PRAGMA synchronous = NORMAL"
+BEGIN_WRITE = "BEGIN IMMEDIATE"
+BEGIN_READ = "BEGIN"
+COMMIT = "COMMIT"
+ROLLBACK = "ROLLBACK"
+
+
+def set_application_id() -> str:
+    """PRAGMA statements cannot take placeholders; the id is a constant of ours."""
+    return f"PRAGMA application_id = {APPLICATION_ID:d}"
+
+
+def set_user_version(version: int) -> str:
+    """`PRAGMA user_version = N` for a schema version of ours (an int, never user input)."""
+    return f"PRAGMA user_version = {int(version):d}"
+
+
+# --- data statements --------------------------------------------------------------------
+
+_RECORD_COLUMNS = "key, value, version, create_rev, mod_rev, expires_at"
+_CHANGE_COLUMNS = "rev, seq, key, op, value, version, actor, ts"
+_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+
+READ_META = "SELECT revision, compacted_rev, max_value_bytes FROM store_meta WHERE id = 1"
+SET_REVISION = "UPDATE store_meta SET revision = ? WHERE id = 1"
+SET_COMPACTED = "UPDATE store_meta SET compacted_rev = ? WHERE id = 1"
+SET_MAX_VALUE_BYTES = "UPDATE store_meta SET max_value_bytes = ? WHERE id = 1"
+SET_REVISION_AND_COMPACTED = "UPDATE store_meta SET revision = ?, compacted_rev = ? WHERE id = 1"
+
+GET = f"SELECT {_RECORD_COLUMNS} FROM kv WHERE key = ? AND {_LIVE}"
+RANGE = f"SELECT {_RECORD_COLUMNS} FROM kv WHERE key >= ? AND key < ? AND {_LIVE} ORDER BY key"
+RANGE_LIMIT = (
+    f"SELECT {_RECORD_COLUMNS} FROM kv WHERE key >= ? AND key < ? AND {_LIVE} ORDER BY key LIMIT ?"
+)
+SEARCH_KEYS = f"SELECT {_RECORD_COLUMNS} FROM kv WHERE key GLOB ? AND {_LIVE} ORDER BY key"
+SEARCH_VALUES = (
+    f"SELECT {_RECORD_COLUMNS} FROM kv WHERE instr(value, ?) > 0 AND {_LIVE} ORDER BY key"
+)
+COUNT_KEYS = f"SELECT count(*) FROM kv WHERE {_LIVE}"
+UPSERT = (
+    f"INSERT INTO kv ({_RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version, "
+    "mod_rev = excluded.mod_rev, expires_at = excluded.expires_at"
+)
+INSERT_RECORD = f"INSERT INTO kv ({_RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+DELETE = "DELETE FROM kv WHERE key = ?"
+TOUCH = f"UPDATE kv SET expires_at = ? WHERE key = ? AND {_LIVE}"
+DUE = (
+    "SELECT key, value, version FROM kv "
+    "WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY key"
+)
+NEXT_EXPIRY = "SELECT min(expires_at) FROM kv WHERE expires_at IS NOT NULL"
+
+INSERT_CHANGE = f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+CHANGES_SINCE = (
+    f"SELECT {_CHANGE_COLUMNS} FROM changes WHERE rev >= ? AND key >= ? AND key < ? "
+    "ORDER BY rev, seq LIMIT ?"
+)
+HISTORY = f"SELECT {_CHANGE_COLUMNS} FROM changes WHERE key = ? AND rev >= ? ORDER BY rev, seq"
+COMPACT = "DELETE FROM changes WHERE rev <= ?"
+CHANGE_COUNT = "SELECT count(*) FROM changes"
+NTH_NEWEST_REV = "SELECT rev FROM changes ORDER BY rev DESC, seq DESC LIMIT 1 OFFSET ?"
+OLDEST_REV_AFTER = "SELECT min(rev) FROM changes WHERE ts >= ?"
+IS_EMPTY = "SELECT NOT EXISTS (SELECT 1 FROM kv) AND NOT EXISTS (SELECT 1 FROM changes)"

@@ -1,0 +1,295 @@
+"""The synchronous store over `sqlite3`, for hook processes that live for milliseconds."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from memory import engine, exchange, schema, sql
+from memory.engine import Steps
+from memory.errors import KeyNotFound, NoStore, StoreError
+from memory.keys import encode_value, validate_key, validate_prefix
+from memory.records import Change, Compare, Record, TxnResult, WriteOp
+
+T = TypeVar("T")
+Clock = Callable[[], float]
+
+#: How many changes one `changes_since` call returns at most by default.
+DEFAULT_BATCH = 1000
+
+
+def _drive(conn: sqlite3.Connection, steps: Steps[T]) -> T:
+    """Run engine steps on a connection: execute each query, send back its rows."""
+    try:
+        query = next(steps)
+        while True:
+            rows = conn.execute(query[0], query[1]).fetchall()
+            query = steps.send(rows)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+class Store:
+    """A swarm store opened synchronously. Use `Store.open` or `Store.create`."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        clock: Clock = time.time,
+        actor: str | None = None,
+    ) -> None:
+        self._conn = conn
+        self.path = path
+        self.clock = clock
+        self.actor = actor
+
+    # --- opening ---------------------------------------------------------------------
+
+    @staticmethod
+    def _connect(path: Path, timeout: float | None) -> sqlite3.Connection:
+        if timeout is None:
+            timeout = schema.busy_timeout_seconds(os.environ.get)
+        # mode=rw: never create a database file by accident while opening one.
+        conn = sqlite3.connect(
+            f"file:{path}?mode=rw", uri=True, timeout=timeout, isolation_level=None
+        )
+        conn.execute(sql.SET_SYNCHRONOUS)
+        return conn
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock = time.time,
+        actor: str | None = None,
+        busy_timeout: float | None = None,
+    ) -> Store:
+        """Open an existing store, migrating its schema if it is older than ours."""
+        db = Path(path)
+        if not db.is_file():
+            raise NoStore(f"no swarm store at {db}; run `swarm init` first")
+        with schema.translated(db):
+            conn = cls._connect(db, busy_timeout)
+            try:
+                version = _drive(conn, schema.check_identity(db))
+                if version < sql.SCHEMA_VERSION:
+                    cls._migrate(conn, db, clock())
+            except BaseException:
+                conn.close()
+                raise
+        return cls(conn, db, clock=clock, actor=actor)
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection, db: Path, now: float) -> None:
+        conn.execute(sql.BEGIN_WRITE)
+        try:
+            # Another process may have migrated while we waited for the write lock.
+            version = _drive(conn, schema.check_identity(db))
+            _drive(conn, schema.migrate(version, now))
+            conn.execute(sql.COMMIT)
+        except BaseException:
+            conn.execute(sql.ROLLBACK)
+            raise
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock = time.time,
+        actor: str | None = None,
+        busy_timeout: float | None = None,
+    ) -> Store:
+        """Create a store at `path` (idempotent: an existing swarm store is just opened)."""
+        db = Path(path)
+        if db.exists() and db.stat().st_size > 0:
+            return cls.open(db, clock=clock, actor=actor, busy_timeout=busy_timeout)
+        db.parent.mkdir(parents=True, exist_ok=True)
+        with schema.translated(db):
+            conn = sqlite3.connect(db, timeout=busy_timeout or 5.0, isolation_level=None)
+            try:
+                conn.execute(sql.SET_WAL)
+                conn.execute(sql.BEGIN_WRITE)
+                app_id, _ = _drive(conn, schema.read_identity())
+                if app_id == 0:
+                    _drive(conn, schema.create_fresh(clock()))
+                conn.execute(sql.COMMIT)
+            finally:
+                conn.close()
+        return cls.open(db, clock=clock, actor=actor, busy_timeout=busy_timeout)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- running engine steps ----------------------------------------------------------
+
+    def _read(self, steps: Steps[T]) -> T:
+        """Run read steps in one read transaction, so that they see one state."""
+        with schema.translated(self.path):
+            self._conn.execute(sql.BEGIN_READ)
+            try:
+                return _drive(self._conn, steps)
+            finally:
+                self._conn.execute(sql.COMMIT)
+
+    def _write(self, steps: Steps[T]) -> T:
+        """Run write steps inside `BEGIN IMMEDIATE`; roll back on any error."""
+        with schema.translated(self.path):
+            self._conn.execute(sql.BEGIN_WRITE)
+            try:
+                result = _drive(self._conn, steps)
+            except BaseException:
+                self._conn.execute(sql.ROLLBACK)
+                raise
+            self._conn.execute(sql.COMMIT)
+            return result
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def revision(self) -> int:
+        """The store's current revision."""
+        return self._read(engine.read_meta()).revision
+
+    def get(self, key: str) -> Record | None:
+        """The live record of `key`, or None."""
+        return self._read(engine.get(validate_key(key), self.clock()))
+
+    def require(self, key: str) -> Record:
+        """The live record of `key`; `KeyNotFound` when it is absent."""
+        record = self.get(key)
+        if record is None:
+            raise KeyNotFound(f"no such key: {key}")
+        return record
+
+    def list_prefix(self, prefix: str = "", limit: int | None = None) -> list[Record]:
+        """Live records whose key starts with `prefix`, in key order."""
+        return self._read(engine.list_prefix(validate_prefix(prefix), self.clock(), limit))
+
+    def search_keys(self, glob: str) -> list[Record]:
+        """Live records whose key matches the glob."""
+        return self._read(engine.search_keys(glob, self.clock()))
+
+    def search_values(self, text: str) -> list[Record]:
+        """Live records whose JSON value contains `text`."""
+        return self._read(engine.search_values(text, self.clock()))
+
+    def count(self) -> int:
+        """How many live keys the store holds."""
+        return self._read(engine.count_keys(self.clock()))
+
+    def history(self, key: str, from_rev: int | None = None) -> list[Change]:
+        """Every logged change of `key` (from `from_rev`), oldest first."""
+        return self._read(engine.history(validate_key(key), from_rev))
+
+    def changes_since(
+        self, from_rev: int, prefix: str = "", limit: int = DEFAULT_BATCH
+    ) -> tuple[list[Change], int]:
+        """Changes at or after `from_rev` under `prefix`, and the current revision."""
+        return self._read(engine.changes_since(from_rev, validate_prefix(prefix), limit))
+
+    def next_expiry(self) -> float | None:
+        """When the next lease runs out, or None."""
+        return self._read(engine.next_expiry())
+
+    def integrity_check(self) -> str:
+        """SQLite's `PRAGMA integrity_check` verdict ("ok" when sound)."""
+        with schema.translated(self.path):
+            return str(self._conn.execute(sql.INTEGRITY_CHECK).fetchone()[0])
+
+    # --- writes --------------------------------------------------------------------------
+
+    def put(
+        self,
+        key: str,
+        value: Any,
+        *,
+        ttl: float | None = None,
+        if_version: int | None = None,
+        if_absent: bool = False,
+    ) -> Record:
+        """Write `value` (JSON) to `key`; with `if_version`/`if_absent`, compare-and-set."""
+        validate_key(key)
+        steps = engine.put(
+            key, encode_value(value), ttl, if_version, if_absent, self.clock(), self.actor
+        )
+        return self._write(steps)
+
+    def delete(self, key: str, *, if_version: int | None = None) -> Record | None:
+        """Remove `key`; return the removed record, or None if it was absent."""
+        return self._write(engine.delete(validate_key(key), if_version, self.clock(), self.actor))
+
+    def touch(self, key: str, ttl: float) -> Record | None:
+        """Renew the lease of `key` to `ttl` seconds from now (no new revision)."""
+        return self._write(engine.touch(validate_key(key), ttl, self.clock()))
+
+    def txn(
+        self,
+        compares: Iterable[Compare],
+        success: Sequence[WriteOp],
+        failure: Sequence[WriteOp] = (),
+    ) -> TxnResult:
+        """Atomically apply `success` if every compare holds, else `failure`."""
+        for op in (*success, *failure):
+            validate_key(op.key)
+        return self._write(engine.txn(compares, success, failure, self.clock(), self.actor))
+
+    def expire_due(self) -> list[str]:
+        """Sweep keys whose lease ran out, logging an `expire` change for each."""
+        return self._write(engine.expire_due(self.clock(), self.actor))
+
+    def compact(self, through_rev: int) -> int:
+        """Drop the change log up to `through_rev`; return the compaction point."""
+        return self._write(engine.compact(through_rev))
+
+    def compact_keeping(self, keep: int) -> int:
+        """Drop all but the newest `keep` changes; return the compaction point."""
+        return self._write(engine.compact_keeping(keep))
+
+    def set_max_value_bytes(self, limit: int) -> None:
+        """Set the store-wide limit on one encoded value."""
+        if limit < 1:
+            raise StoreError("the value size limit must be at least 1 byte")
+        self._write(engine.set_max_value_bytes(limit))
+
+    # --- export, import, backup ------------------------------------------------------
+
+    def export(self, out: IO[str]) -> int:
+        """Write every live record as JSON Lines; return how many."""
+        now = self.clock()
+        revision, records = self._read(engine.snapshot(now))
+        out.writelines(exchange.dump_lines(revision, records, now))
+        return len(records)
+
+    def import_(self, lines: Iterable[str], *, merge: bool = False) -> int:
+        """Load an export. Into an empty store it is exact; `merge` writes into a used one."""
+        revision, records = exchange.parse_lines(lines)
+        return self._write(
+            engine.import_records(records, revision, merge, self.clock(), self.actor)
+        )
+
+    def backup(self, target: str | os.PathLike[str]) -> Path:
+        """Copy the store, while it is in use, through SQLite's online backup API."""
+        dest = Path(target)
+        if dest.exists():
+            raise StoreError(f"{dest} already exists; refusing to overwrite it")
+        with schema.translated(dest):
+            out = sqlite3.connect(dest)
+            try:
+                self._conn.backup(out)
+            finally:
+                out.close()
+        return dest
