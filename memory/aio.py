@@ -17,7 +17,7 @@ from memory.engine import Steps
 from memory.errors import KeyNotFound, NoStore, StoreError
 from memory.keys import encode_value, validate_key, validate_prefix
 from memory.records import Change, Compare, Record, TxnResult, WriteOp
-from memory.store import DEFAULT_BATCH
+from memory.store import DEFAULT_BATCH, open_uri
 
 T = TypeVar("T")
 Clock = Callable[[], float]
@@ -69,7 +69,7 @@ class AsyncStore:
             busy_timeout = schema.busy_timeout_seconds(os.environ.get)
         try:
             conn = await aiosqlite.connect(
-                f"file:{db}?mode=rw", uri=True, timeout=busy_timeout, isolation_level=None
+                open_uri(db), uri=True, timeout=busy_timeout, isolation_level=None
             )
         except sqlite3.Error as err:
             raise schema.translate(err, db) from None
@@ -166,6 +166,15 @@ class AsyncStore:
         """When the next lease runs out, or None."""
         return await self._read(engine.next_expiry())
 
+    async def integrity_check(self) -> str:
+        """SQLite's `PRAGMA integrity_check` verdict ("ok" when sound)."""
+        async with self._lock:
+            try:
+                rows = await self._conn.execute_fetchall(sql.INTEGRITY_CHECK)
+            except sqlite3.Error as err:
+                raise schema.translate(err, self.path) from None
+        return str(next(iter(rows))[0])
+
     # --- writes --------------------------------------------------------------------------
 
     async def put(
@@ -215,6 +224,12 @@ class AsyncStore:
     async def compact_keeping(self, keep: int) -> int:
         """Drop all but the newest `keep` changes; return the compaction point."""
         return await self._write(engine.compact_keeping(keep))
+
+    async def set_max_value_bytes(self, limit: int) -> None:
+        """Set the store-wide limit on one encoded value."""
+        if limit < 1:
+            raise StoreError("the value size limit must be at least 1 byte")
+        await self._write(engine.set_max_value_bytes(limit))
 
     # --- export, import, backup ------------------------------------------------------
 

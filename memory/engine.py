@@ -269,8 +269,9 @@ def compact_keeping(keep: int) -> Steps[int]:
     if not rows:
         meta = yield from read_meta()
         return meta.compacted_rev
-    # Keep whole revisions: compact through the revision just below the kept window.
-    return (yield from compact(int(rows[0][0]) - 1 if keep else int(rows[0][0])))
+    # rows[0] is the newest change outside the kept window: compact through its revision.
+    # That keeps whole revisions; a revision straddling the window is dropped entirely.
+    return (yield from compact(int(rows[0][0])))
 
 
 def is_empty() -> Steps[bool]:

@@ -33,6 +33,15 @@ def _drive(conn: sqlite3.Connection, steps: Steps[T]) -> T:
         return stop.value  # type: ignore[no-any-return]
 
 
+def open_uri(path: Path) -> str:
+    """The URI that opens an existing database read-write and never creates one.
+
+    The path is percent-encoded: a raw `?`, `#` or `%` in it would otherwise be read as
+    URI syntax and open (or create) a different file.
+    """
+    return f"{path.resolve().as_uri()}?mode=rw"
+
+
 class Store:
     """A swarm store opened synchronously. Use `Store.open` or `Store.create`."""
 
@@ -55,10 +64,7 @@ class Store:
     def _connect(path: Path, timeout: float | None) -> sqlite3.Connection:
         if timeout is None:
             timeout = schema.busy_timeout_seconds(os.environ.get)
-        # mode=rw: never create a database file by accident while opening one.
-        conn = sqlite3.connect(
-            f"file:{path}?mode=rw", uri=True, timeout=timeout, isolation_level=None
-        )
+        conn = sqlite3.connect(open_uri(path), uri=True, timeout=timeout, isolation_level=None)
         conn.execute(sql.SET_SYNCHRONOUS)
         return conn
 

@@ -1,0 +1,68 @@
+"""What every command shares: the store it works on, output, and the error boundary."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from memory.errors import EXIT_ERROR, SwarmError
+from memory.store import Store
+
+
+@dataclass
+class CliState:
+    """Per-invocation settings from the global options."""
+
+    db_path: Path
+    explicit_db: str | None = None
+
+    def open_store(self) -> Store:
+        """Open the store (it must exist); the actor is `SWARM_AGENT_ID` when set."""
+        return Store.open(self.db_path, actor=os.environ.get("SWARM_AGENT_ID") or None)
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+def emit_json(data: Any) -> None:
+    """Print `data` as indented JSON on stdout."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def emit_json_line(data: Any) -> None:
+    """Print `data` as one compact JSON line and flush, for streams."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def run_cli(command: click.Command, argv: list[str]) -> int:  # noqa: PLR0911 - one return per outcome
+    """Run a click command with the project's error boundary: one line, an exit code."""
+    try:
+        command.main(args=argv, prog_name="swarm", standalone_mode=False)
+    except SwarmError as err:
+        click.echo(f"swarm: error: {err.message}", err=True)
+        return err.exit_code
+    except click.exceptions.Abort:
+        click.echo("swarm: aborted", err=True)
+        return 130
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as err:
+        # Usage errors are bad input: one line naming the command, exit 1.
+        where = f"{err.ctx.command_path}: " if getattr(err, "ctx", None) else ""  # type: ignore[attr-defined]
+        click.echo(f"swarm: error: {where}{err.format_message()}", err=True)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # A reader such as `head` went away; that is not our error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    return 0

@@ -1,0 +1,67 @@
+"""Where things live: the repository root, the `.swarm/` directory and the store file.
+
+Hooks resolve the store on every call, so this walks directories instead of running git.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+STORE_DIR = ".swarm"
+STORE_FILE = "memory.db"
+
+
+def find_repo_root(start: Path) -> Path | None:
+    """The nearest directory at or above `start` holding `.git` (a directory or a file)."""
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def default_store_path(start: Path) -> Path:
+    """Where `swarm init` puts the store: `.swarm/memory.db` at the git root, else in `start`."""
+    root = find_repo_root(start) or start
+    return root / STORE_DIR / STORE_FILE
+
+
+def resolve_store_path(
+    explicit: str | None, environ: Mapping[str, str], cwd: Path | None = None
+) -> Path:
+    """The store to use: `--db`, then `SWARM_DB`, then the nearest `.swarm/memory.db` above
+    the working directory, then the place `swarm init` would create it."""
+    if explicit:
+        return Path(explicit)
+    if environ.get("SWARM_DB"):
+        return Path(environ["SWARM_DB"])
+    here = cwd or Path.cwd()
+    for directory in (here, *here.parents):
+        candidate = directory / STORE_DIR / STORE_FILE
+        if candidate.is_file():
+            return candidate
+    return default_store_path(here)
+
+
+def project_root_for(db_path: Path) -> Path:
+    """The directory a store belongs to: the parent of its `.swarm/` directory.
+
+    A store elsewhere (`--db /tmp/x.db`) belongs to the repository around the working
+    directory, or the working directory itself.
+    """
+    db_path = db_path.resolve()
+    if db_path.parent.name == STORE_DIR:
+        return db_path.parent.parent
+    cwd = Path.cwd()
+    return find_repo_root(cwd) or cwd
+
+
+def swarm_dir_for(db_path: Path) -> Path:
+    """The directory for logs and lock files next to the store."""
+    return db_path.resolve().parent
+
+
+def environ_agent(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The agent named by `SWARM_AGENT_ID`, if any."""
+    return environ.get("SWARM_AGENT_ID") or None
