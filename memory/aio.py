@@ -75,7 +75,10 @@ class AsyncStore:
             raise schema.translate(err, db) from None
         store = cls(conn, db, clock=clock, actor=actor)
         try:
-            await conn.execute(sql.SET_SYNCHRONOUS)
+            try:
+                await conn.execute(sql.SET_SYNCHRONOUS)
+            except sqlite3.Error as err:
+                raise schema.translate(err, db) from None
             version = await store._run(schema.check_identity(db), write=False)
             if version < sql.SCHEMA_VERSION:
 
@@ -129,6 +132,11 @@ class AsyncStore:
         """The live record of `key`, or None."""
         return await self._read(engine.get(validate_key(key), self.clock()))
 
+    async def get_many(self, keys: Iterable[str]) -> dict[str, Record]:
+        """The live records of those `keys` that exist, by key."""
+        wanted = [validate_key(key) for key in keys]
+        return await self._read(engine.get_many(wanted, self.clock()))
+
     async def require(self, key: str) -> Record:
         """The live record of `key`; `KeyNotFound` when it is absent."""
         record = await self.get(key)
@@ -139,6 +147,11 @@ class AsyncStore:
     async def list_prefix(self, prefix: str = "", limit: int | None = None) -> list[Record]:
         """Live records whose key starts with `prefix`, in key order."""
         return await self._read(engine.list_prefix(validate_prefix(prefix), self.clock(), limit))
+
+    async def last_in_prefix(self, prefix: str, limit: int) -> list[Record]:
+        """The `limit` records with the greatest keys under `prefix` (newest events)."""
+        steps = engine.last_in_prefix(validate_prefix(prefix), self.clock(), limit)
+        return await self._read(steps)
 
     async def search_keys(self, glob: str) -> list[Record]:
         """Live records whose key matches the glob."""
@@ -251,9 +264,9 @@ class AsyncStore:
         dest = Path(target)
         if dest.exists():
             raise StoreError(f"{dest} already exists; refusing to overwrite it")
-        async with aiosqlite.connect(dest) as out:
-            try:
+        try:
+            async with aiosqlite.connect(dest) as out:
                 await self._conn.backup(out)
-            except sqlite3.Error as err:
-                raise schema.translate(err, dest) from None
+        except sqlite3.Error as err:
+            raise schema.translate(err, dest) from None
         return dest

@@ -47,6 +47,19 @@ def get(key: str, now: float) -> Steps[Record | None]:
     return record_from_row(rows[0]) if rows else None
 
 
+def get_many(keys: Sequence[str], now: float) -> Steps[dict[str, Record]]:
+    """The live records of `keys` that exist, by key (in chunks, under SQLite's limits)."""
+    found: dict[str, Record] = {}
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        rows = yield (sql.get_many(len(chunk)), (*chunk, now))
+        for row in rows:
+            record = record_from_row(row)
+            found[record.key] = record
+    return found
+
+
 def list_prefix(prefix: str, now: float, limit: int | None = None) -> Steps[list[Record]]:
     """Live records whose key starts with `prefix`, in key order."""
     if limit is None:
@@ -54,6 +67,12 @@ def list_prefix(prefix: str, now: float, limit: int | None = None) -> Steps[list
     else:
         rows = yield (sql.RANGE_LIMIT, (prefix, prefix_upper_bound(prefix), now, limit))
     return [record_from_row(row) for row in rows]
+
+
+def last_in_prefix(prefix: str, now: float, limit: int) -> Steps[list[Record]]:
+    """The `limit` live records with the greatest keys under `prefix`, in key order."""
+    rows = yield (sql.RANGE_NEWEST, (prefix, prefix_upper_bound(prefix), now, limit))
+    return [record_from_row(row) for row in reversed(rows)]
 
 
 def search_keys(glob: str, now: float) -> Steps[list[Record]]:
@@ -288,7 +307,10 @@ def load_records(records: Iterable[Record], revision: int) -> Steps[int]:
     """
     import json
 
-    top = revision
+    # A store emptied by deletes and compaction may already be past `revision`; the
+    # revision never goes back, or a watcher's cursor would skip the imported writes.
+    meta = yield from read_meta()
+    top = max(revision, meta.revision)
     for record in records:
         value_json = json.dumps(record.value, separators=(",", ":"), ensure_ascii=False)
         yield (

@@ -17,8 +17,15 @@ class SwarmError(Exception):
 
     exit_code = EXIT_ERROR
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, details: tuple[str, ...] = ()) -> None:
         super().__init__(message or (self.__doc__ or "").strip())
+        #: Further lines a person needs (what a task waits on), printed under the message.
+        self.details = details
+
+    def render(self) -> str:
+        """The error as shown on stderr: `swarm: error: ...`, then any detail lines."""
+        lines = [f"swarm: error: {self.message}", *(f"  - {line}" for line in self.details)]
+        return "\n".join(lines) + "\n"
 
     @property
     def message(self) -> str:

@@ -33,6 +33,7 @@ def parse_lines(lines: Iterable[str]) -> tuple[int, list[Record]]:
     """(revision, records) of an export; any malformed line is an error naming it."""
     revision = -1
     records: list[Record] = []
+    seen: set[str] = set()
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -54,6 +55,9 @@ def parse_lines(lines: Iterable[str]) -> tuple[int, list[Record]]:
             validate_key(key)
         except SwarmError as err:
             raise BadImportFile(f"line {line_no}: {err}") from None
+        if key in seen:
+            raise BadImportFile(f"line {line_no}: key {key!r} appears twice")
+        seen.add(key)
         expires_at = item.get("expires_at")
         if expires_at is not None and not isinstance(expires_at, int | float):
             raise BadImportFile(f"line {line_no}: 'expires_at' must be a number or null")

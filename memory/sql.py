@@ -147,9 +147,21 @@ SET_MAX_VALUE_BYTES = "UPDATE store_meta SET max_value_bytes = ? WHERE id = 1"
 SET_REVISION_AND_COMPACTED = "UPDATE store_meta SET revision = ?, compacted_rev = ? WHERE id = 1"
 
 GET = f"SELECT {_RECORD_COLUMNS} FROM kv WHERE key = ? AND {_LIVE}"
+
+
+def get_many(count: int) -> str:
+    """SELECT the live records of `count` keys (one `?` per key)."""
+    marks = ", ".join("?" * count)
+    return f"SELECT {_RECORD_COLUMNS} FROM kv WHERE key IN ({marks}) AND {_LIVE}"
+
+
 RANGE = f"SELECT {_RECORD_COLUMNS} FROM kv WHERE key >= ? AND key < ? AND {_LIVE} ORDER BY key"
 RANGE_LIMIT = (
     f"SELECT {_RECORD_COLUMNS} FROM kv WHERE key >= ? AND key < ? AND {_LIVE} ORDER BY key LIMIT ?"
+)
+RANGE_NEWEST = (
+    f"SELECT {_RECORD_COLUMNS} FROM kv WHERE key >= ? AND key < ? AND {_LIVE} "
+    "ORDER BY key DESC LIMIT ?"
 )
 SEARCH_KEYS = f"SELECT {_RECORD_COLUMNS} FROM kv WHERE key GLOB ? AND {_LIVE} ORDER BY key"
 SEARCH_VALUES = (

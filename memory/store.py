@@ -174,6 +174,11 @@ class Store:
         """The live record of `key`, or None."""
         return self._read(engine.get(validate_key(key), self.clock()))
 
+    def get_many(self, keys: Iterable[str]) -> dict[str, Record]:
+        """The live records of those `keys` that exist, by key."""
+        wanted = [validate_key(key) for key in keys]
+        return self._read(engine.get_many(wanted, self.clock()))
+
     def require(self, key: str) -> Record:
         """The live record of `key`; `KeyNotFound` when it is absent."""
         record = self.get(key)
@@ -184,6 +189,11 @@ class Store:
     def list_prefix(self, prefix: str = "", limit: int | None = None) -> list[Record]:
         """Live records whose key starts with `prefix`, in key order."""
         return self._read(engine.list_prefix(validate_prefix(prefix), self.clock(), limit))
+
+    def last_in_prefix(self, prefix: str, limit: int) -> list[Record]:
+        """The `limit` records with the greatest keys under `prefix` (newest events)."""
+        steps = engine.last_in_prefix(validate_prefix(prefix), self.clock(), limit)
+        return self._read(steps)
 
     def search_keys(self, glob: str) -> list[Record]:
         """Live records whose key matches the glob."""

@@ -36,9 +36,26 @@ cli.add_command(memory_group)
 
 def register() -> None:
     """Attach the command groups that live in other modules."""
+    from coordinator.cli.agents import (
+        events_command,
+        hooks_command,
+        inbox_command,
+        session_restore_command,
+        status_command,
+    )
     from coordinator.cli.init import init_command
+    from coordinator.cli.plan import plan_group
 
-    cli.add_command(init_command)
+    for command in (
+        init_command,
+        plan_group,
+        inbox_command,
+        events_command,
+        status_command,
+        hooks_command,
+        session_restore_command,
+    ):
+        cli.add_command(command)
 
 
 register()

@@ -46,7 +46,7 @@ def run_cli(command: click.Command, argv: list[str]) -> int:  # noqa: PLR0911 - 
     try:
         command.main(args=argv, prog_name="swarm", standalone_mode=False)
     except SwarmError as err:
-        click.echo(f"swarm: error: {err.message}", err=True)
+        sys.stderr.write(err.render())
         return err.exit_code
     except click.exceptions.Abort:
         click.echo("swarm: aborted", err=True)
@@ -65,4 +65,7 @@ def run_cli(command: click.Command, argv: list[str]) -> int:  # noqa: PLR0911 - 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Exception as err:  # noqa: BLE001 - the boundary: one line, never a traceback
+        sys.stderr.write(f"swarm: internal error: {type(err).__name__}: {err}\n")
+        return EXIT_ERROR
     return 0

@@ -1,0 +1,36 @@
+"""The coordinator's exceptions, under the store's root `SwarmError`; docstring = default message.
+
+A caller passes a one-line message naming what failed; the CLI and the hooks print it as is.
+"""
+
+from __future__ import annotations
+
+from memory.errors import Refused, SwarmError
+
+
+class PlanError(SwarmError):
+    """Invalid plan."""
+
+
+class TaskNotReady(Refused):
+    """Task is not ready."""
+
+
+class UnknownTask(SwarmError):
+    """No such task."""
+
+
+class ClaimHeld(Refused):
+    """File is held by another agent."""
+
+
+class PathOutsideRepo(SwarmError):
+    """Path is outside the repository."""
+
+
+class BadDuration(SwarmError):
+    """Invalid duration."""
+
+
+class BadCondition(SwarmError):
+    """Invalid condition."""

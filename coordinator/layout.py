@@ -1,0 +1,103 @@
+"""The coordinator's key layout: where each kind of record lives in the store.
+
+Task statuses live in the users' namespace (`<phase>/<task>/status`) so that agents and
+scripts read them like any key; everything else lives under the reserved `swarm/` root.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+ROOT = "swarm"
+
+PLANS = f"{ROOT}/plans/"
+TASKS = f"{ROOT}/tasks/"
+RECEIPTS = f"{ROOT}/receipts/"
+AGENTS = f"{ROOT}/agents/"
+SESSIONS = f"{ROOT}/sessions/"
+INBOX = f"{ROOT}/inbox/"
+EVENTS = f"{ROOT}/events/"
+ESCALATIONS = f"{ROOT}/escalations/"
+CLAIMS = f"{ROOT}/claims/"
+CLAIM_QUEUE = f"{ROOT}/claim-queue/"
+EDITS = f"{ROOT}/edits/"
+CONFLICTS = f"{ROOT}/conflicts/"
+DAEMON = f"{ROOT}/daemon/"
+DAEMON_CURSOR = f"{DAEMON}cursor"
+
+
+def plan_key(phase: str) -> str:
+    """The plan header of a phase."""
+    return f"{PLANS}{phase}"
+
+
+def status_key(task_id: str) -> str:
+    """`<phase>/<task>/status`, the status every agent can read."""
+    return f"{task_id}/status"
+
+
+def spec_key(task_id: str) -> str:
+    """The task's specification, as loaded from its plan."""
+    return f"{TASKS}{task_id}/spec"
+
+
+def run_key(task_id: str) -> str:
+    """The task's run record: agent, timing, block reason, escalation, pid."""
+    return f"{TASKS}{task_id}/run"
+
+
+def progress_key(task_id: str) -> str:
+    """The task's latest progress report."""
+    return f"{TASKS}{task_id}/progress"
+
+
+def receipt_key(task_id: str) -> str:
+    """The receipt written by post-task."""
+    return f"{RECEIPTS}{task_id}"
+
+
+def escalation_key(task_id: str) -> str:
+    """The escalation record of a late task."""
+    return f"{ESCALATIONS}{task_id}"
+
+
+def agent_key(agent: str) -> str:
+    """The agent's registration, a lease renewed by each hook call."""
+    return f"{AGENTS}{agent}"
+
+
+def session_summary_key(session: str, agent: str) -> str:
+    """What session-end wrote for one agent of a session."""
+    return f"{SESSIONS}{session}/{agent}"
+
+
+def inbox_prefix(agent: str) -> str:
+    """The prefix of an agent's notifications."""
+    return f"{INBOX}{agent}/"
+
+
+def unique_suffix(now: float) -> str:
+    """A key segment that sorts by time and does not collide between processes."""
+    return f"{int(now * 1_000_000):017d}-{os.urandom(3).hex()}"
+
+
+def event_key(now: float) -> str:
+    """A new event's key, in time order."""
+    return f"{EVENTS}{unique_suffix(now)}"
+
+
+def inbox_key(agent: str, now: float) -> str:
+    """A new notification's key in `agent`'s inbox."""
+    return f"{inbox_prefix(agent)}{unique_suffix(now)}"
+
+
+def task_id_parts(task_id: str) -> tuple[str, str]:
+    """(phase, task) of a qualified id `phase/task`."""
+    phase, _, name = task_id.rpartition("/")
+    return phase, name
+
+
+def now() -> float:
+    """Wall-clock time; rules take `now` as an argument, only the shells read the clock."""
+    return time.time()

@@ -1,0 +1,448 @@
+"""Plans: the YAML an operator writes, validated whole into frozen task specs.
+
+    phase: phase7
+    session: swarm-phase7          # optional, default: the phase
+    dashboard: docs/phase7/COORDINATION-DASHBOARD.md   # optional
+    baseline: phase7/baseline      # optional key names, for reports
+    final: phase7/final            # optional
+    tasks:
+      release_prep:
+        title: Release preparation          # default: the task name
+        agent: planner                      # optional
+        requires: [code_quality]            # hard: wait until their status is complete
+        optional: [config_system]           # soft: an ordering hint, never blocks
+        when: ["phase7/baseline/tests_passing >= 626"]
+        gates: ["phase7/release_prep/changelog exists"]
+        deadline: 48h                       # escalate if not complete this long after ready
+        run: "scripts/agents/release.sh"    # optional: started by the daemon when ready
+        files: ["CHANGELOG.md", "docs/release/**"]
+        description: free text
+
+`parse_plan` checks everything before it returns, so a plan in hand is always consistent;
+each problem is one line naming the source and the task.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import yaml
+
+from coordinator.conditions import Condition, parse_condition
+from coordinator.errors import BadCondition, BadDuration, PlanError, UnknownTask
+from memory.errors import InvalidKey
+from memory.keys import RESERVED_ROOT, validate_key
+
+_SEGMENT = re.compile(r"[A-Za-z0-9._-]+\Z")
+_PLAN_FIELDS: Final = ("phase", "session", "dashboard", "baseline", "final", "tasks")
+_TASK_FIELDS: Final = (
+    "title",
+    "agent",
+    "requires",
+    "optional",
+    "when",
+    "gates",
+    "deadline",
+    "run",
+    "files",
+    "description",
+)
+_UNIT_SECONDS: Final = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+_NUMBER = r"\d+(?:\.\d+)?"
+_DURATION = re.compile(rf"(?:\s*{_NUMBER}\s*[dhms])+\s*\Z")
+_DURATION_PART = re.compile(rf"({_NUMBER})\s*([dhms])")
+_PLAIN_SECONDS = re.compile(rf"\s*{_NUMBER}\s*\Z")
+
+
+def task_id(phase: str, name: str) -> str:
+    """A task's id, `<phase>/<name>`: the key prefix of everything about the task."""
+    return f"{phase}/{name}"
+
+
+def status_key(phase: str, name: str) -> str:
+    """The key that holds a task's status, `<phase>/<name>/status`."""
+    return f"{phase}/{name}/status"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """One task of a plan, validated; `deadline` is in seconds."""
+
+    phase: str
+    name: str
+    title: str
+    agent: str | None
+    requires: tuple[str, ...]
+    optional: tuple[str, ...]
+    when: tuple[Condition, ...]
+    gates: tuple[Condition, ...]
+    deadline: float | None
+    run: str | None
+    files: tuple[str, ...]
+    description: str | None
+
+    @property
+    def id(self) -> str:
+        """The task's id, `<phase>/<name>`."""
+        return task_id(self.phase, self.name)
+
+    @property
+    def status_key(self) -> str:
+        """The key that holds the task's status."""
+        return status_key(self.phase, self.name)
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec as plain JSON; conditions are stored as their text."""
+        return {
+            "phase": self.phase,
+            "name": self.name,
+            "title": self.title,
+            "agent": self.agent,
+            "requires": list(self.requires),
+            "optional": list(self.optional),
+            "when": [c.text for c in self.when],
+            "gates": [c.text for c in self.gates],
+            "deadline": self.deadline,
+            "run": self.run,
+            "files": list(self.files),
+            "description": self.description,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TaskSpec:
+        """Rebuild a spec stored by `to_json`; raise PlanError when it is malformed."""
+        try:
+            return cls(
+                phase=str(data["phase"]),
+                name=str(data["name"]),
+                title=str(data["title"]),
+                agent=data["agent"],
+                requires=tuple(data["requires"]),
+                optional=tuple(data["optional"]),
+                when=tuple(parse_condition(text) for text in data["when"]),
+                gates=tuple(parse_condition(text) for text in data["gates"]),
+                deadline=None if data["deadline"] is None else float(data["deadline"]),
+                run=data["run"],
+                files=tuple(data["files"]),
+                description=data["description"],
+            )
+        except (KeyError, TypeError, ValueError, BadCondition) as err:
+            raise PlanError(f"stored task spec is malformed: {_one_line(err)}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A validated plan: its phase, session and tasks (in the order they were written)."""
+
+    phase: str
+    session: str
+    tasks: dict[str, TaskSpec]
+    dashboard: str | None = None
+    baseline: str | None = None
+    final: str | None = None
+
+    def task(self, name: str) -> TaskSpec:
+        """The task called `name`; raise UnknownTask when the plan has none."""
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise UnknownTask(f"no task {name!r} in plan {self.phase}") from None
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as plain JSON, tasks in plan order."""
+        return {
+            "phase": self.phase,
+            "session": self.session,
+            "dashboard": self.dashboard,
+            "baseline": self.baseline,
+            "final": self.final,
+            "tasks": {name: spec.to_json() for name, spec in self.tasks.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        """Rebuild a plan stored by `to_json`; raise PlanError when it is malformed."""
+        try:
+            tasks = {str(name): TaskSpec.from_json(spec) for name, spec in data["tasks"].items()}
+            return cls(
+                phase=str(data["phase"]),
+                session=str(data["session"]),
+                tasks=tasks,
+                dashboard=data.get("dashboard"),
+                baseline=data.get("baseline"),
+                final=data.get("final"),
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            raise PlanError(f"stored plan is malformed: {_one_line(err)}") from None
+
+
+def parse_duration(text: str | float) -> float:
+    """Seconds in `90s`, `30m`, `48h`, `2d`, `1h30m`, `1.5h` or a plain number of seconds.
+
+    Units run from largest to smallest, each at most once; zero, negative and anything
+    else raise BadDuration.
+    """
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise BadDuration(f"invalid duration {text!r}: expected e.g. 90s, 30m, 48h, 2d, 1h30m")
+    if isinstance(text, int | float) or _PLAIN_SECONDS.match(text):
+        seconds = float(text)
+    elif _DURATION.match(text):
+        seconds = 0.0
+        previous = math.inf
+        for number, unit in _DURATION_PART.findall(text):
+            size = _UNIT_SECONDS[unit]
+            if size >= previous:
+                raise BadDuration(
+                    f"invalid duration {text!r}: units must run from days down to seconds, "
+                    "each once"
+                )
+            previous = size
+            seconds += float(number) * size
+    else:
+        raise BadDuration(
+            f"invalid duration {text!r}: expected e.g. 90s, 30m, 48h, 2d, 1h30m "
+            "or a number of seconds"
+        )
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise BadDuration(f"invalid duration {text!r}: must be positive")
+    return seconds
+
+
+def parse_plan(text: str, source: str = "<plan>") -> Plan:
+    """Parse and validate a YAML plan; any problem raises PlanError naming `source` and task."""
+    try:
+        data = yaml.load(text, Loader=_PlanLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = err.problem or err.context or "syntax error"
+        raise PlanError(f"{source}: {where}invalid YAML: {_one_line(problem)}") from None
+    except yaml.YAMLError as err:
+        raise PlanError(f"{source}: invalid YAML: {_one_line(err)}") from None
+    return plan_from_data(data, source)
+
+
+def plan_from_data(data: Any, source: str = "<plan>") -> Plan:
+    """Validate an already-parsed plan (a mapping as YAML or JSON gives it) into a Plan."""
+    if data is None:
+        raise PlanError(f"{source}: the plan is empty")
+    if not isinstance(data, Mapping):
+        raise PlanError(f"{source}: a plan must be a mapping with phase and tasks")
+    unknown = [str(k) for k in data if k not in _PLAN_FIELDS]
+    if unknown:
+        raise PlanError(
+            f"{source}: unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"expected {', '.join(_PLAN_FIELDS)}"
+        )
+    for required in ("phase", "tasks"):
+        if data.get(required) is None:
+            raise PlanError(f"{source}: missing {required!r}")
+    phase = _segment(source, "phase", data["phase"])
+    if phase == RESERVED_ROOT:
+        raise PlanError(f"{source}: phase {phase!r} is reserved for the coordinator's records")
+    session = _optional_str(source, "session", data.get("session")) or phase
+    dashboard = _optional_str(source, "dashboard", data.get("dashboard"))
+    baseline = _optional_key(source, "baseline", data.get("baseline"))
+    final = _optional_key(source, "final", data.get("final"))
+
+    raw_tasks = data["tasks"]
+    if not isinstance(raw_tasks, Mapping):
+        raise PlanError(f"{source}: 'tasks' must be a mapping of task name to task")
+    if not raw_tasks:
+        raise PlanError(f"{source}: 'tasks' is empty")
+    names = [_segment(source, "task name", name) for name in raw_tasks]
+    known = frozenset(names)
+    tasks = {
+        name: _task_from_data(source, phase, name, body, known)
+        for name, body in zip(names, raw_tasks.values(), strict=True)
+    }
+    _check_cycles(source, tasks)
+    return Plan(
+        phase=phase,
+        session=session,
+        tasks=tasks,
+        dashboard=dashboard,
+        baseline=baseline,
+        final=final,
+    )
+
+
+def topological_order(plan: Plan) -> list[str]:
+    """Task names with every task after the tasks it requires; ties keep plan order."""
+    remaining = dict(plan.tasks)
+    done: set[str] = set()
+    order: list[str] = []
+    while remaining:
+        # Scanning in plan order each round makes the order stable and predictable;
+        # plans hold tens of tasks, so the quadratic scan costs nothing.
+        name = next(n for n, spec in remaining.items() if done.issuperset(spec.requires))
+        order.append(name)
+        done.add(name)
+        del remaining[name]
+    return order
+
+
+def _task_from_data(
+    source: str, phase: str, name: str, body: Any, names: Collection[str]
+) -> TaskSpec:
+    where = f"{source}: task {name}"
+    if body is None:
+        body = {}  # `name:` with nothing under it is a task with every default
+    if not isinstance(body, Mapping):
+        raise PlanError(f"{where}: must be a mapping of fields")
+    unknown = [str(k) for k in body if k not in _TASK_FIELDS]
+    if unknown:
+        raise PlanError(
+            f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"expected {', '.join(_TASK_FIELDS)}"
+        )
+    requires = _task_refs(where, "requires", body.get("requires"), names)
+    optional = _task_refs(where, "optional", body.get("optional"), names)
+    if name in requires:
+        raise PlanError(f"{where}: requires itself")
+    if name in optional:
+        raise PlanError(f"{where}: lists itself in optional")
+    both = [dep for dep in requires if dep in optional]
+    if both:
+        raise PlanError(f"{where}: {both[0]!r} is in both requires and optional")
+    deadline = body.get("deadline")
+    if deadline is not None:
+        try:
+            deadline = parse_duration(deadline)
+        except BadDuration as err:
+            raise PlanError(f"{where}: deadline: {err.message}") from None
+    files = _str_list(where, "files", body.get("files"))
+    for pattern in files:
+        if not pattern or pattern.startswith("/") or ".." in pattern.split("/"):
+            raise PlanError(
+                f"{where}: files: {pattern!r} must be a path relative to the repository root"
+            )
+    return TaskSpec(
+        phase=phase,
+        name=name,
+        title=_optional_str(where, "title", body.get("title")) or name,
+        agent=_optional_str(where, "agent", body.get("agent")),
+        requires=requires,
+        optional=optional,
+        when=_conditions(where, "when", body.get("when")),
+        gates=_conditions(where, "gates", body.get("gates")),
+        deadline=deadline,
+        run=_optional_str(where, "run", body.get("run")),
+        files=files,
+        description=_optional_str(where, "description", body.get("description")),
+    )
+
+
+def _check_cycles(source: str, tasks: dict[str, TaskSpec]) -> None:
+    # Depth-first search over `requires`, in plan order so the reported cycle is stable.
+    state: dict[str, str] = {}  # name -> "visiting" | "done"
+    stack: list[str] = []
+
+    def visit(name: str) -> None:
+        state[name] = "visiting"
+        stack.append(name)
+        for dep in tasks[name].requires:
+            if state.get(dep) == "visiting":
+                cycle = [*stack[stack.index(dep) :], dep]
+                raise PlanError(f"{source}: task {dep}: dependency cycle: {' -> '.join(cycle)}")
+            if dep not in state:
+                visit(dep)
+        stack.pop()
+        state[name] = "done"
+
+    for name in tasks:
+        if name not in state:
+            visit(name)
+
+
+def _segment(where: str, what: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise PlanError(f"{where}: {what} {value!r} must be a string (quote it)")
+    if not _SEGMENT.match(value):
+        raise PlanError(f"{where}: {what} {value!r} may only hold letters, digits, '.', '_', '-'")
+    return value
+
+
+def _optional_str(where: str, field: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PlanError(f"{where}: {field} must be a string, not {_type_name(value)}")
+    return value
+
+
+def _optional_key(where: str, field: str, value: Any) -> str | None:
+    key = _optional_str(where, field, value)
+    if key is None:
+        return None
+    try:
+        return validate_key(key)
+    except InvalidKey as err:
+        raise PlanError(f"{where}: {field}: {err.message}") from None
+
+
+def _str_list(where: str, field: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PlanError(f"{where}: {field} must be a list of strings, not {value!r}")
+    return tuple(value)
+
+
+def _task_refs(where: str, field: str, value: Any, names: Collection[str]) -> tuple[str, ...]:
+    refs = _str_list(where, field, value)
+    seen: set[str] = set()
+    for ref in refs:
+        if ref not in names:
+            raise PlanError(f"{where}: {field} unknown task {ref!r}")
+        if ref in seen:
+            raise PlanError(f"{where}: {field} lists {ref!r} twice")
+        seen.add(ref)
+    return refs
+
+
+def _conditions(where: str, field: str, value: Any) -> tuple[Condition, ...]:
+    conditions = []
+    for text in _str_list(where, field, value):
+        try:
+            conditions.append(parse_condition(text))
+        except BadCondition as err:
+            raise PlanError(f"{where}: {field}: {err.message}") from None
+    return tuple(conditions)
+
+
+def _type_name(value: Any) -> str:
+    return "a list" if isinstance(value, list) else type(value).__name__
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())
+
+
+class _PlanLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate keys, which PyYAML would silently overwrite.
+
+    Two tasks with one name would otherwise quietly become one.
+    """
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        # Merge keys (`<<`) may legitimately repeat what they merge; only scalars compare.
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+            continue
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_PlanLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)

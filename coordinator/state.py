@@ -1,0 +1,213 @@
+"""The coordinator's records (task runs, events, notifications, agents) and the store
+operations that write them. Pure: they take `now` and return values or operations."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from coordinator import layout
+from memory.records import Put
+
+EVENT_TYPES = frozenset(
+    {
+        "task_ready",
+        "task_started",
+        "task_completed",
+        "task_failed",
+        "task_blocked",
+        "task_pending",
+        "task_stalled",
+        "gate_failed",
+        "escalated",
+        "agent_started",
+        "agent_ended",
+        "agent_stale",
+        "agent_spawned",
+        "progress",
+        "notification",
+        "plan_loaded",
+        "claim_granted",
+        "claim_released",
+        "claim_queued",
+        "conflict",
+        "conflict_resolved",
+    }
+)
+
+Level = Literal["info", "warn", "error"]
+
+
+def encode(value: Any) -> str:
+    """Compact JSON, the way the store keeps values."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _from_dict(cls: Any, data: Any) -> Any:
+    """Build dataclass `cls` from a JSON object, ignoring unknown fields (forward-compatible)."""
+    if not isinstance(data, dict):
+        return cls()
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class TaskRun:
+    """What happened to a task so far: who runs it, when it became ready, started, ended."""
+
+    agent: str | None = None
+    session: str | None = None
+    ready_at: float | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    reason: str | None = None
+    blocked_kind: str | None = None
+    escalated_at: float | None = None
+    stalled: bool = False
+    pid: int | None = None
+    exit_code: int | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> TaskRun:
+        """Parse a stored run record (missing or malformed: an empty one)."""
+        return _from_dict(cls, data)  # type: ignore[no-any-return]
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as stored."""
+        return asdict(self)
+
+
+@dataclass
+class Progress:
+    """An agent's latest progress report on a task."""
+
+    done: int = 0
+    total: int = 0
+    blocker: str | None = None
+    milestone: str | None = None
+    ts: float = 0.0
+    agent: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> Progress:
+        """Parse a stored progress record."""
+        return _from_dict(cls, data)  # type: ignore[no-any-return]
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as stored."""
+        return asdict(self)
+
+    @property
+    def percent(self) -> int:
+        """Done as a whole percentage of total (0 when total is 0)."""
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+@dataclass
+class Event:
+    """A typed entry of the event log."""
+
+    type: str
+    ts: float
+    task: str | None = None
+    agent: str | None = None
+    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Event:
+        """Parse a stored event."""
+        event: Event = _from_dict(cls, data) if isinstance(data, dict) and "type" in data else None  # type: ignore[assignment]
+        return event or Event("unknown", 0.0)
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as stored and as `swarm events --json` prints it."""
+        return asdict(self)
+
+
+@dataclass
+class Notification:
+    """A message in an agent's inbox."""
+
+    message: str
+    ts: float
+    level: str = "info"
+    sender: str | None = None
+    task: str | None = None
+    read: bool = False
+
+    @classmethod
+    def from_json(cls, data: Any) -> Notification:
+        """Parse a stored notification."""
+        if not isinstance(data, dict) or "message" not in data:
+            return Notification("(malformed notification)", 0.0)
+        return _from_dict(cls, data)  # type: ignore[no-any-return]
+
+    def to_json(self) -> dict[str, Any]:
+        """The notification as stored."""
+        return asdict(self)
+
+
+@dataclass
+class Agent:
+    """A registered agent; its key is a lease renewed by every hook call it makes."""
+
+    name: str
+    session: str | None = None
+    started_at: float = 0.0
+    branch: str | None = None
+    worktree: str | None = None
+    pid: int | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> Agent:
+        """Parse a stored agent record."""
+        return _from_dict(cls, data)  # type: ignore[no-any-return]
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as stored."""
+        return asdict(self)
+
+
+def event_op(
+    type_: str,
+    now: float,
+    *,
+    task: str | None = None,
+    agent: str | None = None,
+    message: str = "",
+    **data: Any,
+) -> Put:
+    """The write that appends one typed event to the event log."""
+    if type_ not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type_}")
+    event = Event(type_, now, task, agent, message, data)
+    return Put(layout.event_key(now), encode(event.to_json()))
+
+
+def notify_ops(
+    to: str,
+    message: str,
+    now: float,
+    *,
+    level: str = "info",
+    sender: str | None = None,
+    task: str | None = None,
+) -> list[Put]:
+    """Deliver `message` to `to`'s inbox, and log a `notification` event."""
+    note = Notification(message, now, level, sender, task)
+    return [
+        Put(layout.inbox_key(to, now), encode(note.to_json())),
+        event_op("notification", now, task=task, agent=to, message=message, level=level),
+    ]
+
+
+def status_op(task_id: str, status: str) -> Put:
+    """Set a task's status key."""
+    return Put(layout.status_key(task_id), encode(status))
+
+
+def run_op(task_id: str, run: TaskRun) -> Put:
+    """Write a task's run record."""
+    return Put(layout.run_key(task_id), encode(run.to_json()))

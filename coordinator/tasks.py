@@ -1,0 +1,498 @@
+"""Task workflow over the sync store: load plans, start and finish tasks, report progress.
+
+Each operation reads what it needs, asks the pure rules (`coordinator.readiness`) for a
+decision and commits it in one compare-and-set transaction, retrying if another process
+changed the task in between. The hooks and the CLI call these; the daemon has its own
+async shell around the same rules (`coordinator.daemon`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from coordinator import layout
+from coordinator.errors import TaskNotReady, UnknownTask
+from coordinator.plan import Plan, TaskSpec
+from coordinator.readiness import (
+    BLOCKED,
+    COMPLETE,
+    FAILED,
+    IN_PROGRESS,
+    PENDING,
+    Readiness,
+    assess,
+    describe_wait,
+    evaluate_gates,
+    gates_pass,
+    keys_of,
+)
+from coordinator.state import (
+    Progress,
+    TaskRun,
+    encode,
+    event_op,
+    notify_ops,
+    run_op,
+    status_op,
+)
+from memory.errors import Refused
+from memory.records import Compare, Delete, Put, Record, Touch, WriteOp
+from memory.store import Store
+
+#: Builds the writes that release an agent's claims on a task (from the claims module).
+ReleaseOps = Callable[[Store, str, str, float], list[WriteOp]]
+
+#: The phase of tasks started without a plan (`pre-task --task-id fix_typo`).
+ADHOC_PHASE = "adhoc"
+#: How long an agent's registration lives without a hook call, in seconds.
+DEFAULT_AGENT_TTL = 900.0
+#: Compare-and-set retries before giving up on a task that keeps changing under us.
+MAX_ATTEMPTS = 20
+
+
+def agent_ttl(environ: Mapping[str, str] = os.environ) -> float:
+    """The liveness lease of agents: `SWARM_AGENT_TTL` seconds, default 15 minutes."""
+    try:
+        return float(environ.get("SWARM_AGENT_TTL", DEFAULT_AGENT_TTL))
+    except ValueError:
+        return DEFAULT_AGENT_TTL
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """A task as the store holds it now: spec, status, run record and progress."""
+
+    spec: TaskSpec
+    status: str | None
+    run: TaskRun
+    progress: Progress | None
+    status_record: Record | None
+
+
+def adhoc_spec(task_id: str, agent: str | None) -> TaskSpec:
+    """The spec of a task that is in no plan: no requirements, ready at once."""
+    phase, name = layout.task_id_parts(task_id)
+    return TaskSpec(phase, name, name, agent, (), (), (), (), None, None, (), None)
+
+
+def status_guard(task_id: str, record: Record | None) -> Compare:
+    """A compare that holds only while the task's status is still `record`."""
+    key = layout.status_key(task_id)
+    if record is None:
+        return Compare(key, "version", "==", 0)
+    return Compare(key, "mod_rev", "==", record.mod_rev)
+
+
+# --- plans -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What `load_plan` changed."""
+
+    phase: str
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    removed: list[str]
+
+
+def load_plan(store: Store, plan: Plan, source: str) -> LoadResult:
+    """Store a validated plan: specs are added or updated, statuses kept (idempotent)."""
+    now = store.clock()
+    prefix = f"{layout.TASKS}{plan.phase}/"
+    existing = {r.key: r.value for r in store.list_prefix(prefix) if r.key.endswith("/spec")}
+    ops: list[WriteOp] = []
+    added, updated, unchanged = [], [], []
+    wanted = set()
+    for spec in plan.tasks.values():
+        key = layout.spec_key(spec.id)
+        wanted.add(key)
+        data = spec.to_json()
+        if key not in existing:
+            added.append(spec.name)
+            ops.append(Put(key, encode(data)))
+        elif existing[key] != data:
+            updated.append(spec.name)
+            ops.append(Put(key, encode(data)))
+        else:
+            unchanged.append(spec.name)
+    removed = sorted(
+        layout.task_id_parts(k[len(layout.TASKS) : -len("/spec")])[1]
+        for k in existing
+        if k not in wanted
+    )
+    ops.extend(Delete(layout.spec_key(f"{plan.phase}/{name}")) for name in removed)
+    header = {
+        "phase": plan.phase,
+        "session": plan.session,
+        "dashboard": plan.dashboard,
+        "baseline": plan.baseline,
+        "final": plan.final,
+        "tasks": list(plan.tasks),
+        "source": source,
+    }
+    current_header = store.get(layout.plan_key(plan.phase))
+    if (
+        current_header is None
+        or {k: v for k, v in current_header.value.items() if k != "loaded_at"} != header
+    ):
+        ops.append(Put(layout.plan_key(plan.phase), encode({**header, "loaded_at": now})))
+    statuses = store.get_many(spec.status_key for spec in plan.tasks.values())
+    compares = []
+    for spec in plan.tasks.values():
+        if spec.status_key not in statuses:
+            compares.append(Compare(spec.status_key, "version", "==", 0))
+            ops.append(status_op(spec.id, PENDING))
+    if ops:
+        ops.append(
+            event_op(
+                "plan_loaded",
+                now,
+                message=f"plan {plan.phase} loaded from {source}",
+                added=added,
+                updated=updated,
+                removed=removed,
+            )
+        )
+        result = store.txn(compares, ops)
+        if not result.succeeded:
+            # An agent set a status in between; load again, keeping the status it set.
+            return load_plan(store, plan, source)
+    return LoadResult(plan.phase, added, updated, unchanged, removed)
+
+
+def plan_phases(store: Store) -> dict[str, dict[str, Any]]:
+    """Every loaded plan header, by phase."""
+    return {
+        r.key[len(layout.PLANS) :]: r.value
+        for r in store.list_prefix(layout.PLANS)
+        if isinstance(r.value, dict)
+    }
+
+
+def load_specs(store: Store, phase: str | None = None) -> dict[str, TaskSpec]:
+    """Every stored task spec (of one phase, or all), by task id."""
+    prefix = layout.TASKS if phase is None else f"{layout.TASKS}{phase}/"
+    specs = {}
+    for record in store.list_prefix(prefix):
+        if record.key.endswith("/spec"):
+            spec = TaskSpec.from_json(record.value)
+            specs[spec.id] = spec
+    return specs
+
+
+# --- reading tasks -----------------------------------------------------------------------
+
+
+def find_task(store: Store, ref: str) -> TaskSpec | None:
+    """The spec for `phase/task` or a bare `task` (unique across phases), or None."""
+    if "/" in ref:
+        record = store.get(layout.spec_key(ref))
+        return None if record is None else TaskSpec.from_json(record.value)
+    matches = [
+        TaskSpec.from_json(r.value)
+        for r in store.search_keys(f"{layout.TASKS}*/{ref}/spec")
+        if r.key.count("/") == 4
+    ]
+    if len(matches) > 1:
+        phases = ", ".join(sorted(m.phase for m in matches))
+        raise UnknownTask(f"task {ref!r} is in several phases ({phases}); use phase/{ref}")
+    return matches[0] if matches else None
+
+
+def resolve_task_id(ref: str) -> str:
+    """The qualified id of a reference to a task that is in no plan."""
+    if ref.count("/") > 1 or not ref or ref.startswith("/") or ref.endswith("/"):
+        raise UnknownTask(f"invalid task id {ref!r}: use TASK or PHASE/TASK")
+    return ref if "/" in ref else f"{ADHOC_PHASE}/{ref}"
+
+
+def spec_for(store: Store, ref: str, agent: str | None) -> tuple[TaskSpec, bool]:
+    """(spec, is_new): the planned spec, or an ad hoc one to be stored with the task."""
+    spec = find_task(store, ref)
+    if spec is not None:
+        return spec, False
+    from memory.keys import validate_key
+
+    task_id = resolve_task_id(ref)
+    validate_key(task_id)
+    return adhoc_spec(task_id, agent), True
+
+
+def read_state(store: Store, spec: TaskSpec) -> tuple[TaskState, dict[str, Any]]:
+    """The task's state and the current values of every key its rules read."""
+    keys = {
+        spec.status_key,
+        layout.run_key(spec.id),
+        layout.progress_key(spec.id),
+        *keys_of(spec),
+    }
+    records = store.get_many(keys)
+    values = {k: r.value for k, r in records.items()}
+    status_record = records.get(spec.status_key)
+    progress = records.get(layout.progress_key(spec.id))
+    state = TaskState(
+        spec,
+        None if status_record is None else str(status_record.value),
+        TaskRun.from_json(values.get(layout.run_key(spec.id))),
+        None if progress is None else Progress.from_json(progress.value),
+        status_record,
+    )
+    return state, values
+
+
+def waits_lines(readiness: Readiness) -> tuple[str, ...]:
+    """What a task waits on, one line per unmet requirement or condition."""
+    return tuple(describe_wait(w) for w in readiness.waits)
+
+
+# --- the task hooks ----------------------------------------------------------------------
+
+
+def _liveness(agent: str | None) -> list[WriteOp]:
+    return [] if not agent else [Touch(layout.agent_key(agent), agent_ttl())]
+
+
+@dataclass(frozen=True)
+class Started:
+    """The outcome of `start_task`."""
+
+    task_id: str
+    agent: str
+    already: bool
+    revision: int
+
+
+def check_startable(state: TaskState, readiness: Readiness, agent: str) -> bool:
+    """Raise TaskNotReady unless `agent` may start the task; True when it already runs it."""
+    spec, status = state.spec, state.status
+    if status == IN_PROGRESS:
+        if state.run.agent == agent:
+            return True
+        raise TaskNotReady(f"task {spec.id} is in progress by {state.run.agent or 'another agent'}")
+    if status == COMPLETE:
+        raise TaskNotReady(f"task {spec.id} is already complete")
+    if status == BLOCKED:
+        raise TaskNotReady(
+            f"task {spec.id} is blocked: {state.run.reason or 'see swarm plan show'}",
+            details=waits_lines(readiness),
+        )
+    if readiness.verdict != "ready":
+        raise TaskNotReady(
+            f"task {spec.id} is not ready; it waits on:", details=waits_lines(readiness)
+        )
+    return False
+
+
+def start_task(store: Store, ref: str, agent: str, session: str | None) -> Started:
+    """pre-task: mark the task `in_progress` for `agent` if it is ready (idempotent)."""
+    spec, is_new = spec_for(store, ref, agent)
+    for _ in range(MAX_ATTEMPTS):
+        now = store.clock()
+        state, values = read_state(store, spec)
+        readiness = assess(spec, values)
+        if check_startable(state, readiness, agent):
+            store.txn([], _liveness(agent))
+            return Started(spec.id, agent, True, store.revision())
+        run = state.run
+        run.agent, run.session = agent, session or run.session
+        run.ready_at = run.ready_at or now
+        run.started_at, run.ended_at, run.reason, run.stalled = now, None, None, False
+        ops: list[WriteOp] = [
+            status_op(spec.id, IN_PROGRESS),
+            run_op(spec.id, run),
+            event_op("task_started", now, task=spec.id, agent=agent, session=session),
+            *_liveness(agent),
+        ]
+        if is_new:
+            ops.insert(0, Put(layout.spec_key(spec.id), encode(spec.to_json())))
+        result = store.txn([status_guard(spec.id, state.status_record)], ops)
+        if result.succeeded:
+            return Started(spec.id, agent, False, result.revision)
+    raise Refused(f"task {spec.id} kept changing; try again")
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The outcome of `finish_task`: the receipt and the status the task ended in."""
+
+    task_id: str
+    status: str
+    receipt: dict[str, Any]
+    already: bool
+    gate_failures: tuple[str, ...]
+
+
+def finish_task(
+    store: Store,
+    ref: str,
+    status: str,
+    agent: str | None,
+    summary: str | None,
+    metrics: dict[str, Any] | None,
+    claim_release_ops: ReleaseOps | None = None,
+) -> Finished:
+    """post-task: record the outcome, timing and receipt; evaluate gates on completion.
+
+    Idempotent: finishing a task again with the same outcome changes nothing.
+    """
+    if status not in (COMPLETE, FAILED):
+        raise UnknownTask(f"post-task status must be complete or failed, not {status!r}")
+    spec, is_new = spec_for(store, ref, agent)
+    for _ in range(MAX_ATTEMPTS):
+        now = store.clock()
+        state, values = read_state(store, spec)
+        receipt_record = store.get(layout.receipt_key(spec.id))
+        if receipt_record is not None and state.status in (status, BLOCKED):
+            receipt = receipt_record.value
+            if receipt.get("status") == status or (
+                state.status == BLOCKED and receipt.get("reported") == status
+            ):
+                return Finished(spec.id, str(state.status), receipt, True, ())
+        run = state.run
+        run.agent = agent or run.agent
+        run.ended_at = now
+        final = status
+        gate_failures: tuple[str, ...] = ()
+        events: list[WriteOp] = []
+        if status == COMPLETE:
+            results = evaluate_gates(spec, values)
+            if not gates_pass(results):
+                gate_failures = tuple(
+                    f"{r.condition.text}: {r.observed}" for r in results if not r.holds
+                )
+                final = BLOCKED
+                run.reason = "gate failed: " + "; ".join(gate_failures)
+                run.blocked_kind = "gates"
+                events.append(
+                    event_op(
+                        "gate_failed",
+                        now,
+                        task=spec.id,
+                        agent=run.agent,
+                        message=run.reason,
+                        gates=list(gate_failures),
+                    )
+                )
+                events.append(event_op("task_blocked", now, task=spec.id, message=run.reason))
+                if run.agent:
+                    events.extend(
+                        notify_ops(
+                            run.agent,
+                            f"task {spec.id} is blocked: {run.reason}",
+                            now,
+                            level="warn",
+                            task=spec.id,
+                        )
+                    )
+        else:
+            run.reason = summary or "reported failed"
+        duration = None if run.started_at is None else round(now - run.started_at, 3)
+        receipt = {
+            "task": spec.id,
+            "agent": run.agent,
+            "session": run.session,
+            "start": run.started_at,
+            "end": now,
+            "duration": duration,
+            "status": final,
+            "reported": status,
+            "summary": summary,
+            "metrics": metrics or {},
+            "gates": [r.condition.text for r in evaluate_gates(spec, values)],
+            "gate_failures": list(gate_failures),
+        }
+        event_type = "task_completed" if status == COMPLETE else "task_failed"
+        ops: list[WriteOp] = [
+            status_op(spec.id, final),
+            run_op(spec.id, run),
+            Put(layout.receipt_key(spec.id), encode(receipt)),
+            event_op(
+                event_type,
+                now,
+                task=spec.id,
+                agent=run.agent,
+                message=summary or "",
+                duration=duration,
+            ),
+            *events,
+            *_liveness(run.agent),
+        ]
+        if claim_release_ops is not None and run.agent:
+            ops.extend(claim_release_ops(store, run.agent, spec.id, now))
+        if is_new:
+            ops.insert(0, Put(layout.spec_key(spec.id), encode(spec.to_json())))
+        result = store.txn([status_guard(spec.id, state.status_record)], ops)
+        if result.succeeded:
+            return Finished(spec.id, final, receipt, False, gate_failures)
+    raise Refused(f"task {spec.id} kept changing; try again")
+
+
+def report_progress(
+    store: Store,
+    ref: str,
+    done: int,
+    total: int,
+    blocker: str | None,
+    milestone: str | None,
+    agent: str | None,
+) -> Progress:
+    """Record an agent's progress on a task, and log a `progress` event."""
+    spec = find_task(store, ref)
+    task_id = spec.id if spec else resolve_task_id(ref)
+    if done < 0 or total < 0 or (total and done > total):
+        raise UnknownTask(f"progress needs 0 <= done <= total, got {done}/{total}")
+    now = store.clock()
+    progress = Progress(done, total, blocker, milestone, now, agent)
+    message = f"{done}/{total}" + (f" milestone: {milestone}" if milestone else "")
+    message += f" blocker: {blocker}" if blocker else ""
+    store.txn(
+        [],
+        [
+            Put(layout.progress_key(task_id), encode(progress.to_json())),
+            event_op(
+                "progress",
+                now,
+                task=task_id,
+                agent=agent,
+                message=message,
+                done=done,
+                total=total,
+                blocker=blocker,
+                milestone=milestone,
+            ),
+            *_liveness(agent),
+        ],
+    )
+    return progress
+
+
+def in_progress_task_of(store: Store, agent: str) -> str | None:
+    """The task `agent` is running now, if any (the newest started)."""
+    best: tuple[float, str] | None = None
+    for record in store.list_prefix(layout.TASKS):
+        if not record.key.endswith("/run") or not isinstance(record.value, dict):
+            continue
+        run = TaskRun.from_json(record.value)
+        if run.agent != agent or run.ended_at is not None or run.started_at is None:
+            continue
+        task_id = record.key[len(layout.TASKS) : -len("/run")]
+        status = store.get(layout.status_key(task_id))
+        if status is not None and status.value == IN_PROGRESS:
+            candidate = (run.started_at, task_id)
+            best = candidate if best is None or candidate > best else best
+    return None if best is None else best[1]
+
+
+def specs_by_status(store: Store, specs: Iterable[TaskSpec]) -> dict[str, str | None]:
+    """The status of each task id."""
+    spec_list = list(specs)
+    records = store.get_many(s.status_key for s in spec_list)
+    return {
+        s.id: (None if s.status_key not in records else str(records[s.status_key].value))
+        for s in spec_list
+    }

@@ -1,0 +1,294 @@
+"""`swarm hooks ...`: the commands agents run at fixed moments. Thin and fast.
+
+Built on argparse rather than click: a hook runs on every edit an agent makes, and
+importing click (or asyncio, or structlog) would cost more than the hook's own work.
+Each command turns its flags into one coordinator call and prints a short result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from memory.errors import EXIT_ERROR, SwarmError
+from memory.store import Store
+
+Handler = Callable[[argparse.Namespace, Store], int]
+
+
+def _open(args: argparse.Namespace) -> Store:
+    from coordinator.project import resolve_store_path
+
+    path = resolve_store_path(args.db, os.environ)
+    return Store.open(path, actor=getattr(args, "agent", None) or os.environ.get("SWARM_AGENT_ID"))
+
+
+def _agent(args: argparse.Namespace, required: bool = True) -> str | None:
+    agent = getattr(args, "agent", None) or os.environ.get("SWARM_AGENT_ID")
+    if required and not agent:
+        raise SwarmError("an agent name is required: pass --agent or set SWARM_AGENT_ID")
+    return agent
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+# --- handlers ----------------------------------------------------------------------------
+
+
+def pre_task(args: argparse.Namespace, store: Store) -> int:
+    """Start a task if it is ready; with --wait, wait for it to become ready."""
+    from coordinator.errors import TaskNotReady
+    from coordinator.tasks import start_task
+
+    agent = _agent(args) or ""
+    session = args.session_id or os.environ.get("SWARM_SESSION_ID")
+    if args.wait is None:
+        started = start_task(store, args.task_id, agent, session)
+    else:
+        started = _wait_for(
+            store, args.wait, lambda: start_task(store, args.task_id, agent, session), TaskNotReady
+        )
+    verb = "already in progress" if started.already else "started"
+    print(f"task {started.task_id} {verb} by {agent} (rev {started.revision})")
+    return 0
+
+
+def _wait_for(
+    store: Store, seconds: float, attempt: Callable[[], Any], retry_on: type[BaseException]
+) -> Any:
+    """Call `attempt` until it stops raising `retry_on` or `seconds` pass, waking on changes."""
+    import threading
+    import time
+
+    from memory.watch import wakeups
+
+    deadline = time.monotonic() + seconds
+    stop = threading.Event()
+    last: BaseException | None = None
+    for _ in wakeups(store.path, poll=min(1.0, max(seconds, 0.01)), stop=stop):
+        try:
+            return attempt()
+        except retry_on as err:
+            last = err
+        if time.monotonic() >= deadline:
+            break
+    stop.set()
+    assert last is not None
+    raise last
+
+
+def post_task(args: argparse.Namespace, store: Store) -> int:
+    """Record a task's outcome, receipt and timing; release the agent's claims on it."""
+    from coordinator.tasks import finish_task
+
+    metrics = None
+    if args.metrics:
+        try:
+            metrics = json.loads(args.metrics)
+        except ValueError:
+            raise SwarmError("--metrics must be a JSON object") from None
+        if not isinstance(metrics, dict):
+            raise SwarmError("--metrics must be a JSON object")
+    done = finish_task(
+        store,
+        args.task_id,
+        args.status,
+        _agent(args, required=False),
+        args.summary,
+        metrics,
+        _claim_release(),
+    )
+    note = " (already recorded)" if done.already else ""
+    print(f"task {done.task_id} {done.status}{note}")
+    if done.gate_failures:
+        for failure in done.gate_failures:
+            print(f"  gate failed: {failure}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _claim_release() -> Any:
+    return None
+
+
+def progress(args: argparse.Namespace, store: Store) -> int:
+    """Report progress on a task."""
+    from coordinator.tasks import report_progress
+
+    result = report_progress(
+        store,
+        args.task_id,
+        args.done,
+        args.total,
+        args.blocker,
+        args.milestone,
+        _agent(args, required=False),
+    )
+    print(f"progress {args.task_id}: {result.done}/{result.total} ({result.percent}%)")
+    return 0
+
+
+def notify(args: argparse.Namespace, store: Store) -> int:
+    """Send a notification to an agent, a task's agent, or every live agent."""
+    from coordinator.sessions import notify as send
+
+    recipients = send(
+        store,
+        args.message,
+        to=args.to,
+        task=args.task,
+        level=args.level,
+        sender=_agent(args, required=False),
+    )
+    print(f"notified {', '.join(recipients) if recipients else 'nobody (no live agents)'}")
+    return 0
+
+
+def session_start(args: argparse.Namespace, store: Store) -> int:
+    """Register the agent for a session; its lease is renewed by every hook call."""
+    from coordinator.sessions import start_session
+
+    agent = _agent(args) or ""
+    info = start_session(
+        store,
+        args.session_id,
+        agent,
+        branch=args.branch,
+        worktree=args.worktree,
+        ttl=args.ttl,
+    )
+    print(f"agent {info.name} registered in session {args.session_id}")
+    return 0
+
+
+def session_end(args: argparse.Namespace, store: Store) -> int:
+    """Write the agent's session summary and release what it held."""
+    from coordinator.sessions import end_session
+
+    summary = end_session(store, args.session_id, _agent(args) or "", _claim_release())
+    if args.json:
+        _print_json(summary)
+    else:
+        print(
+            f"session {args.session_id} ended for {summary['agent']}: "
+            f"{len(summary['tasks_done'])} task(s) done"
+        )
+    return 0
+
+
+def session_restore(args: argparse.Namespace, store: Store) -> int:
+    """The operator's view of a session: tasks, waits, gates, agents, claims, events."""
+    from coordinator.views import render_session, session_view
+
+    view = session_view(store, args.session_id)
+    if args.json:
+        _print_json(view)
+    else:
+        sys.stdout.write(render_session(view))
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def _task_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task-id", required=True, help="TASK or PHASE/TASK")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line and exit 1, like every swarm error."""
+
+    def error(self, message: str) -> Any:
+        sys.stderr.write(f"swarm: error: {self.prog}: {message}\n")
+        raise SystemExit(EXIT_ERROR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `swarm hooks` argument parser, one sub-command per hook."""
+    parser = _Parser(
+        prog="swarm hooks",
+        description="Commands agents run at fixed moments (exit 0 ok, 1 error, 3 refused).",
+    )
+    parser.add_argument("--db", help="the store file (default: nearest .swarm/memory.db)")
+    sub = parser.add_subparsers(dest="hook", required=True, metavar="HOOK", parser_class=_Parser)
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.set_defaults(handler=handler)
+        cmd.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        return cmd
+
+    cmd = add("pre-task", pre_task, "Start a task if it is ready (exit 3 if not).")
+    _task_args(cmd)
+    cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
+    cmd.add_argument("--session-id", help="session (default: $SWARM_SESSION_ID)")
+    cmd.add_argument("--wait", type=float, metavar="SECONDS", help="wait this long for readiness")
+
+    cmd = add("post-task", post_task, "Record a task's outcome and receipt.")
+    _task_args(cmd)
+    cmd.add_argument("--status", choices=["complete", "failed"], default="complete")
+    cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
+    cmd.add_argument("--summary", help="one line on what was done")
+    cmd.add_argument("--metrics", help="a JSON object of metrics")
+
+    cmd = add("progress", progress, "Report progress on a task.")
+    _task_args(cmd)
+    cmd.add_argument("--done", type=int, required=True)
+    cmd.add_argument("--total", type=int, required=True)
+    cmd.add_argument("--blocker", help="what blocks the work, if anything")
+    cmd.add_argument("--milestone", help="a milestone just reached")
+    cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
+
+    cmd = add("notify", notify, "Send a notification to agents' inboxes.")
+    cmd.add_argument("--message", required=True)
+    target = cmd.add_mutually_exclusive_group()
+    target.add_argument("--to", metavar="AGENT", help="one agent (default: every live agent)")
+    target.add_argument("--task", metavar="ID", help="the agent of this task")
+    cmd.add_argument("--level", choices=["info", "warn", "error"], default="info")
+    cmd.add_argument("--agent", help="sender (default: $SWARM_AGENT_ID)")
+
+    cmd = add("session-start", session_start, "Register an agent for a session.")
+    cmd.add_argument("--session-id", required=True)
+    cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
+    cmd.add_argument("--branch", help="the git branch the agent works on")
+    cmd.add_argument("--worktree", help="the agent's git worktree, if not the main one")
+    cmd.add_argument("--ttl", type=float, help="liveness lease in seconds (default 900)")
+
+    cmd = add("session-end", session_end, "Summarise an agent's session and release its claims.")
+    cmd.add_argument("--session-id", required=True)
+    cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
+    cmd.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    cmd = add("session-restore", session_restore, "Show the state of a session (operators).")
+    cmd.add_argument("--session-id", required=True)
+    cmd.add_argument("--json", action="store_true", help="print the same content as JSON")
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run one hook; errors print one line on stderr and set the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exit_:
+        # --help exits 0; a usage error was printed as one line by _Parser.error.
+        return 0 if exit_.code in (0, None) else EXIT_ERROR
+    if not hasattr(args, "db"):
+        args.db = None
+    try:
+        with _open(args) as store:
+            return int(args.handler(args, store))
+    except SwarmError as err:
+        sys.stderr.write(err.render())
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # noqa: BLE001 - a hook never shows an agent a traceback
+        sys.stderr.write(f"swarm: internal error: {type(err).__name__}: {err}\n")
+        return EXIT_ERROR
