@@ -108,10 +108,11 @@ class AsyncStore:
                 await self._conn.execute(sql.BEGIN_WRITE if write else sql.BEGIN_READ)
                 try:
                     result = await _drive(self._conn, steps)
+                    await self._conn.execute(sql.COMMIT)
                 except BaseException:
-                    await self._conn.execute(sql.ROLLBACK)
+                    if self._conn.in_transaction:
+                        await self._conn.execute(sql.ROLLBACK)
                     raise
-                await self._conn.execute(sql.COMMIT)
                 return result
             except sqlite3.Error as err:
                 raise schema.translate(err, self.path) from None

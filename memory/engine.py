@@ -348,12 +348,18 @@ def import_records(
     import json
 
     if merge:
+        # A leased key keeps what is left of its lease; one already run out is skipped.
         ops = [
-            Put(r.key, json.dumps(r.value, separators=(",", ":"), ensure_ascii=False))
+            Put(
+                r.key,
+                json.dumps(r.value, separators=(",", ":"), ensure_ascii=False),
+                None if r.expires_at is None else r.expires_at - now,
+            )
             for r in records
+            if r.expires_at is None or r.expires_at > now
         ]
         yield from txn([], ops, [], now, actor)
-        return len(records)
+        return len(ops)
     if not (yield from is_empty()):
         raise StoreError("the store is not empty; import with --merge to add to it")
     yield from load_records(records, revision)

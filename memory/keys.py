@@ -54,14 +54,17 @@ def prefix_upper_bound(prefix: str) -> str:
     return prefix + "\x7f"
 
 
-def encode_value(value: Any, max_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> str:
-    """Encode `value` as compact JSON text, refusing what is not JSON or over `max_bytes`."""
+def encode_value(value: Any, max_bytes: int | None = None) -> str:
+    """Encode `value` as compact JSON text, refusing what is not JSON or over `max_bytes`.
+
+    The store checks its own (configurable) limit inside the write transaction.
+    """
     try:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as err:
         raise InvalidValue(f"value is not JSON: {err}") from None
     size = len(text.encode())
-    if size > max_bytes:
+    if max_bytes is not None and size > max_bytes:
         raise ValueTooLarge(f"value is {size} bytes, over the limit of {max_bytes} bytes")
     return text
 

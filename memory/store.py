@@ -158,10 +158,11 @@ class Store:
             self._conn.execute(sql.BEGIN_WRITE)
             try:
                 result = _drive(self._conn, steps)
+                self._conn.execute(sql.COMMIT)
             except BaseException:
-                self._conn.execute(sql.ROLLBACK)
+                if self._conn.in_transaction:
+                    self._conn.execute(sql.ROLLBACK)
                 raise
-            self._conn.execute(sql.COMMIT)
             return result
 
     # --- reads ---------------------------------------------------------------------------
