@@ -6,8 +6,12 @@ scripts read them like any key; everything else lives under the reserved `swarm/
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
+
+# Orders keys made in one process at the same microsecond (one transaction's events).
+_sequence = itertools.count()
 
 ROOT = "swarm"
 
@@ -79,7 +83,7 @@ def inbox_prefix(agent: str) -> str:
 
 def unique_suffix(now: float) -> str:
     """A key segment that sorts by time and does not collide between processes."""
-    return f"{int(now * 1_000_000):017d}-{os.urandom(3).hex()}"
+    return f"{int(now * 1_000_000):017d}-{next(_sequence) % 10_000:04d}{os.urandom(3).hex()}"
 
 
 def event_key(now: float) -> str:

@@ -43,12 +43,14 @@ def register() -> None:
         session_restore_command,
         status_command,
     )
+    from coordinator.cli.daemon import daemon_command
     from coordinator.cli.init import init_command
     from coordinator.cli.plan import plan_group
 
     for command in (
         init_command,
         plan_group,
+        daemon_command,
         inbox_command,
         events_command,
         status_command,

@@ -1,0 +1,89 @@
+"""`swarm daemon`: run the coordinator in the foreground."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from coordinator.cli.common import CliState, pass_state
+
+
+def configure_logging(fmt: str, level: str) -> None:
+    """Configure structlog once, here at the entry point: console for people, JSON lines
+    for machines."""
+    import structlog
+
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+@click.command("daemon")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.05),
+    default=300.0,
+    show_default=True,
+    help="Backstop poll, in seconds; changes wake the daemon within milliseconds anyway.",
+)
+@click.option("--once", is_flag=True, help="Catch up with one pass, then exit.")
+@click.option(
+    "--max-agents",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="How many `run:` agents may run at once.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["console", "json"]),
+    default="console",
+    show_default=True,
+    help="Log lines for a person, or JSON lines for machines.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+@pass_state
+def daemon_command(
+    state: CliState,
+    interval: float,
+    once: bool,
+    max_agents: int,
+    log_format: str,
+    log_level: str,
+) -> None:
+    """Watch the store: unblock tasks, start agents, escalate, reap stale agents."""
+    import anyio
+
+    from coordinator.daemon import Daemon
+    from coordinator.project import project_root_for
+    from memory.errors import NoStore
+
+    configure_logging(log_format, log_level)
+    if not state.db_path.is_file():
+        raise NoStore(f"no swarm store at {state.db_path}; run `swarm init` first")
+    daemon = Daemon(
+        state.db_path,
+        repo_root=project_root_for(state.db_path),
+        interval=interval,
+        max_agents=max_agents,
+    )
+    anyio.run(lambda: daemon.run(once=once))

@@ -1,0 +1,651 @@
+"""The coordinator daemon: one anyio task group that watches the store and acts.
+
+Wake-ups come from watchfiles (a committed write touches the store's WAL file), from
+spawned agents exiting, and from a timer set to the earliest of the poll interval, the
+next lease expiry and the next deadline. Each pass reads only the changes since its
+cursor (persisted in the store), so an idle pass costs the same at any store size, and a
+restart after `kill -9` catches up from where the last pass left off.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import anyio
+import structlog
+
+from coordinator import layout
+from coordinator.plan import TaskSpec
+from coordinator.readiness import (
+    BLOCKED,
+    COMPLETE,
+    FAILED,
+    IN_PROGRESS,
+    READY,
+    TERMINAL,
+    assess,
+    describe_wait,
+    evaluate_gates,
+    gates_pass,
+    is_overdue,
+    keys_of,
+    next_status,
+)
+from coordinator.state import TaskRun, encode, event_op, notify_ops, run_op, status_op
+from memory.aio import AsyncStore
+from memory.errors import SwarmError
+from memory.records import Change, Compare, Delete, Put, WriteOp
+
+log = structlog.get_logger("swarm.daemon")
+
+#: Who receives notifications that concern no single agent (escalations, stale agents).
+OPERATOR = "operator"
+#: Changes read per batch while catching up.
+BATCH = 2000
+
+
+class DaemonRunning(SwarmError):
+    """Another daemon is already running on this store."""
+
+
+@dataclass
+class Child:
+    """An agent process the daemon started for a task."""
+
+    task_id: str
+    agent: str
+    process: subprocess.Popen[bytes]
+    log_file: IO[bytes]
+
+
+@dataclass
+class PassStats:
+    """What one pass did, for logs and tests."""
+
+    changes: int = 0
+    transitions: int = 0
+    spawned: int = 0
+    escalated: int = 0
+    stale: int = 0
+
+
+@dataclass
+class ChangeBatch:
+    """What the changes since the cursor mean for the tasks."""
+
+    cursor: int
+    count: int = 0
+    affected: set[str] = field(default_factory=set)
+    completed: set[str] = field(default_factory=set)
+    stale_agents: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Model:
+    """The daemon's in-memory picture of the tasks, kept current from the change log."""
+
+    specs: dict[str, TaskSpec] = field(default_factory=dict)
+    statuses: dict[str, str | None] = field(default_factory=dict)
+    runs: dict[str, TaskRun] = field(default_factory=dict)
+    plans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    watchers: dict[str, set[str]] = field(default_factory=dict)
+    runnable: set[str] = field(default_factory=set)
+
+    def index(self) -> None:
+        """Rebuild which tasks read which keys, and which tasks have a `run:` command."""
+        self.watchers = {}
+        self.runnable = set()
+        for task_id, spec in self.specs.items():
+            for key in keys_of(spec):
+                self.watchers.setdefault(key, set()).add(task_id)
+            if spec.run:
+                self.runnable.add(task_id)
+
+    def session_of(self, spec: TaskSpec) -> str:
+        """The session named by the task's plan (the phase when it names none)."""
+        plan = self.plans.get(spec.phase) or {}
+        session = plan.get("session")
+        return session if isinstance(session, str) else spec.phase
+
+
+def _task_of(key: str, prefix: str, suffix: str) -> str | None:
+    if key.startswith(prefix) and key.endswith(suffix):
+        return key[len(prefix) : len(key) - len(suffix)]
+    return None
+
+
+class LockFile:
+    """One daemon per store: an exclusive `flock` on `.swarm/daemon.lock`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise DaemonRunning naming the holder's pid."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise DaemonRunning(
+                f"another swarm daemon (pid {holder}) is already running on this store"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        """Drop the lock."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class Daemon:
+    """Watches one store and keeps its tasks moving. `run()` until cancelled."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        repo_root: Path,
+        interval: float = 300.0,
+        max_agents: int = 4,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db_path = db_path
+        self.repo_root = repo_root
+        self.interval = interval
+        self.max_agents = max_agents
+        self.clock = clock
+        self.model = Model()
+        self.cursor = 0
+        self.children: dict[str, Child] = {}
+        self.exited: list[tuple[Child, int]] = []
+        self._wake = anyio.Event()
+        self._store: AsyncStore | None = None
+        self._next_expiry: float | None = None
+        self._next_deadline: float | None = None
+        self._group: anyio.abc.TaskGroup | None = None
+
+    @property
+    def store(self) -> AsyncStore:
+        """The open store (only while running)."""
+        if self._store is None:
+            raise SwarmError("the daemon is not running")
+        return self._store
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def run(
+        self,
+        *,
+        once: bool = False,
+        task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Take the lock, catch up, then react to changes until cancelled (or one pass)."""
+        lock = LockFile(self.db_path.resolve().parent / "daemon.lock")
+        lock.acquire()
+        try:
+            self._store = await AsyncStore.open(self.db_path, actor="swarm-daemon")
+            try:
+                await self._load()
+                stats = await self.run_pass(self.clock(), full=True)
+                log.info(
+                    "caught up", cursor=self.cursor, tasks=len(self.model.specs), **stats.__dict__
+                )
+                if once:
+                    task_status.started()
+                    return
+                async with anyio.create_task_group() as group:
+                    self._group = group
+                    group.start_soon(self._watch_store)
+                    group.start_soon(self._handle_signals, group.cancel_scope)
+                    task_status.started()
+                    await self._loop()
+            finally:
+                await self.store.close()
+                self._store = None
+        finally:
+            lock.release()
+
+    async def _handle_signals(self, scope: anyio.CancelScope) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                log.info("stopping", signal=signal.Signals(signum).name)
+                scope.cancel()
+                return
+
+    async def _watch_store(self) -> None:
+        from memory.watch import awakeups
+
+        async for _ in awakeups(self.db_path.resolve(), poll=self.interval):
+            self._wake.set()
+
+    def _earliest_deadline(self) -> float | None:
+        """When the next task falls due (O(tasks); recomputed only after changes)."""
+        moments = []
+        for task_id, run in self.model.runs.items():
+            spec = self.model.specs.get(task_id)
+            if spec is None or spec.deadline is None or run.ready_at is None:
+                continue
+            if run.escalated_at is None and self.model.statuses.get(task_id) != COMPLETE:
+                moments.append(run.ready_at + spec.deadline)
+        return min(moments, default=None)
+
+    def _timeout(self, now: float) -> float:
+        moments = [now + self.interval]
+        for moment in (self._next_expiry, self._next_deadline):
+            if moment is not None:
+                moments.append(moment)
+        return max(0.0, min(moments) - now)
+
+    async def _loop(self) -> None:
+        while True:
+            with anyio.move_on_after(self._timeout(self.clock())):
+                await self._wake.wait()
+            self._wake = anyio.Event()
+            stats = await self.run_pass(self.clock())
+            if stats.changes or stats.transitions or stats.spawned or stats.escalated:
+                log.info("pass", cursor=self.cursor, **stats.__dict__)
+
+    # --- the model ---------------------------------------------------------------------
+
+    async def _load(self) -> None:
+        """Read plans, specs, statuses, runs and the cursor from the store."""
+        store = self.store
+        cursor = await store.get(layout.DAEMON_CURSOR)
+        self.cursor = int(cursor.value) if cursor and isinstance(cursor.value, int) else 0
+        model = Model()
+        for record in await store.list_prefix(layout.PLANS):
+            if isinstance(record.value, dict):
+                model.plans[record.key[len(layout.PLANS) :]] = record.value
+        for record in await store.list_prefix(layout.TASKS):
+            task_id = _task_of(record.key, layout.TASKS, "/spec")
+            if task_id is not None:
+                try:
+                    model.specs[task_id] = TaskSpec.from_json(record.value)
+                except SwarmError as err:
+                    log.warning("bad task spec", task=task_id, error=err.message)
+                continue
+            task_id = _task_of(record.key, layout.TASKS, "/run")
+            if task_id is not None:
+                model.runs[task_id] = TaskRun.from_json(record.value)
+        statuses = await store.get_many(spec.status_key for spec in model.specs.values())
+        for task_id, spec in model.specs.items():
+            found = statuses.get(spec.status_key)
+            model.statuses[task_id] = None if found is None else str(found.value)
+        model.index()
+        self.model = model
+        self._next_expiry = await store.next_expiry()
+
+    def _absorb(self, change: Change) -> set[str]:
+        """Update the model from one change; return the tasks it may affect."""
+        model, key = self.model, change.key
+        value = change.value if change.op == "put" else None
+        affected: set[str] = set(model.watchers.get(key, ()))
+        if key.startswith(layout.TASKS):
+            task_id = _task_of(key, layout.TASKS, "/spec")
+            if task_id is not None:
+                if value is None:
+                    model.specs.pop(task_id, None)
+                else:
+                    model.specs[task_id] = TaskSpec.from_json(value)
+                    affected.add(task_id)
+                model.index()
+                return affected
+            task_id = _task_of(key, layout.TASKS, "/run")
+            if task_id is not None:
+                model.runs[task_id] = TaskRun.from_json(value)
+            return affected
+        if key.startswith(layout.PLANS):
+            if isinstance(value, dict):
+                model.plans[key[len(layout.PLANS) :]] = value
+            return affected
+        if key.endswith("/status"):
+            task_id = key[: -len("/status")]
+            if task_id in model.specs:
+                model.statuses[task_id] = None if value is None else str(value)
+                affected.add(task_id)
+        return affected
+
+    # --- one pass ------------------------------------------------------------------------
+
+    async def run_pass(self, now: float, *, full: bool = False) -> PassStats:
+        """Sweep leases, read new changes, move tasks, escalate, spawn. Idempotent."""
+        stats = PassStats()
+        store = self.store
+        if self._next_expiry is not None and self._next_expiry <= now:
+            await store.expire_due()
+            self._next_expiry = await store.next_expiry()
+        batch = await self._read_changes()
+        affected = set(self.model.specs) if full else batch.affected
+        stats.changes = batch.count
+        if batch.count:
+            self._next_expiry = await store.next_expiry()
+        for agent in batch.stale_agents:
+            stats.stale += 1
+            await self._agent_stale(agent, now)
+        for task_id in sorted(affected):
+            if await self._settle(task_id, now, gate_check=task_id in batch.completed):
+                stats.transitions += 1
+        if full:
+            self._next_deadline = self._earliest_deadline()
+        if self._next_deadline is not None and self._next_deadline <= now:
+            stats.escalated = await self._escalate(now)
+            self._next_deadline = self._earliest_deadline()
+        if self.children:
+            stats.transitions += await self._reap_children(now)
+        if self.model.runnable:
+            stats.spawned = await self._spawn(now)
+        self.cursor = batch.cursor
+        if stats.changes:
+            # Persist only after real work: the cursor's own write is skipped above, so
+            # writing it on every pass would wake the daemon forever.
+            await store.put(layout.DAEMON_CURSOR, batch.cursor)
+            self._next_deadline = self._earliest_deadline()
+        return stats
+
+    async def _read_changes(self) -> ChangeBatch:
+        """Absorb every change since the cursor into the model."""
+        batch = ChangeBatch(cursor=self.cursor)
+        while True:
+            changes, revision = await self.store.changes_since(batch.cursor + 1, limit=BATCH)
+            for change in changes:
+                if change.key == layout.DAEMON_CURSOR:
+                    continue
+                batch.count += 1
+                batch.affected |= self._absorb(change)
+                if change.key.endswith("/status") and change.value == COMPLETE:
+                    batch.completed.add(change.key[: -len("/status")])
+                if change.op == "expire" and change.key.startswith(layout.AGENTS):
+                    batch.stale_agents.append(change.key[len(layout.AGENTS) :])
+            if changes:
+                batch.cursor = changes[-1].rev
+            if len(changes) < BATCH:
+                batch.cursor = max(batch.cursor, revision)
+                return batch
+
+    async def _settle(self, task_id: str, now: float, *, gate_check: bool) -> bool:
+        """Bring one task's status in line with its readiness; True when it changed."""
+        spec = self.model.specs.get(task_id)
+        if spec is None:
+            return False
+        keys = {spec.status_key, layout.run_key(task_id), *keys_of(spec)}
+        records = await self.store.get_many(keys)
+        values = {k: r.value for k, r in records.items()}
+        status_record = records.get(spec.status_key)
+        status = None if status_record is None else str(status_record.value)
+        run = TaskRun.from_json(values.get(layout.run_key(task_id)))
+        guard = (
+            Compare(spec.status_key, "version", "==", 0)
+            if status_record is None
+            else Compare(spec.status_key, "mod_rev", "==", status_record.mod_rev)
+        )
+        ops: list[WriteOp] = []
+        if gate_check and status == COMPLETE:
+            results = evaluate_gates(spec, values)
+            if gates_pass(results):
+                return False
+            failures = [f"{r.condition.text}: {r.observed}" for r in results if not r.holds]
+            run.reason, run.blocked_kind = "gate failed: " + "; ".join(failures), "gates"
+            ops += [
+                status_op(task_id, BLOCKED),
+                event_op("gate_failed", now, task=task_id, agent=run.agent, message=run.reason),
+                event_op("task_blocked", now, task=task_id, message=run.reason),
+                *self._tell(
+                    run.agent or spec.agent,
+                    f"task {task_id} is blocked: {run.reason}",
+                    now,
+                    task_id,
+                    "warn",
+                ),
+            ]
+            new = BLOCKED
+        else:
+            readiness = assess(spec, values)
+            kind = run.blocked_kind if run.blocked_kind in ("dependency", "gates") else None
+            new_status = next_status(status, readiness, kind)  # type: ignore[arg-type]
+            if new_status is None or new_status == status:
+                return False
+            new = new_status
+            if new == READY:
+                run.ready_at, run.reason, run.blocked_kind = now, None, None
+                ops += [
+                    event_op("task_ready", now, task=task_id, agent=spec.agent),
+                    *self._tell(spec.agent, f"task {task_id} is now ready", now, task_id),
+                ]
+            elif new == BLOCKED:
+                run.reason = "dependency failed: " + ", ".join(readiness.blocked_by)
+                run.blocked_kind = "dependency"
+                ops += [
+                    event_op("task_blocked", now, task=task_id, message=run.reason),
+                    *self._tell(
+                        spec.agent, f"task {task_id} is blocked: {run.reason}", now, task_id, "warn"
+                    ),
+                ]
+            else:
+                run.reason = "; ".join(describe_wait(w) for w in readiness.waits) or None
+                ops.append(event_op("task_pending", now, task=task_id, message=run.reason or ""))
+            ops.append(status_op(task_id, new))
+        ops.append(run_op(task_id, run))
+        result = await self.store.txn([guard], ops)
+        if not result.succeeded:
+            # Someone changed the task meanwhile; their change wakes us for another look.
+            return False
+        self.model.statuses[task_id] = new
+        self.model.runs[task_id] = run
+        log.info("task", task=task_id, status=new, reason=run.reason)
+        return True
+
+    def _tell(
+        self, agent: str | None, message: str, now: float, task_id: str, level: str = "info"
+    ) -> list[Put]:
+        if not agent:
+            return []
+        return notify_ops(agent, message, now, level=level, sender="swarm-daemon", task=task_id)
+
+    async def _escalate(self, now: float) -> int:
+        """Escalate, once each, tasks not complete by their deadline."""
+        count = 0
+        for task_id, run in list(self.model.runs.items()):
+            spec = self.model.specs.get(task_id)
+            status = self.model.statuses.get(task_id)
+            if spec is None or not is_overdue(
+                spec, status, run.ready_at, now, run.escalated_at is not None
+            ):
+                continue
+            assert run.ready_at is not None and spec.deadline is not None
+            message = (
+                f"task {task_id} is past its deadline ({_hours(spec.deadline)} since ready) "
+                f"and is {status}"
+            )
+            agent = run.agent or spec.agent
+            record = {
+                "task": task_id,
+                "agent": agent,
+                "status": status,
+                "ready_at": run.ready_at,
+                "due_at": run.ready_at + spec.deadline,
+                "escalated_at": now,
+                "message": message,
+            }
+            run.escalated_at = now
+            ops: list[WriteOp] = [
+                Put(layout.escalation_key(task_id), encode(record)),
+                run_op(task_id, run),
+                event_op("escalated", now, task=task_id, agent=agent, message=message),
+                *self._tell(OPERATOR, message, now, task_id, "warn"),
+                *self._tell(agent, message, now, task_id, "warn"),
+            ]
+            result = await self.store.txn(
+                [Compare(layout.escalation_key(task_id), "version", "==", 0)], ops
+            )
+            if result.succeeded:
+                count += 1
+                log.warning("escalated", task=task_id)
+        return count
+
+    async def _agent_stale(self, agent: str, now: float) -> None:
+        """An agent's lease ran out: flag its running tasks stalled and release its claims."""
+        ops: list[WriteOp] = [
+            event_op("agent_stale", now, agent=agent, message=f"agent {agent} went silent")
+        ]
+        stalled = []
+        for task_id, run in self.model.runs.items():
+            if run.agent == agent and self.model.statuses.get(task_id) == IN_PROGRESS:
+                run.stalled, run.reason = True, f"agent {agent} is stale"
+                stalled.append(task_id)
+                ops += [
+                    run_op(task_id, run),
+                    event_op("task_stalled", now, task=task_id, agent=agent),
+                ]
+        for record in await self.store.list_prefix(layout.CLAIMS):
+            if isinstance(record.value, dict) and record.value.get("agent") == agent:
+                ops.append(Delete(record.key))
+        message = f"agent {agent} is stale" + (
+            f"; stalled: {', '.join(stalled)}" if stalled else ""
+        )
+        ops += self._tell(OPERATOR, message, now, stalled[0] if stalled else "", "warn")
+        await self.store.txn([], ops)
+        log.warning("agent stale", agent=agent, stalled=stalled)
+
+    # --- spawning agents -----------------------------------------------------------------
+
+    def _spawnable(self) -> Iterable[TaskSpec]:
+        for task_id in sorted(self.model.runnable):
+            spec = self.model.specs[task_id]
+            run = self.model.runs.get(task_id) or TaskRun()
+            ready = self.model.statuses.get(task_id) == READY
+            if ready and run.pid is None and task_id not in self.children:
+                yield spec
+
+    async def _spawn(self, now: float) -> int:
+        """Start the `run:` command of ready tasks, up to --max-agents at once."""
+        started = 0
+        for spec in self._spawnable():
+            if len(self.children) >= self.max_agents:
+                break
+            if self._files_busy(spec):
+                continue
+            child = self._start(spec)
+            run = self.model.runs.get(spec.id) or TaskRun()
+            run.pid, run.agent = child.process.pid, run.agent or child.agent
+            self.model.runs[spec.id] = run
+            self.children[spec.id] = child
+            if self._group is not None:
+                self._group.start_soon(self._await_exit, child)
+            await self.store.txn(
+                [],
+                [
+                    run_op(spec.id, run),
+                    event_op(
+                        "agent_spawned",
+                        now,
+                        task=spec.id,
+                        agent=child.agent,
+                        message=spec.run or "",
+                        pid=child.process.pid,
+                    ),
+                ],
+            )
+            log.info("spawned", task=spec.id, agent=child.agent, pid=child.process.pid)
+            started += 1
+        return started
+
+    def _files_busy(self, spec: TaskSpec) -> bool:
+        """Whether a running task's declared files overlap this task's (run those in turn)."""
+        if not spec.files:
+            return False
+        from coordinator.globs import globs_overlap
+
+        for task_id in self.children:
+            other = self.model.specs.get(task_id)
+            if other is None or not other.files:
+                continue
+            if any(globs_overlap(a, b) for a in spec.files for b in other.files):
+                return True
+        return False
+
+    def _start(self, spec: TaskSpec) -> Child:
+        logs = self.db_path.resolve().parent / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log_file = (logs / f"{spec.phase}.{spec.name}.log").open("ab")
+        agent = spec.agent or spec.name
+        env = {
+            **os.environ,
+            "SWARM_TASK_ID": spec.id,
+            "SWARM_AGENT_ID": agent,
+            "SWARM_SESSION_ID": self.model.session_of(spec),
+            "SWARM_DB": str(self.db_path.resolve()),
+        }
+        # `run:` is a command line the plan's author wrote, so a shell runs it.
+        process = subprocess.Popen(  # noqa: S602
+            spec.run or "",
+            shell=True,
+            cwd=self.repo_root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return Child(spec.id, agent, process, log_file)
+
+    async def _await_exit(self, child: Child) -> None:
+        await anyio.to_thread.run_sync(child.process.wait, abandon_on_cancel=True)
+        self._wake.set()
+
+    async def _reap_children(self, now: float) -> int:
+        """Handle spawned agents that exited: a non-zero exit before post-task fails the task."""
+        changed = 0
+        for task_id, child in list(self.children.items()):
+            code = child.process.poll()
+            if code is None:
+                continue
+            del self.children[task_id]
+            child.log_file.close()
+            status = self.model.statuses.get(task_id)
+            record = await self.store.get(layout.status_key(task_id))
+            status = None if record is None else str(record.value)
+            log.info("agent exited", task=task_id, code=code, status=status)
+            run = self.model.runs.get(task_id) or TaskRun()
+            run.exit_code = code
+            if code != 0 and status not in TERMINAL and record is not None:
+                run.reason = f"agent {child.agent} exited with code {code} before post-task"
+                run.ended_at = now
+                ops: list[WriteOp] = [
+                    status_op(task_id, FAILED),
+                    run_op(task_id, run),
+                    event_op(
+                        "task_failed", now, task=task_id, agent=child.agent, message=run.reason
+                    ),
+                    *self._tell(OPERATOR, run.reason, now, task_id, "error"),
+                ]
+                result = await self.store.txn(
+                    [Compare(record.key, "mod_rev", "==", record.mod_rev)], ops
+                )
+                if result.succeeded:
+                    self.model.statuses[task_id] = FAILED
+                    changed += 1
+            else:
+                await self.store.txn([], [run_op(task_id, run)])
+        return changed
+
+
+def _hours(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:g}h"
+    if seconds >= 60:
+        return f"{seconds / 60:g}m"
+    return f"{seconds:g}s"
