@@ -173,6 +173,7 @@ class Daemon:
         self.children: dict[str, Child] = {}
         self.exited: list[tuple[Child, int]] = []
         self._wake = anyio.Event()
+        self._stop = anyio.Event()
         self._store: AsyncStore | None = None
         self._next_expiry: float | None = None
         self._next_deadline: float | None = None
@@ -209,10 +210,18 @@ class Daemon:
                     return
                 async with anyio.create_task_group() as group:
                     self._group = group
-                    group.start_soon(self._watch_store)
                     group.start_soon(self._handle_signals, group.cancel_scope)
-                    task_status.started()
-                    await self._loop()
+                    # The watcher is live before we say so; its first wake-up triggers a
+                    # pass that picks up whatever changed since the catch-up above.
+                    try:
+                        await group.start(self._watch_store)
+                        log.info("watching", store=str(self.db_path), interval=self.interval)
+                        task_status.started()
+                        await self._loop()
+                    finally:
+                        # watchfiles' thread returns only when its stop event is set;
+                        # cancelling the task that waits on it is not enough.
+                        self._stop.set()
             finally:
                 await self.store.close()
                 self._store = None
@@ -226,11 +235,17 @@ class Daemon:
                 scope.cancel()
                 return
 
-    async def _watch_store(self) -> None:
+    async def _watch_store(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         from memory.watch import awakeups
 
-        async for _ in awakeups(self.db_path.resolve(), poll=self.interval):
+        started = False
+        async for _ in awakeups(self.db_path.resolve(), poll=self.interval, stop=self._stop):
             self._wake.set()
+            if not started:
+                started = True
+                task_status.started()
 
     def _earliest_deadline(self) -> float | None:
         """When the next task falls due (O(tasks); recomputed only after changes)."""

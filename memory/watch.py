@@ -22,8 +22,13 @@ if TYPE_CHECKING:
 WAKE_STEP_MS = 1
 
 
+def probe_path(db_path: Path) -> Path:
+    """A file beside the store that a follower touches to prove its watcher is live."""
+    return db_path.with_name(db_path.name + "-probe")
+
+
 def store_files_filter(db_path: Path) -> Callable[[FileChange, str], bool]:
-    """A watchfiles filter that passes only the store's own files (db, -wal, -journal)."""
+    """A watchfiles filter that passes the store's own files (db, -wal) and the probe."""
     name = db_path.name
 
     def accept(_change: FileChange, path: str) -> bool:
@@ -32,22 +37,63 @@ def store_files_filter(db_path: Path) -> Callable[[FileChange, str], bool]:
     return accept
 
 
+class _Probe:
+    """Touches the probe file until the watcher reports it.
+
+    watchfiles starts watching only once its generator is first advanced, so a change made
+    between a follower's catch-up read and that moment would go unseen until the backstop
+    poll. Waiting for the watcher to see our own probe closes that window.
+    """
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = probe_path(db_path)
+        self.live = threading.Event()
+        self._thread = threading.Thread(target=self._poke, name="swarm-watch-probe", daemon=True)
+
+    def _poke(self) -> None:
+        while not self.live.wait(0.01):
+            self.path.touch()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def seen_in(self, changes: set[tuple[FileChange, str]]) -> bool:
+        """Whether this batch of file events includes the probe (the watcher is live)."""
+        if any(Path(path) == self.path for _, path in changes):
+            self.live.set()
+        return self.live.is_set()
+
+    def close(self) -> None:
+        self.live.set()
+        self.path.unlink(missing_ok=True)
+
+
 def wakeups(db_path: Path, poll: float, stop: threading.Event | None = None) -> Iterator[None]:
-    """Yield once at once, then whenever the store's files change or `poll` seconds pass."""
+    """Yield once the watcher is live, then whenever the store changes or `poll` seconds
+    pass, until `stop` is set."""
     from watchfiles import watch
 
-    yield None
-    for _ in watch(
-        db_path.parent,
-        watch_filter=store_files_filter(db_path),
-        debounce=max(1, int(poll * 1000)),
-        step=WAKE_STEP_MS,
-        rust_timeout=max(1, int(poll * 1000)),
-        yield_on_timeout=True,
-        stop_event=stop,
-        raise_interrupt=False,
-    ):
-        yield None
+    probe = _Probe(db_path)
+    probe.start()
+    live = False
+    try:
+        for changes in watch(
+            db_path.parent,
+            watch_filter=store_files_filter(db_path),
+            debounce=max(1, int(poll * 1000)),
+            step=WAKE_STEP_MS,
+            rust_timeout=max(1, int(poll * 1000)),
+            yield_on_timeout=True,
+            stop_event=stop,
+            raise_interrupt=False,
+        ):
+            if live or probe.seen_in(changes):
+                if not live:
+                    live = True
+                    probe.close()
+                yield None
+    finally:
+        probe.close()
 
 
 async def awakeups(
@@ -56,17 +102,26 @@ async def awakeups(
     """The async twin of `wakeups`, for the daemon's task group."""
     from watchfiles import awatch
 
-    yield None
-    async for _ in awatch(
-        db_path.parent,
-        watch_filter=store_files_filter(db_path),
-        debounce=max(1, int(poll * 1000)),
-        step=WAKE_STEP_MS,
-        rust_timeout=max(1, int(poll * 1000)),
-        yield_on_timeout=True,
-        stop_event=stop,
-    ):
-        yield None
+    probe = _Probe(db_path)
+    probe.start()
+    live = False
+    try:
+        async for changes in awatch(
+            db_path.parent,
+            watch_filter=store_files_filter(db_path),
+            debounce=max(1, int(poll * 1000)),
+            step=WAKE_STEP_MS,
+            rust_timeout=max(1, int(poll * 1000)),
+            yield_on_timeout=True,
+            stop_event=stop,
+        ):
+            if live or probe.seen_in(changes):
+                if not live:
+                    live = True
+                    probe.close()
+                yield None
+    finally:
+        probe.close()
 
 
 def follow(
@@ -80,9 +135,13 @@ def follow(
 ) -> Iterator[Change]:
     """Every change under `prefix` from `from_rev` (default: the next revision), in order,
     waiting for new ones until `stop` is set."""
-    cursor = store.revision() + 1 if from_rev is None else from_rev
-    last: tuple[int, int] = (cursor - 1, 1 << 62)
+    cursor = None if from_rev is None else from_rev
+    last: tuple[int, int] = (0, 0)
     for _ in wakeups(store.path, poll, stop):
+        if cursor is None:
+            # "From now" means from the moment the watcher went live: nothing is missed.
+            cursor = store.revision() + 1
+        last = max(last, (cursor - 1, 1 << 62))
         while True:
             changes, revision = store.changes_since(cursor, prefix, limit=batch)
             for change in changes:
