@@ -114,7 +114,76 @@ def post_task(args: argparse.Namespace, store: Store) -> int:
 
 
 def _claim_release() -> Any:
-    return None
+    from coordinator.claims import release_ops
+
+    return release_ops
+
+
+def _repo_root(store: Store) -> Any:
+    from coordinator.project import project_root_for
+
+    return project_root_for(store.path)
+
+
+def _task_of(args: argparse.Namespace, store: Store, agent: str) -> str | None:
+    task = getattr(args, "task", None) or os.environ.get("SWARM_TASK_ID")
+    if task:
+        return str(task)
+    from coordinator.tasks import in_progress_task_of
+
+    return in_progress_task_of(store, agent)
+
+
+def pre_edit(args: argparse.Namespace, store: Store) -> int:
+    """Claim a file (or glob) before editing it; exit 3 naming the holder if it is held."""
+    from coordinator.claims import enqueue, grant_claim, normalize_path, withdraw
+    from coordinator.errors import ClaimHeld
+
+    agent = _agent(args) or ""
+    path = normalize_path(_repo_root(store), args.file)
+    task = _task_of(args, store, agent)
+    if args.wait is None:
+        grant = grant_claim(store, path, agent, task=task, mode=args.mode)
+    else:
+        queue_key = enqueue(store, path, agent, task, args.mode)
+        try:
+            grant = _wait_for(
+                store,
+                args.wait,
+                lambda: grant_claim(
+                    store, path, agent, task=task, mode=args.mode, queue_key=queue_key
+                ),
+                ClaimHeld,
+            )
+        except ClaimHeld:
+            withdraw(store, queue_key)
+            raise
+    claim = grant.claim
+    verb = "renewed" if grant.renewed else "granted"
+    print(f"{verb} {claim.mode} claim on {claim.path} to {agent} (fencing token {claim.token})")
+    return 0
+
+
+def post_edit(args: argparse.Namespace, store: Store) -> int:
+    """Record an edit (who, when, file, content hash) and renew the agent's claim."""
+    from coordinator.claims import normalize_path
+    from coordinator.edits import record_edit
+
+    agent = _agent(args) or ""
+    root = _repo_root(store)
+    path = normalize_path(root, args.file)
+    result = record_edit(
+        store,
+        root,
+        path,
+        agent,
+        task=_task_of(args, store, agent),
+        memory_key=args.memory_key,
+    )
+    print(f"edit of {path} by {agent} recorded")
+    for conflict in result.conflicts:
+        print(f"  conflict: {conflict}", file=sys.stderr)
+    return 0
 
 
 def progress(args: argparse.Namespace, store: Store) -> int:
@@ -222,28 +291,52 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         cmd.set_defaults(handler=handler)
         cmd.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        # Every hook names its agent the same way (notify: the sender).
+        cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
         return cmd
 
+    _add_task_hooks(add)
+    _add_edit_hooks(add)
+    _add_session_hooks(add)
+    return parser
+
+
+Adder = Callable[[str, Handler, str], argparse.ArgumentParser]
+
+
+def _add_task_hooks(add: Adder) -> None:
     cmd = add("pre-task", pre_task, "Start a task if it is ready (exit 3 if not).")
     _task_args(cmd)
-    cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
     cmd.add_argument("--session-id", help="session (default: $SWARM_SESSION_ID)")
     cmd.add_argument("--wait", type=float, metavar="SECONDS", help="wait this long for readiness")
 
     cmd = add("post-task", post_task, "Record a task's outcome and receipt.")
     _task_args(cmd)
     cmd.add_argument("--status", choices=["complete", "failed"], default="complete")
-    cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
     cmd.add_argument("--summary", help="one line on what was done")
     cmd.add_argument("--metrics", help="a JSON object of metrics")
 
+
+def _add_edit_hooks(add: Adder) -> None:
+    cmd = add("pre-edit", pre_edit, "Claim a file before editing it (exit 3 if held).")
+    cmd.add_argument("--file", required=True, help="a path, or a glob such as src/api/**")
+    cmd.add_argument("--task", help="the task the edit is for (default: $SWARM_TASK_ID)")
+    cmd.add_argument("--mode", choices=["exclusive", "shared"], default="exclusive")
+    cmd.add_argument("--wait", type=float, metavar="SECONDS", help="queue for the claim")
+
+    cmd = add("post-edit", post_edit, "Record an edit and renew the claim.")
+    cmd.add_argument("--file", required=True)
+    cmd.add_argument("--task", help="the task the edit is for (default: $SWARM_TASK_ID)")
+    cmd.add_argument("--memory-key", help="also store the edit record under this key")
+
+
+def _add_session_hooks(add: Adder) -> None:
     cmd = add("progress", progress, "Report progress on a task.")
     _task_args(cmd)
     cmd.add_argument("--done", type=int, required=True)
     cmd.add_argument("--total", type=int, required=True)
     cmd.add_argument("--blocker", help="what blocks the work, if anything")
     cmd.add_argument("--milestone", help="a milestone just reached")
-    cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
 
     cmd = add("notify", notify, "Send a notification to agents' inboxes.")
     cmd.add_argument("--message", required=True)
@@ -251,24 +344,20 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--to", metavar="AGENT", help="one agent (default: every live agent)")
     target.add_argument("--task", metavar="ID", help="the agent of this task")
     cmd.add_argument("--level", choices=["info", "warn", "error"], default="info")
-    cmd.add_argument("--agent", help="sender (default: $SWARM_AGENT_ID)")
 
     cmd = add("session-start", session_start, "Register an agent for a session.")
     cmd.add_argument("--session-id", required=True)
-    cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
     cmd.add_argument("--branch", help="the git branch the agent works on")
     cmd.add_argument("--worktree", help="the agent's git worktree, if not the main one")
     cmd.add_argument("--ttl", type=float, help="liveness lease in seconds (default 900)")
 
     cmd = add("session-end", session_end, "Summarise an agent's session and release its claims.")
     cmd.add_argument("--session-id", required=True)
-    cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
     cmd.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     cmd = add("session-restore", session_restore, "Show the state of a session (operators).")
     cmd.add_argument("--session-id", required=True)
     cmd.add_argument("--json", action="store_true", help="print the same content as JSON")
-    return parser
 
 
 def main(argv: Sequence[str]) -> int:

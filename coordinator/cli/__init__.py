@@ -43,6 +43,7 @@ def register() -> None:
         session_restore_command,
         status_command,
     )
+    from coordinator.cli.claims import claims_group
     from coordinator.cli.daemon import daemon_command
     from coordinator.cli.init import init_command
     from coordinator.cli.plan import plan_group
@@ -51,6 +52,7 @@ def register() -> None:
         init_command,
         plan_group,
         daemon_command,
+        claims_group,
         inbox_command,
         events_command,
         status_command,

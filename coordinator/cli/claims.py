@@ -1,0 +1,76 @@
+"""`swarm claims`: who holds which file, and releasing claims."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import click
+
+from coordinator.cli.common import CliState, emit_json, pass_state
+
+
+def _since(ts: float | None) -> str:
+    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+@click.group("claims", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print claims as JSON.")
+@click.pass_context
+def claims_group(ctx: click.Context, as_json: bool) -> None:
+    """List file claims: path, mode, holder, task, since, fencing token."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from coordinator.claims import list_claims, queued_requests
+
+    state = ctx.find_object(CliState)
+    assert state is not None
+    with state.open_store() as store:
+        claims = list_claims(store)
+        queue = queued_requests(store)
+    if as_json:
+        emit_json(
+            {
+                "claims": [c.to_json() for c in claims],
+                "queue": [{k: v for k, v in vars(r).items() if k != "key"} for r in queue],
+            }
+        )
+        return
+    if not claims:
+        click.echo("no claims")
+    for c in claims:
+        click.echo(
+            f"{c.path:<40} {c.mode:<9} {c.agent:<16} task {c.task or '-':<24} "
+            f"since {_since(c.granted_at)}  token {c.token}"
+        )
+    for r in queue:
+        click.echo(f"  queued: {r.path} {r.mode} for {r.agent} since {_since(r.requested_at)}")
+
+
+@claims_group.command("release")
+@click.argument("path", required=False)
+@click.option("--agent", help="Release every claim this agent holds.")
+@click.option("--force", is_flag=True, help="Release another agent's claim (it is notified).")
+@pass_state
+def release_command(state: CliState, path: str | None, agent: str | None, force: bool) -> None:
+    """Release the claim on PATH, or every claim of --agent."""
+    from pathlib import Path
+
+    from coordinator.claims import normalize_path, release_claims
+    from coordinator.project import project_root_for
+
+    if (path is None) == (agent is None):
+        raise click.UsageError("give PATH or --agent")
+    with state.open_store() as store:
+        normalized = (
+            None if path is None else normalize_path(project_root_for(Path(store.path)), path)
+        )
+        released = release_claims(
+            store,
+            path=normalized,
+            agent=agent,
+            actor=os.environ.get("SWARM_AGENT_ID"),
+            force=force,
+        )
+    for claim in released:
+        click.echo(f"released {claim.path} (held by {claim.agent})")

@@ -1,0 +1,198 @@
+"""Edits and the conflicts they reveal: post-edit records, conflict records, resolution.
+
+A conflict is recorded when an agent edits a file it does not hold, when two agents edit
+one file within the edit window, and (from the daemon's work-tree watcher) when a file
+changes on disk with no post-edit announcing it. Each conflict is a record under
+`swarm/conflicts/`, an event, and a notification to every agent involved; its id is the
+revision that recorded it. Resolution is explicit: `swarm conflicts resolve ID --keep A`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coordinator import layout
+from coordinator.claims import (
+    DEFAULT_EDIT_WINDOW,
+    claim_key,
+    claim_ttl,
+    covering_claim,
+    holders_of,
+    list_claims,
+    path_hash,
+)
+from coordinator.state import encode, event_op, notify_ops
+from memory.errors import SwarmError
+from memory.records import Put, Record, Touch, WriteOp
+from memory.store import Store
+
+
+def edit_window() -> float:
+    """`SWARM_EDIT_WINDOW` seconds, default 10 minutes."""
+    try:
+        return float(os.environ.get("SWARM_EDIT_WINDOW", DEFAULT_EDIT_WINDOW))
+    except ValueError:
+        return DEFAULT_EDIT_WINDOW
+
+
+def content_hash(path: Path) -> str | None:
+    """sha256 of a file's bytes, or None when it does not exist (deleted)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+
+
+def edits_prefix(path: str) -> str:
+    """Where the edit records of one file live."""
+    return f"{layout.EDITS}{path_hash(path)}/"
+
+
+def recent_edits(store: Store, path: str, since: float) -> list[dict[str, Any]]:
+    """Edit records of `path` at or after `since`, oldest first."""
+    edits = [r.value for r in store.list_prefix(edits_prefix(path)) if isinstance(r.value, dict)]
+    return [e for e in edits if float(e.get("ts", 0)) >= since and e.get("path") == path]
+
+
+def conflict_ops(
+    kind: str,
+    path: str,
+    agents: list[str],
+    description: str,
+    now: float,
+    **extra: Any,
+) -> list[WriteOp]:
+    """Record a conflict, log a `conflict` event and notify every agent involved."""
+    record = {
+        "kind": kind,
+        "path": path,
+        "agents": agents,
+        "description": description,
+        "detected_at": now,
+        "resolved": False,
+        "resolution": None,
+        **extra,
+    }
+    ops: list[WriteOp] = [
+        Put(f"{layout.CONFLICTS}{layout.unique_suffix(now)}", encode(record)),
+        event_op("conflict", now, message=description, path=path, kind=kind, agents=agents),
+    ]
+    for agent in sorted(set(agents)):
+        ops.extend(notify_ops(agent, f"conflict: {description}", now, level="warn"))
+    return ops
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """What post-edit recorded."""
+
+    record: dict[str, Any]
+    conflicts: list[str]
+
+
+def record_edit(
+    store: Store,
+    repo_root: Path,
+    path: str,
+    agent: str,
+    *,
+    task: str | None = None,
+    memory_key: str | None = None,
+) -> EditResult:
+    """post-edit: record who edited what (with a content hash), renew the agent's claim,
+    and record a conflict for an unclaimed edit or two agents editing within the window."""
+    now = store.clock()
+    window = edit_window()
+    digest = content_hash(repo_root / path)
+    claims = list_claims(store)
+    own = covering_claim(claims, agent, path)
+    others = [c for c in holders_of(claims, path) if c.agent != agent]
+    record = {
+        "path": path,
+        "agent": agent,
+        "task": task or (own.task if own else None),
+        "ts": now,
+        "sha256": digest,
+        "claimed": own is not None,
+    }
+    ops: list[WriteOp] = [
+        Put(f"{edits_prefix(path)}{layout.unique_suffix(now)}-{agent}", encode(record), window * 6),
+    ]
+    descriptions = []
+    if own is not None:
+        ops.append(Touch(claim_key(own.path, agent), claim_ttl()))
+    else:
+        holder = f"; held by {others[0].agent}" if others else ""
+        description = f"{agent} edited {path} without holding a claim{holder}"
+        descriptions.append(description)
+        ops.extend(
+            conflict_ops(
+                "unclaimed_edit", path, [agent, *(c.agent for c in others)], description, now
+            )
+        )
+    rivals = sorted(
+        {e["agent"] for e in recent_edits(store, path, now - window) if e.get("agent") != agent}
+    )
+    if rivals:
+        minutes = f"{window / 60:g} min"
+        description = f"{agent} and {', '.join(rivals)} edited {path} within {minutes}"
+        descriptions.append(description)
+        ops.extend(conflict_ops("concurrent_edit", path, [agent, *rivals], description, now))
+    if memory_key:
+        ops.append(Put(memory_key, encode(record)))
+    from coordinator.tasks import agent_ttl
+
+    ops.append(Touch(layout.agent_key(agent), agent_ttl()))
+    store.txn([], ops)
+    return EditResult(record, descriptions)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A recorded conflict and its id (the revision that recorded it)."""
+
+    id: int
+    key: str
+    data: dict[str, Any]
+
+    @classmethod
+    def from_record(cls, record: Record) -> Conflict:
+        """Build from the stored record."""
+        data = record.value if isinstance(record.value, dict) else {}
+        return cls(record.create_rev, record.key, data)
+
+    def to_json(self) -> dict[str, Any]:
+        """The conflict as `swarm conflicts --json` prints it."""
+        return {"id": self.id, **self.data}
+
+
+def list_conflicts(store: Store, *, open_only: bool = False) -> list[Conflict]:
+    """Every recorded conflict (only unresolved ones with `open_only`), oldest first."""
+    conflicts = [Conflict.from_record(r) for r in store.list_prefix(layout.CONFLICTS)]
+    conflicts.sort(key=lambda c: c.id)
+    return [c for c in conflicts if not (open_only and c.data.get("resolved"))]
+
+
+def resolve_conflict(store: Store, conflict_id: int, keep: str, by: str | None) -> Conflict:
+    """Record the decision on a conflict and notify the agents involved."""
+    match = [c for c in list_conflicts(store) if c.id == conflict_id]
+    if not match:
+        raise SwarmError(f"no conflict #{conflict_id}; see `swarm conflicts`")
+    conflict = match[0]
+    if conflict.data.get("resolved"):
+        raise SwarmError(f"conflict #{conflict_id} is already resolved")
+    now = store.clock()
+    data = {**conflict.data, "resolved": True, "resolution": {"keep": keep, "by": by, "at": now}}
+    message = f"conflict #{conflict_id} on {data.get('path')} resolved: keep {keep}'s work"
+    ops: list[WriteOp] = [
+        Put(conflict.key, encode(data)),
+        event_op("conflict_resolved", now, agent=keep, message=message, conflict=conflict_id),
+    ]
+    for agent in sorted(set(data.get("agents") or [])):
+        ops.extend(notify_ops(agent, message, now, sender=by))
+    store.txn([], ops)
+    return Conflict(conflict.id, conflict.key, data)
