@@ -388,3 +388,35 @@ def release_claims(
             )
     store.txn([], ops)
     return chosen
+
+
+def grant_queued(store: Store) -> list[Grant]:
+    """Grant queued requests, oldest first, as far as their blockers allow; notify each
+    agent granted. The daemon runs this whenever claims or the queue change."""
+    granted = []
+    for request in queued_requests(store):
+        try:
+            grant = grant_claim(
+                store,
+                request.path,
+                request.agent,
+                task=request.task,
+                mode=request.mode,
+                queue_key=request.key,
+            )
+        except ClaimHeld:
+            continue
+        now = store.clock()
+        store.txn(
+            [],
+            notify_ops(
+                request.agent,
+                f"your queued claim on {request.path} was granted "
+                f"(fencing token {grant.claim.token})",
+                now,
+                sender="swarm-daemon",
+                task=request.task,
+            ),
+        )
+        granted.append(grant)
+    return granted

@@ -23,6 +23,8 @@ import anyio
 import structlog
 
 from coordinator import layout
+from coordinator.claims import grant_queued
+from coordinator.edits import check_unannounced, edit_grace
 from coordinator.plan import TaskSpec
 from coordinator.readiness import (
     BLOCKED,
@@ -43,6 +45,7 @@ from coordinator.state import TaskRun, encode, event_op, notify_ops, run_op, sta
 from memory.aio import AsyncStore
 from memory.errors import SwarmError
 from memory.records import Change, Compare, Delete, Put, WriteOp
+from memory.store import Store
 
 log = structlog.get_logger("swarm.daemon")
 
@@ -75,6 +78,7 @@ class PassStats:
     spawned: int = 0
     escalated: int = 0
     stale: int = 0
+    granted: int = 0
 
 
 @dataclass
@@ -86,6 +90,7 @@ class ChangeBatch:
     affected: set[str] = field(default_factory=set)
     completed: set[str] = field(default_factory=set)
     stale_agents: list[str] = field(default_factory=list)
+    claims_changed: bool = False
 
 
 @dataclass
@@ -162,8 +167,10 @@ class Daemon:
         interval: float = 300.0,
         max_agents: int = 4,
         clock: Callable[[], float] = time.time,
+        watch_worktree: bool = True,
     ) -> None:
         self.db_path = db_path
+        self.watch_worktree = watch_worktree
         self.repo_root = repo_root
         self.interval = interval
         self.max_agents = max_agents
@@ -177,6 +184,8 @@ class Daemon:
         self._store: AsyncStore | None = None
         self._next_expiry: float | None = None
         self._next_deadline: float | None = None
+        #: Work-tree paths changed on disk, and when, awaiting their post-edit.
+        self._pending_edits: dict[str, float] = {}
         self._group: anyio.abc.TaskGroup | None = None
 
     @property
@@ -211,6 +220,8 @@ class Daemon:
                 async with anyio.create_task_group() as group:
                     self._group = group
                     group.start_soon(self._handle_signals, group.cancel_scope)
+                    if self.watch_worktree:
+                        group.start_soon(self._watch_worktree)
                     # The watcher is live before we say so; its first wake-up triggers a
                     # pass that picks up whatever changed since the catch-up above.
                     try:
@@ -260,6 +271,8 @@ class Daemon:
 
     def _timeout(self, now: float) -> float:
         moments = [now + self.interval]
+        if self._pending_edits:
+            moments.append(min(self._pending_edits.values()) + edit_grace())
         for moment in (self._next_expiry, self._next_deadline):
             if moment is not None:
                 moments.append(moment)
@@ -354,6 +367,10 @@ class Daemon:
         for task_id in sorted(affected):
             if await self._settle(task_id, now, gate_check=task_id in batch.completed):
                 stats.transitions += 1
+        if batch.claims_changed or full:
+            stats.granted = await self._sync(self._grant_queued)
+        if self._pending_edits and min(self._pending_edits.values()) + edit_grace() <= now:
+            await self._sync(self._check_edits)
         if full:
             self._next_deadline = self._earliest_deadline()
         if self._next_deadline is not None and self._next_deadline <= now:
@@ -371,6 +388,45 @@ class Daemon:
             self._next_deadline = self._earliest_deadline()
         return stats
 
+    async def _sync(self, work: Callable[[Store], int]) -> int:
+        """Run work written for the sync store (claims, edits) in a worker thread, with a
+        connection of its own: one implementation serves the hooks and the daemon."""
+
+        def run() -> int:
+            with Store.open(self.db_path, actor="swarm-daemon") as store:
+                return work(store)
+
+        return await anyio.to_thread.run_sync(run)
+
+    def _grant_queued(self, store: Store) -> int:
+        granted = grant_queued(store)
+        for grant in granted:
+            log.info("claim granted", path=grant.claim.path, agent=grant.claim.agent)
+        return len(granted)
+
+    def _check_edits(self, store: Store) -> int:
+        """Turn disk changes no post-edit announced within the grace period into conflicts."""
+        now = self.clock()
+        due = [p for p, seen in self._pending_edits.items() if seen + edit_grace() <= now]
+        found = 0
+        for path in due:
+            seen = self._pending_edits.pop(path)
+            description = check_unannounced(store, self.repo_root, path, seen)
+            if description:
+                found += 1
+                log.warning("conflict", description=description)
+        return found
+
+    async def _watch_worktree(self) -> None:
+        """Note every file changed in the work tree (not .git, .swarm or ignored paths)."""
+        from coordinator.worktree import changed_paths
+
+        async for paths in changed_paths(self.repo_root, self._stop):
+            now = self.clock()
+            for path in paths:
+                self._pending_edits.setdefault(path, now)
+            self._wake.set()
+
     async def _read_changes(self) -> ChangeBatch:
         """Absorb every change since the cursor into the model."""
         batch = ChangeBatch(cursor=self.cursor)
@@ -383,6 +439,8 @@ class Daemon:
                 batch.affected |= self._absorb(change)
                 if change.key.endswith("/status") and change.value == COMPLETE:
                     batch.completed.add(change.key[: -len("/status")])
+                if change.key.startswith((layout.CLAIMS, layout.CLAIM_QUEUE)):
+                    batch.claims_changed = True
                 if change.op == "expire" and change.key.startswith(layout.AGENTS):
                     batch.stale_agents.append(change.key[len(layout.AGENTS) :])
             if changes:
@@ -584,7 +642,10 @@ class Daemon:
             return False
         from coordinator.globs import globs_overlap
 
-        for task_id in self.children:
+        running = set(self.children) | {
+            task_id for task_id, status in self.model.statuses.items() if status == IN_PROGRESS
+        }
+        for task_id in running - {spec.id}:
             other = self.model.specs.get(task_id)
             if other is None or not other.files:
                 continue

@@ -196,3 +196,33 @@ def resolve_conflict(store: Store, conflict_id: int, keep: str, by: str | None) 
         ops.extend(notify_ops(agent, message, now, sender=by))
     store.txn([], ops)
     return Conflict(conflict.id, conflict.key, data)
+
+
+def edit_grace() -> float:
+    """`SWARM_EDIT_GRACE`: seconds a disk change may wait for its post-edit, default 5."""
+    try:
+        return float(os.environ.get("SWARM_EDIT_GRACE", "5"))
+    except ValueError:
+        return 5.0
+
+
+def check_unannounced(store: Store, repo_root: Path, path: str, seen_at: float) -> str | None:
+    """A file changed on disk at `seen_at`: unless a post-edit announced it (an edit record
+    from shortly before or after, or one with the file's current content hash), record an
+    `unannounced_edit` conflict. Returns its description, or None."""
+    grace = edit_grace()
+    digest = content_hash(repo_root / path)
+    edits = recent_edits(store, path, seen_at - grace)
+    if any(e.get("sha256") == digest or float(e.get("ts", 0)) >= seen_at - grace for e in edits):
+        return None
+    now = store.clock()
+    for conflict in list_conflicts(store, open_only=True):
+        data = conflict.data
+        same = (data.get("kind"), data.get("path"), data.get("sha256"))
+        if same == ("unannounced_edit", path, digest):
+            return None  # already recorded for this content
+    holders = [c.agent for c in holders_of(list_claims(store), path)]
+    held = f"; held by {', '.join(holders)}" if holders else "; nobody holds it"
+    description = f"{path} changed on disk with no post-edit announcing it{held}"
+    store.txn([], conflict_ops("unannounced_edit", path, holders, description, now, sha256=digest))
+    return description

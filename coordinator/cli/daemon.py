@@ -49,6 +49,12 @@ def configure_logging(fmt: str, level: str) -> None:
     help="How many `run:` agents may run at once.",
 )
 @click.option(
+    "--watch-worktree/--no-watch-worktree",
+    default=True,
+    show_default=True,
+    help="Record edits to work-tree files that no post-edit announced.",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["console", "json"]),
     default="console",
@@ -67,6 +73,7 @@ def daemon_command(
     interval: float,
     once: bool,
     max_agents: int,
+    watch_worktree: bool,
     log_format: str,
     log_level: str,
 ) -> None:
@@ -85,5 +92,6 @@ def daemon_command(
         repo_root=project_root_for(state.db_path),
         interval=interval,
         max_agents=max_agents,
+        watch_worktree=watch_worktree,
     )
     anyio.run(lambda: daemon.run(once=once))
