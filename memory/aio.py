@@ -6,6 +6,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,21 +18,51 @@ from memory.engine import Steps
 from memory.errors import KeyNotFound, NoStore, StoreError
 from memory.keys import encode_value, validate_key, validate_prefix
 from memory.records import Change, Compare, Record, TxnResult, WriteOp
-from memory.store import DEFAULT_BATCH, open_uri
+from memory.store import DEFAULT_BATCH, _drive, open_uri
 
 T = TypeVar("T")
 Clock = Callable[[], float]
 
 
-async def _drive(conn: aiosqlite.Connection, steps: Steps[T]) -> T:
-    """Run engine steps on an aiosqlite connection."""
+@dataclass
+class _Pending:
+    """One write transaction waiting for the next group commit."""
+
+    steps: Steps[Any]
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+
+def _read_in_thread(conn: sqlite3.Connection, steps: Steps[T]) -> T:
+    conn.execute(sql.BEGIN_READ)
     try:
-        query = next(steps)
-        while True:
-            rows = await conn.execute_fetchall(query[0], query[1])
-            query = steps.send([tuple(row) for row in rows])
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return _drive(conn, steps)
+    finally:
+        conn.execute(sql.COMMIT)
+
+
+def _commit_group(conn: sqlite3.Connection, batch: list[_Pending]) -> None:
+    """Run several write transactions in one SQLite transaction (group commit).
+
+    Each keeps its own revision and its own outcome: a savepoint per transaction rolls
+    back only the one that failed (a compare-and-set mismatch, a value too large).
+    """
+    conn.execute(sql.BEGIN_WRITE)
+    try:
+        for item in batch:
+            conn.execute(sql.SAVEPOINT)
+            try:
+                item.result = _drive(conn, item.steps)
+            except Exception as err:  # noqa: BLE001 - handed to the caller that owns it
+                conn.execute(sql.ROLLBACK_TO_SAVEPOINT)
+                item.error = err
+            conn.execute(sql.RELEASE_SAVEPOINT)
+        conn.execute(sql.COMMIT)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute(sql.ROLLBACK)
+        raise
 
 
 class AsyncStore:
@@ -49,8 +80,8 @@ class AsyncStore:
         self.path = path
         self.clock = clock
         self.actor = actor
-        # One connection runs one transaction at a time; concurrent callers queue here.
-        self._lock = anyio.Lock()
+        self._queue: list[_Pending] = []
+        self._flushing = False
 
     @classmethod
     async def open(
@@ -102,26 +133,49 @@ class AsyncStore:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    # aiosqlite runs every call on the connection's own thread. Its public methods hop to
+    # that thread once per statement; `_execute`, the primitive they are built on, runs a
+    # whole transaction there in one hop, through the same driver as the sync store.
+
     async def _run(self, steps: Steps[T], *, write: bool) -> T:
-        async with self._lock:
+        if write:
+            return await self._write(steps)
+        return await self._in_thread(_read_in_thread, steps)  # type: ignore[no-any-return]
+
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return await self._conn._execute(fn, self._conn._conn, *args)  # type: ignore[no-untyped-call]
+        except sqlite3.Error as err:
+            raise schema.translate(err, self.path) from None
+
+    async def _write(self, steps: Steps[T]) -> T:
+        """Queue a write transaction; whoever finds no flush under way commits the queue,
+        so concurrent writers share one COMMIT (each still gets its own revision)."""
+        item = _Pending(steps)
+        self._queue.append(item)
+        if not self._flushing:
+            self._flushing = True
             try:
-                await self._conn.execute(sql.BEGIN_WRITE if write else sql.BEGIN_READ)
-                try:
-                    result = await _drive(self._conn, steps)
-                    await self._conn.execute(sql.COMMIT)
-                except BaseException:
-                    if self._conn.in_transaction:
-                        await self._conn.execute(sql.ROLLBACK)
-                    raise
-                return result
-            except sqlite3.Error as err:
-                raise schema.translate(err, self.path) from None
+                while self._queue:
+                    batch, self._queue = self._queue, []
+                    try:
+                        await self._in_thread(_commit_group, batch)
+                    except BaseException as err:
+                        for pending in batch:
+                            pending.error = pending.error or err
+                        raise
+                    finally:
+                        for pending in batch:
+                            pending.done.set()
+            finally:
+                self._flushing = False
+        await item.done.wait()
+        if item.error is not None:
+            raise item.error
+        return item.result  # type: ignore[no-any-return]
 
     async def _read(self, steps: Steps[T]) -> T:
         return await self._run(steps, write=False)
-
-    async def _write(self, steps: Steps[T]) -> T:
-        return await self._run(steps, write=True)
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -182,11 +236,10 @@ class AsyncStore:
 
     async def integrity_check(self) -> str:
         """SQLite's `PRAGMA integrity_check` verdict ("ok" when sound)."""
-        async with self._lock:
-            try:
-                rows = await self._conn.execute_fetchall(sql.INTEGRITY_CHECK)
-            except sqlite3.Error as err:
-                raise schema.translate(err, self.path) from None
+        try:
+            rows = await self._conn.execute_fetchall(sql.INTEGRITY_CHECK)
+        except sqlite3.Error as err:
+            raise schema.translate(err, self.path) from None
         return str(next(iter(rows))[0])
 
     # --- writes --------------------------------------------------------------------------
