@@ -152,27 +152,35 @@ def _sweep(writer: _Writer) -> Steps[list[str]]:
 
 
 def _apply(op: WriteOp, writer: _Writer) -> Steps[Record | None]:
-    prior = yield from get(op.key, writer.now)
-    if isinstance(op, Touch):
-        if prior is None:
-            return None
-        renewed_until = writer.now + op.ttl
-        yield (sql.TOUCH, (renewed_until, op.key, writer.now))
-        return Record(
-            prior.key, prior.value, prior.version, prior.create_rev, prior.mod_rev, renewed_until
+    if isinstance(op, Put):
+        expires_at = None if op.ttl is None else writer.now + op.ttl
+        rows = yield (
+            sql.UPSERT_RETURNING,
+            (op.key, op.value_json, writer.rev, writer.rev, expires_at),
         )
+        version, create_rev = rows[0]
+        yield writer.log(op.key, "put", op.value_json, version)
+        return record_from_row((op.key, op.value_json, version, create_rev, writer.rev, expires_at))
     if isinstance(op, Delete):
-        if prior is None:
+        rows = yield (sql.DELETE_RETURNING, (op.key, writer.now))
+        if not rows:
             return None
-        yield (sql.DELETE, (op.key,))
-        yield writer.log(op.key, "delete", None, prior.version)
-        return prior
-    version = prior.version + 1 if prior else 1
-    create_rev = prior.create_rev if prior else writer.rev
-    expires_at = None if op.ttl is None else writer.now + op.ttl
-    yield (sql.UPSERT, (op.key, op.value_json, version, create_rev, writer.rev, expires_at))
-    yield writer.log(op.key, "put", op.value_json, version)
-    return record_from_row((op.key, op.value_json, version, create_rev, writer.rev, expires_at))
+        removed = record_from_row(rows[0])
+        yield writer.log(op.key, "delete", None, removed.version)
+        return removed
+    current = yield from get(op.key, writer.now)
+    if current is None:
+        return None
+    renewed_until = writer.now + op.ttl
+    yield (sql.TOUCH, (renewed_until, op.key, writer.now))
+    return Record(
+        current.key,
+        current.value,
+        current.version,
+        current.create_rev,
+        current.mod_rev,
+        renewed_until,
+    )
 
 
 def txn(
@@ -203,7 +211,8 @@ def txn(
                 f"of {meta.max_value_bytes} bytes"
             )
     writer = _Writer(meta, now, actor)
-    if any(not isinstance(op, Touch) for op in ops):
+    due = meta.next_expiry is not None and meta.next_expiry <= now
+    if due and any(not isinstance(op, Touch) for op in ops):
         yield from _sweep(writer)
     results = []
     for op in ops:

@@ -135,6 +135,7 @@ class Meta:
     revision: int
     compacted_rev: int
     max_value_bytes: int
+    next_expiry: float | None = None
 
 
 Row = tuple[Any, ...]
@@ -153,4 +154,4 @@ def change_from_row(row: Row) -> Change:
 
 def meta_from_row(row: Row) -> Meta:
     """Map the `store_meta` row."""
-    return Meta(row[0], row[1], row[2])
+    return Meta(row[0], row[1], row[2], None if row[3] is None else float(row[3]))

@@ -143,7 +143,13 @@ _RECORD_COLUMNS = "key, value, version, create_rev, mod_rev, expires_at"
 _CHANGE_COLUMNS = "rev, seq, key, op, value, version, actor, ts"
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
-READ_META = "SELECT revision, compacted_rev, max_value_bytes FROM store_meta WHERE id = 1"
+# The header, and when the next lease runs out: a write sweeps expired keys only when
+# one is due, without a query of its own.
+READ_META = (
+    "SELECT revision, compacted_rev, max_value_bytes, "
+    "(SELECT min(expires_at) FROM kv WHERE expires_at IS NOT NULL) "
+    "FROM store_meta WHERE id = 1"
+)
 SET_REVISION = "UPDATE store_meta SET revision = ? WHERE id = 1"
 SET_COMPACTED = "UPDATE store_meta SET compacted_rev = ? WHERE id = 1"
 SET_MAX_VALUE_BYTES = "UPDATE store_meta SET max_value_bytes = ? WHERE id = 1"
@@ -171,11 +177,15 @@ SEARCH_VALUES = (
     f"SELECT {_RECORD_COLUMNS} FROM kv WHERE instr(value, ?) > 0 AND {_LIVE} ORDER BY key"
 )
 COUNT_KEYS = f"SELECT count(*) FROM kv WHERE {_LIVE}"
-UPSERT = (
-    f"INSERT INTO kv ({_RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version, "
-    "mod_rev = excluded.mod_rev, expires_at = excluded.expires_at"
+# A put computes the new version in SQL; the caller sweeps due leases first, so an
+# existing row is live.
+UPSERT_RETURNING = (
+    f"INSERT INTO kv ({_RECORD_COLUMNS}) VALUES (?, ?, 1, ?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = kv.version + 1, "
+    "mod_rev = excluded.mod_rev, expires_at = excluded.expires_at "
+    "RETURNING version, create_rev"
 )
+DELETE_RETURNING = f"DELETE FROM kv WHERE key = ? AND {_LIVE} RETURNING {_RECORD_COLUMNS}"
 INSERT_RECORD = f"INSERT INTO kv ({_RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 DELETE = "DELETE FROM kv WHERE key = ?"
 TOUCH = f"UPDATE kv SET expires_at = ? WHERE key = ? AND {_LIVE}"

@@ -1,0 +1,700 @@
+"""The benchmark suite (run it with ./scripts/bench). Prints a table, writes bench/results.json.
+
+Every figure is measured side by side with its reference in the same run and reported as
+a ratio: hooks against `python -c "import sqlite3"`, the store against raw sqlite3 running
+the same statements with the same durability settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SWARM = str(Path(sys.executable).with_name("swarm"))
+RESULTS = ROOT / "bench" / "results.json"
+
+sys.path.insert(0, str(ROOT))
+
+from memory.aio import AsyncStore  # noqa: E402
+from memory.store import Store  # noqa: E402
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of `values`."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """Median and p95 in milliseconds."""
+    return {
+        "median_ms": round(statistics.median(values) * 1000, 3),
+        "p95_ms": round(pct(values, 0.95) * 1000, 3),
+        "n": len(values),
+    }
+
+
+def env_for(db: Path) -> dict[str, str]:
+    """The environment of a hook process: the store, and nothing of the caller's swarm."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWARM_")}
+    env["SWARM_DB"] = str(db)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+@contextmanager
+def repo() -> Iterator[Path]:
+    """A temporary git repository with an initialised store."""
+    with tempfile.TemporaryDirectory(prefix="swarm-bench-") as tmp:
+        root = Path(tmp) / "repo"
+        root.mkdir()
+        subprocess.run(["git", "init", "-q", str(root)], check=True)
+        subprocess.run([SWARM, "init"], cwd=root, check=True, capture_output=True)
+        yield root
+
+
+def timed_run(cmd: list[str], cwd: Path, env: dict[str, str], stdin: str | None = None) -> float:
+    """Wall time of one whole process."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 3):
+        raise SystemExit(f"benchmark command failed: {cmd}: {proc.stderr}")
+    return elapsed
+
+
+# --- 1. hook latency -----------------------------------------------------------------------
+
+
+def bench_hooks(runs: int) -> dict[str, Any]:
+    """Each hook as a whole process, interleaved with the reference so both see one machine."""
+    with repo() as root:
+        db = root / ".swarm" / "memory.db"
+        env = env_for(db)
+        (root / "src").mkdir()
+        (root / "src" / "app.py").write_text("x = 1\n")
+        plan = root / "plan.yaml"
+        plan.write_text(
+            "phase: bench\ntasks:\n"
+            + "".join(f"  t{i}:\n    agent: bench\n" for i in range(runs + 1))
+        )
+        subprocess.run(
+            [SWARM, "plan", "load", str(plan)], cwd=root, env=env, check=True, capture_output=True
+        )
+        payload = json.dumps(
+            {
+                "session_id": "bench-session-0001",
+                "transcript_path": "/dev/null",
+                "cwd": str(root),
+                "hook_event_name": "PreToolUse",
+                "tool_name": "Edit",
+                "tool_input": {
+                    "file_path": str(root / "src" / "app.py"),
+                    "old_string": "x",
+                    "new_string": "y",
+                },
+            }
+        )
+        reference = [sys.executable, "-c", "import sqlite3"]
+        cases: dict[str, Callable[[int], tuple[list[str], str | None]]] = {
+            "pre-edit": lambda i: (
+                [
+                    SWARM,
+                    "hooks",
+                    "pre-edit",
+                    "--file",
+                    "src/app.py",
+                    "--agent",
+                    "bench",
+                    "--task",
+                    "bench/t0",
+                ],
+                None,
+            ),
+            "post-edit": lambda i: (
+                [
+                    SWARM,
+                    "hooks",
+                    "post-edit",
+                    "--file",
+                    "src/app.py",
+                    "--agent",
+                    "bench",
+                    "--task",
+                    "bench/t0",
+                ],
+                None,
+            ),
+            "pre-task": lambda i: (
+                [SWARM, "hooks", "pre-task", "--task-id", f"bench/t{i}", "--agent", "bench"],
+                None,
+            ),
+            "post-task": lambda i: (
+                [SWARM, "hooks", "post-task", "--task-id", f"bench/t{i}", "--agent", "bench"],
+                None,
+            ),
+            "claude PreToolUse": lambda i: ([SWARM, "hooks", "claude"], payload),
+        }
+        timings: dict[str, list[float]] = {"reference": []}
+        for name in cases:
+            timings[name] = []
+        for i in range(runs):
+            timings["reference"].append(timed_run(reference, root, env))
+            for name, make in cases.items():
+                cmd, stdin = make(i)
+                timings[name].append(timed_run(cmd, root, env, stdin))
+    ref = statistics.median(timings["reference"])
+    out: dict[str, Any] = {"reference": summary(timings["reference"])}
+    for name in cases:
+        stats = summary(timings[name])
+        stats["ratio_median"] = round(statistics.median(timings[name]) / ref, 2)
+        stats["target_ratio"] = 2.5
+        stats["meets_target"] = stats["ratio_median"] <= 2.5
+        out[name] = stats
+    return out
+
+
+# --- 2. unblock latency -----------------------------------------------------------------------
+
+
+def bench_unblock(trials: int) -> dict[str, Any]:
+    """From post-task returning to the dependent's status being `ready`, daemon polling hourly."""
+    with repo() as root:
+        db = root / ".swarm" / "memory.db"
+        env = env_for(db)
+        lines = ["phase: ub", "tasks:"]
+        for i in range(trials):
+            lines += [
+                f"  req{i}:",
+                "    agent: a",
+                f"  dep{i}:",
+                "    agent: b",
+                f"    requires: [req{i}]",
+            ]
+        (root / "plan.yaml").write_text("\n".join(lines) + "\n")
+        subprocess.run(
+            [SWARM, "plan", "load", "plan.yaml"], cwd=root, env=env, check=True, capture_output=True
+        )
+        daemon = subprocess.Popen(
+            [SWARM, "daemon", "--interval", "3600", "--log-format", "json", "--no-watch-worktree"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert daemon.stderr is not None
+            for line in daemon.stderr:
+                if '"watching"' in line:
+                    break
+            threading.Thread(target=daemon.stderr.read, daemon=True).start()
+            from_return: list[float] = []
+            from_commit: list[float] = []
+            with Store.open(db) as store:
+                for i in range(trials):
+                    subprocess.run(
+                        [SWARM, "hooks", "pre-task", "--task-id", f"ub/req{i}", "--agent", "a"],
+                        cwd=root,
+                        env=env,
+                        check=True,
+                        capture_output=True,
+                    )
+                    subprocess.run(
+                        [SWARM, "hooks", "post-task", "--task-id", f"ub/req{i}", "--agent", "a"],
+                        cwd=root,
+                        env=env,
+                        check=True,
+                        capture_output=True,
+                    )
+                    returned = time.time()
+                    key = f"ub/dep{i}/status"
+                    deadline = time.monotonic() + 10
+                    while (record := store.get(key)) is None or record.value != "ready":
+                        if time.monotonic() > deadline:
+                            raise SystemExit(f"unblock benchmark: {key} never became ready")
+                        time.sleep(0.0005)
+                    ready = next(c for c in store.history(key) if c.value == "ready")
+                    done = next(
+                        c for c in store.history(f"ub/req{i}/status") if c.value == "complete"
+                    )
+                    from_return.append(ready.ts - returned)
+                    from_commit.append(ready.ts - done.ts)
+        finally:
+            daemon.terminate()
+            daemon.wait(10)
+    result: dict[str, Any] = {
+        "from_post_task_return": summary(from_return),
+        "from_post_task_commit": summary(from_commit),
+        "target_p95_ms": 50,
+    }
+    result["meets_target"] = result["from_post_task_return"]["p95_ms"] <= 50
+    return result
+
+
+# --- 3. store throughput ----------------------------------------------------------------------
+
+RAW_SETUP = (
+    "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, version INTEGER NOT NULL, "
+    "create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL, expires_at REAL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS changes (rev INTEGER NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, "
+    "op TEXT NOT NULL, value TEXT, version INTEGER NOT NULL, actor TEXT, ts REAL NOT NULL, PRIMARY KEY (rev, seq)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY, revision INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO meta VALUES (1, 0)",
+)
+
+
+def raw_connection(path: Path) -> sqlite3.Connection:
+    """Raw sqlite3 with the store's durability settings (WAL, synchronous=NORMAL)."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    for statement in RAW_SETUP:
+        conn.execute(statement)
+    return conn
+
+
+def raw_put(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """The statements a store put runs: read the revision and the key, upsert, log, bump."""
+    conn.execute("BEGIN IMMEDIATE")
+    rev = conn.execute("SELECT revision FROM meta WHERE id = 1").fetchone()[0] + 1
+    row = conn.execute("SELECT version, create_rev FROM kv WHERE key = ?", (key,)).fetchone()
+    version, create = (row[0] + 1, row[1]) if row else (1, rev)
+    conn.execute(
+        "INSERT INTO kv VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+        "version = excluded.version, mod_rev = excluded.mod_rev",
+        (key, value, version, create, rev),
+    )
+    conn.execute(
+        "INSERT INTO changes VALUES (?, 1, ?, 'put', ?, ?, NULL, ?)",
+        (rev, key, value, version, time.time()),
+    )
+    conn.execute("UPDATE meta SET revision = ? WHERE id = 1", (rev,))
+    conn.execute("COMMIT")
+
+
+def raw_get(conn: sqlite3.Connection, key: str) -> None:
+    """The statement a store get runs."""
+    conn.execute("SELECT value, version FROM kv WHERE key = ?", (key,)).fetchone()
+
+
+def measure(op: Callable[[int], None], count: int) -> tuple[float, list[float]]:
+    """(ops per second, per-op latencies) of `count` calls."""
+    latencies = []
+    start = time.perf_counter()
+    for i in range(count):
+        t0 = time.perf_counter()
+        op(i)
+        latencies.append(time.perf_counter() - t0)
+    return count / (time.perf_counter() - start), latencies
+
+
+def measure_threads(
+    connect: Callable[[], Any], op: Callable[[Any, int, int], None], writers: int, count: int
+) -> tuple[float, list[float]]:
+    """Throughput and latencies of `writers` threads, each with its own connection from
+    `connect()` (sqlite3 connections belong to one thread), doing `count` ops each."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    ready = threading.Barrier(writers + 1)
+
+    def work(w: int) -> None:
+        conn = connect()
+        ready.wait()
+        mine = []
+        for i in range(count):
+            t0 = time.perf_counter()
+            op(conn, w, i)
+            mine.append(time.perf_counter() - t0)
+        with lock:
+            latencies.extend(mine)
+
+    with ThreadPoolExecutor(writers) as pool:
+        futures = [pool.submit(work, w) for w in range(writers)]
+        ready.wait()
+        start = time.perf_counter()
+        for future in futures:
+            future.result()
+    return writers * count / (time.perf_counter() - start), latencies
+
+
+def row(ops: float, latencies: list[float], reference: float | None = None) -> dict[str, Any]:
+    """One throughput line."""
+    out: dict[str, Any] = {
+        "ops_per_s": round(ops),
+        "p50_ms": round(pct(latencies, 0.5) * 1000, 4),
+        "p95_ms": round(pct(latencies, 0.95) * 1000, 4),
+    }
+    if reference:
+        out["ratio_to_raw"] = round(ops / reference, 2)
+    return out
+
+
+def bench_store(count: int) -> dict[str, Any]:
+    """put, get and CAS through the sync and async API, with 1 and 16 writers, beside raw."""
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="swarm-bench-store-") as tmp:
+        base = Path(tmp)
+        raw = raw_connection(base / "raw.db")
+        raw_put_ops, raw_put_lat = measure(
+            lambda i: raw_put(raw, f"bench/k{i % 1000}", '"v"'), count
+        )
+        raw_get_ops, raw_get_lat = measure(lambda i: raw_get(raw, f"bench/k{i % 1000}"), count)
+        results["raw put (1 writer)"] = row(raw_put_ops, raw_put_lat)
+        results["raw get"] = row(raw_get_ops, raw_get_lat)
+        ops16, lat16 = measure_threads(
+            lambda: raw_connection(base / "raw.db"),
+            lambda conn, w, i: raw_put(conn, f"bench/w{w}/k{i % 100}", '"v"'),
+            16,
+            count // 16,
+        )
+        results["raw put (16 writers)"] = row(ops16, lat16)
+
+        store = Store.create(base / "sync.db")
+        ops, lat = measure(lambda i: store.put(f"bench/k{i % 1000}", "v"), count)
+        results["sync put (1 writer)"] = row(ops, lat, raw_put_ops)
+        results["sync put (1 writer)"]["target_ratio"] = 0.6
+        ops, lat = measure(lambda i: store.get(f"bench/k{i % 1000}"), count)
+        results["sync get"] = row(ops, lat, raw_get_ops)
+
+        def cas(i: int) -> None:
+            record = store.get("bench/counter")
+            store.put("bench/counter", i, if_version=0 if record is None else record.version)
+
+        ops, lat = measure(cas, count)
+        results["sync CAS (1 writer)"] = row(ops, lat, raw_put_ops)
+        ops, lat = measure_threads(
+            lambda: Store.open(base / "sync.db"),
+            lambda conn, w, i: conn.put(f"bench/w{w}/k{i % 100}", "v"),
+            16,
+            count // 16,
+        )
+        results["sync put (16 writers)"] = row(ops, lat, ops16)
+
+        Store.create(base / "async.db").close()
+        results.update(asyncio.run(bench_async(base / "async.db", count, raw_put_ops, raw_get_ops)))
+    return results
+
+
+async def bench_async(
+    path: Path, count: int, raw_put_ops: float, raw_get_ops: float
+) -> dict[str, Any]:
+    """The async store: one writer, then 16 concurrent writers (group commit)."""
+    results: dict[str, Any] = {}
+    async with await AsyncStore.open(path) as store:
+        latencies = []
+        start = time.perf_counter()
+        for i in range(count):
+            t0 = time.perf_counter()
+            await store.put(f"bench/k{i % 1000}", "v")
+            latencies.append(time.perf_counter() - t0)
+        results["async put (1 writer)"] = row(
+            count / (time.perf_counter() - start), latencies, raw_put_ops
+        )
+        latencies = []
+        start = time.perf_counter()
+        for i in range(count):
+            t0 = time.perf_counter()
+            await store.get(f"bench/k{i % 1000}")
+            latencies.append(time.perf_counter() - t0)
+        results["async get"] = row(count / (time.perf_counter() - start), latencies, raw_get_ops)
+
+        latencies16: list[float] = []
+
+        async def writer(w: int) -> None:
+            for i in range(count // 16):
+                t0 = time.perf_counter()
+                await store.put(f"bench/w{w}/k{i % 100}", "v")
+                latencies16.append(time.perf_counter() - t0)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(writer(w) for w in range(16)))
+        ops = 16 * (count // 16) / (time.perf_counter() - start)
+        results["async put (16 writers)"] = row(ops, latencies16, raw_put_ops)
+        results["async put (16 writers)"]["target_ratio"] = 0.5
+
+        async def cas_writer(w: int) -> None:
+            for _ in range(count // 64):
+                while True:
+                    record = await store.get("bench/acounter")
+                    try:
+                        await store.put(
+                            "bench/acounter", 1, if_version=0 if record is None else record.version
+                        )
+                        break
+                    except Exception:  # noqa: BLE001, S112 - a lost CAS race is retried
+                        continue
+
+        start = time.perf_counter()
+        await asyncio.gather(*(cas_writer(w) for w in range(16)))
+        results["async CAS (16 writers)"] = row(
+            16 * (count // 64) / (time.perf_counter() - start), [0.0], raw_put_ops
+        )
+    return results
+
+
+# --- 4. contention ----------------------------------------------------------------------------
+
+
+def bench_contention(workers: int, calls: int) -> dict[str, Any]:
+    """`workers` parallel agents, `calls` hook processes each: pre-edit, post-edit, memory put."""
+    with repo() as root:
+        db = root / ".swarm" / "memory.db"
+        env = env_for(db)
+        errors: list[str] = []
+        lock = threading.Lock()
+
+        def agent(w: int) -> None:
+            for i in range(calls):
+                kind = i % 3
+                if kind == 0:
+                    cmd = [
+                        SWARM,
+                        "hooks",
+                        "pre-edit",
+                        "--file",
+                        f"src/f{i % 7}.py",
+                        "--agent",
+                        f"a{w}",
+                    ]
+                elif kind == 1:
+                    cmd = [
+                        SWARM,
+                        "hooks",
+                        "post-edit",
+                        "--file",
+                        f"src/f{i % 7}.py",
+                        "--agent",
+                        f"a{w}",
+                    ]
+                else:
+                    cmd = [SWARM, "memory", "put", f"bench/a{w}/n{i}", str(i)]
+                proc = subprocess.run(
+                    cmd, cwd=root, env=env, capture_output=True, text=True, check=False
+                )
+                if proc.returncode not in (0, 3) or "Traceback" in proc.stderr:
+                    with lock:
+                        errors.append(
+                            f"{' '.join(cmd[1:])}: exit {proc.returncode}: {proc.stderr.strip()}"
+                        )
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(agent, range(workers)))
+        wall = time.perf_counter() - start
+        expected = {f"bench/a{w}/n{i}" for w in range(workers) for i in range(calls) if i % 3 == 2}
+        with Store.open(db) as store:
+            present = {r.key for r in store.list_prefix("bench/")}
+            integrity = store.integrity_check()
+    return {
+        "processes": workers,
+        "calls_each": calls,
+        "wall_s": round(wall, 2),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "lost_writes": len(expected - present),
+        "integrity": integrity,
+    }
+
+
+# --- 5. scale ---------------------------------------------------------------------------------
+
+
+def build_store(path: Path, keys: int, tasks: int) -> None:
+    """A store holding `keys` keys, `tasks` of which belong to tasks of a loaded plan."""
+    from coordinator.plan import plan_from_data
+    from coordinator.tasks import load_plan
+
+    with Store.create(path) as store:
+        plan = plan_from_data(
+            {
+                "phase": "scale",
+                "tasks": {
+                    f"t{i}": {
+                        "agent": f"a{i % 16}",
+                        **({"requires": [f"t{i - 1}"]} if i % 10 else {}),
+                    }
+                    for i in range(tasks)
+                },
+            },
+            "scale",
+        )
+        load_plan(store, plan, "bench")
+        from memory.records import Put
+
+        filler = max(0, keys - store.count())
+        batch: list[Put] = []
+        for i in range(filler):
+            batch.append(Put(f"data/k{i:07d}", '{"n": 1}'))
+            if len(batch) == 5000:
+                store.txn([], batch)
+                batch = []
+        if batch:
+            store.txn([], batch)
+
+
+async def daemon_passes(path: Path, repeats: int) -> dict[str, float]:
+    """An idle pass and a pass with one change, on a loaded daemon (in-process)."""
+    from coordinator.daemon import Daemon
+
+    daemon = Daemon(path, repo_root=path.parent, interval=3600, watch_worktree=False)
+    daemon._store = await AsyncStore.open(path, actor="bench")
+    try:
+        await daemon._load()
+        await daemon.run_pass(time.time(), full=True)
+        idle = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            await daemon.run_pass(time.time())
+            idle.append(time.perf_counter() - t0)
+        one = []
+        with Store.open(path) as writer:
+            for i in range(repeats):
+                writer.put("scale/t0/status", "complete" if i % 2 == 0 else "in_progress")
+                t0 = time.perf_counter()
+                await daemon.run_pass(time.time())
+                one.append(time.perf_counter() - t0)
+                await daemon.run_pass(time.time())  # absorb the daemon's own writes
+    finally:
+        await daemon.store.close()
+        daemon._store = None
+    return {
+        "idle_pass_ms": round(statistics.median(idle) * 1000, 3),
+        "one_change_pass_ms": round(statistics.median(one) * 1000, 3),
+    }
+
+
+def daemon_rss(path: Path) -> float:
+    """Resident memory (MB) of a real daemon process watching the store."""
+    proc = subprocess.Popen(
+        [
+            SWARM,
+            "--db",
+            str(path),
+            "daemon",
+            "--interval",
+            "3600",
+            "--log-format",
+            "json",
+            "--no-watch-worktree",
+        ],
+        cwd=path.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if '"watching"' in line:
+                break
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+        return round(kb / 1024, 1)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def bench_scale(sizes: list[tuple[int, int]], repeats: int) -> dict[str, Any]:
+    """Idle pass, one-change pass, session-restore and daemon RSS at growing sizes."""
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="swarm-bench-scale-") as tmp:
+        for keys, tasks in sizes:
+            path = Path(tmp) / f"s{keys}" / ".swarm" / "memory.db"
+            build_store(path, keys, tasks)
+            line: dict[str, Any] = asyncio.run(daemon_passes(path, repeats))
+            t0 = time.perf_counter()
+            subprocess.run(
+                [SWARM, "--db", str(path), "session-restore", "--session-id", "scale", "--json"],
+                check=True,
+                capture_output=True,
+            )
+            line["session_restore_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            line["daemon_rss_mb"] = daemon_rss(path)
+            results[f"{keys} keys / {tasks} tasks"] = line
+    return results
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    return {
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def print_table(results: dict[str, Any]) -> None:
+    """The results as a readable table."""
+    for section, body in results.items():
+        if section == "machine":
+            continue
+        print(f"\n== {section}")
+        if not isinstance(body, dict):
+            print(f"  {body}")
+            continue
+        for name, value in body.items():
+            text = (
+                ", ".join(f"{k}={v}" for k, v in value.items())
+                if isinstance(value, dict)
+                else value
+            )
+            print(f"  {name:<28} {text}")
+
+
+def main() -> None:
+    """Run the suite (or the parts named) and write bench/results.json."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer runs, smaller stores")
+    parser.add_argument(
+        "--only", nargs="*", choices=["hooks", "unblock", "store", "contention", "scale"]
+    )
+    args = parser.parse_args()
+    quick = args.quick
+    parts = set(args.only or ["hooks", "unblock", "store", "contention", "scale"])
+    results: dict[str, Any] = {"machine": machine()}
+    if "hooks" in parts:
+        results["hook latency (whole process)"] = bench_hooks(10 if quick else 30)
+    if "unblock" in parts:
+        results["unblock latency"] = bench_unblock(10 if quick else 50)
+    if "store" in parts:
+        results["store throughput (in-process)"] = bench_store(2000 if quick else 10000)
+    if "contention" in parts:
+        results["contention"] = bench_contention(8 if quick else 32, 10 if quick else 50)
+    if "scale" in parts:
+        sizes = (
+            [(1000, 100), (10000, 1000)] if quick else [(1000, 100), (10000, 1000), (100000, 10000)]
+        )
+        results["scale"] = bench_scale(sizes, 20)
+    print_table(results)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
