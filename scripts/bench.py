@@ -253,48 +253,39 @@ def bench_unblock(trials: int) -> dict[str, Any]:
 
 # --- 3. store throughput ----------------------------------------------------------------------
 
-RAW_SETUP = (
-    "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, version INTEGER NOT NULL, "
-    "create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL, expires_at REAL) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS changes (rev INTEGER NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, "
-    "op TEXT NOT NULL, value TEXT, version INTEGER NOT NULL, actor TEXT, ts REAL NOT NULL, PRIMARY KEY (rev, seq)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY, revision INTEGER NOT NULL)",
-    "INSERT OR IGNORE INTO meta VALUES (1, 0)",
-)
-
 
 def raw_connection(path: Path) -> sqlite3.Connection:
-    """Raw sqlite3 with the store's durability settings (WAL, synchronous=NORMAL)."""
+    """Raw sqlite3 on the store's schema with its durability settings (WAL, NORMAL)."""
+    from memory import sql
+
+    fresh = not path.exists()
     conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    for statement in RAW_SETUP:
-        conn.execute(statement)
+    conn.execute(sql.SET_WAL)
+    conn.execute(sql.SET_SYNCHRONOUS)
+    if fresh:
+        for statement in sql.FRESH_SCHEMA:
+            conn.execute(statement)
     return conn
 
 
 def raw_put(conn: sqlite3.Connection, key: str, value: str) -> None:
-    """The statements a store put runs: read the revision and the key, upsert, log, bump."""
-    conn.execute("BEGIN IMMEDIATE")
-    rev = conn.execute("SELECT revision FROM meta WHERE id = 1").fetchone()[0] + 1
-    row = conn.execute("SELECT version, create_rev FROM kv WHERE key = ?", (key,)).fetchone()
-    version, create = (row[0] + 1, row[1]) if row else (1, rev)
-    conn.execute(
-        "INSERT INTO kv VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-        "version = excluded.version, mod_rev = excluded.mod_rev",
-        (key, value, version, create, rev),
-    )
-    conn.execute(
-        "INSERT INTO changes VALUES (?, 1, ?, 'put', ?, ?, NULL, ?)",
-        (rev, key, value, version, time.time()),
-    )
-    conn.execute("UPDATE meta SET revision = ? WHERE id = 1", (rev,))
-    conn.execute("COMMIT")
+    """The statements a store put runs, straight from memory/sql.py, with no Python layer:
+    read the header, upsert, log the change, bump the revision."""
+    from memory import sql
+
+    conn.execute(sql.BEGIN_WRITE)
+    rev = conn.execute(sql.READ_META).fetchone()[0] + 1
+    version = conn.execute(sql.UPSERT_RETURNING, (key, value, rev, rev, None)).fetchone()[0]
+    conn.execute(sql.INSERT_CHANGE, (rev, 1, key, "put", value, version, None, time.time()))
+    conn.execute(sql.SET_REVISION, (rev,))
+    conn.execute(sql.COMMIT)
 
 
 def raw_get(conn: sqlite3.Connection, key: str) -> None:
     """The statement a store get runs."""
-    conn.execute("SELECT value, version FROM kv WHERE key = ?", (key,)).fetchone()
+    from memory import sql
+
+    conn.execute(sql.GET, (key, time.time())).fetchone()
 
 
 def measure(op: Callable[[int], None], count: int) -> tuple[float, list[float]]:
