@@ -41,21 +41,28 @@ def register() -> None:
         hooks_command,
         inbox_command,
         session_restore_command,
-        status_command,
     )
-    from coordinator.cli.claims import claims_group
+    from coordinator.cli.claims import claims_group, register_conflict_commands
     from coordinator.cli.daemon import daemon_command
+    from coordinator.cli.gitguard import conflicts_group, guard_group
     from coordinator.cli.init import init_command
     from coordinator.cli.plan import plan_group
+    from coordinator.cli.report import report_command, status_command, top_command
+
+    register_conflict_commands(conflicts_group)
 
     for command in (
         init_command,
         plan_group,
         daemon_command,
         claims_group,
+        guard_group,
+        conflicts_group,
         inbox_command,
         events_command,
         status_command,
+        report_command,
+        top_command,
         hooks_command,
         session_restore_command,
     ):

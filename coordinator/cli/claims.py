@@ -74,3 +74,44 @@ def release_command(state: CliState, path: str | None, agent: str | None, force:
         )
     for claim in released:
         click.echo(f"released {claim.path} (held by {claim.agent})")
+
+
+def register_conflict_commands(group: click.Group) -> None:
+    """Add `list` and `resolve` to the `swarm conflicts` group."""
+
+    @group.command("list")
+    @click.option("--all", "show_all", is_flag=True, help="Include resolved conflicts.")
+    @click.option("--json", "as_json", is_flag=True, help="Print conflicts as JSON.")
+    @pass_state
+    def list_command(state: CliState, show_all: bool, as_json: bool) -> None:
+        """List recorded conflicts (open ones unless --all)."""
+        from coordinator.edits import list_conflicts
+
+        with state.open_store() as store:
+            conflicts = list_conflicts(store, open_only=not show_all)
+        if as_json:
+            emit_json([c.to_json() for c in conflicts])
+            return
+        if not conflicts:
+            click.echo("no open conflicts" if not show_all else "no conflicts")
+        for c in conflicts:
+            data = c.data
+            state_text = "open"
+            if data.get("resolved"):
+                state_text = f"resolved: keep {data['resolution'].get('keep')}"
+            click.echo(
+                f"#{c.id:<6} {data.get('kind', '-'):<16} {_since(data.get('detected_at'))}  "
+                f"{data.get('description', '')}  [{state_text}]"
+            )
+
+    @group.command("resolve")
+    @click.argument("conflict_id", metavar="ID", type=int)
+    @click.option("--keep", required=True, help="The agent whose work is kept.")
+    @pass_state
+    def resolve_command(state: CliState, conflict_id: int, keep: str) -> None:
+        """Record the decision on conflict ID and notify the agents involved."""
+        from coordinator.edits import resolve_conflict
+
+        with state.open_store() as store:
+            conflict = resolve_conflict(store, conflict_id, keep, os.environ.get("SWARM_AGENT_ID"))
+        click.echo(f"conflict #{conflict.id} on {conflict.data.get('path')} resolved: keep {keep}")

@@ -14,6 +14,9 @@ import click
 from memory.errors import EXIT_ERROR, SwarmError
 from memory.store import Store
 
+#: click >= 8.2 signals a group run without a command with this error; 8.1 exits with help.
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
 
 @dataclass
 class CliState:
@@ -44,7 +47,10 @@ def emit_json_line(data: Any) -> None:
 def run_cli(command: click.Command, argv: list[str]) -> int:  # noqa: PLR0911 - one return per outcome
     """Run a click command with the project's error boundary: one line, an exit code."""
     try:
-        command.main(args=argv, prog_name="swarm", standalone_mode=False)
+        # Outside standalone mode click returns ctx.exit()'s code instead of raising.
+        returned = command.main(args=argv, prog_name="swarm", standalone_mode=False)
+        if isinstance(returned, int):
+            return returned
     except SwarmError as err:
         sys.stderr.write(err.render())
         return err.exit_code
@@ -53,6 +59,12 @@ def run_cli(command: click.Command, argv: list[str]) -> int:  # noqa: PLR0911 - 
         return 130
     except click.exceptions.Exit as done:
         return done.exit_code
+    except _NO_ARGS_IS_HELP as err:
+        # click >= 8.2 raises this for a bare group (`swarm memory`) with the whole help
+        # text as its message; keep the one-line rule and point at --help instead.
+        path = err.ctx.command_path
+        click.echo(f"swarm: error: {path}: missing command (see `{path} --help`)", err=True)
+        return EXIT_ERROR
     except click.ClickException as err:
         # Usage errors are bad input: one line naming the command, exit 1.
         where = f"{err.ctx.command_path}: " if getattr(err, "ctx", None) else ""  # type: ignore[attr-defined]

@@ -32,9 +32,55 @@ def init_store(db_path: Path, max_value_bytes: int | None) -> tuple[Path, bool]:
     type=click.IntRange(min=1),
     help="Largest value the store accepts, in bytes (default 1 MiB).",
 )
+@click.option(
+    "--git-hook",
+    is_flag=True,
+    help="Also install the git pre-commit guard (refuses commits touching files another "
+    "agent holds exclusively); an existing pre-commit hook is chained.",
+)
+@click.option("--claude", is_flag=True, help="Add the swarm hooks to .claude/settings.json.")
+@click.option("--codex", is_flag=True, help="Add the swarm hooks to .codex/hooks.json.")
+@click.option("--gemini", is_flag=True, help="Add the swarm hooks to .gemini/settings.json.")
+@click.option("--cursor", is_flag=True, help="Add the swarm hooks to .cursor/hooks.json.")
 @pass_state
-def init_command(state: CliState, max_value_bytes: int | None) -> None:
-    """Create .swarm/memory.db at the git root (or here, outside git). Safe to re-run."""
+def init_command(
+    state: CliState,
+    max_value_bytes: int | None,
+    git_hook: bool,
+    claude: bool,
+    codex: bool,
+    gemini: bool,
+    cursor: bool,
+) -> None:
+    """Create .swarm/memory.db at the git root (or here, outside git). Safe to re-run.
+
+    --claude, --codex, --gemini and --cursor merge `swarm hooks <agent>` into that agent's
+    project settings, keeping its other hooks and a backup (<file>.bak) of what changed.
+    """
     target = state.db_path if state.explicit_db else default_store_path(Path.cwd())
     path, created = init_store(target, max_value_bytes)
     click.echo(f"{'created' if created else 'already initialised:'} swarm store at {path}")
+    agents = {"claude": claude, "codex": codex, "gemini": gemini, "cursor": cursor}
+    _install_agent_hooks(path, [name for name, wanted in agents.items() if wanted])
+    if git_hook:
+        from coordinator.gitops import install_pre_commit_hook, repo_toplevel
+
+        db = path.resolve() if state.explicit_db else None
+        click.echo(install_pre_commit_hook(repo_toplevel(Path.cwd()), db=db).summary())
+
+
+def _install_agent_hooks(db_path: Path, agents: list[str]) -> None:
+    """Merge our hooks into each agent's settings file at the store's repository root."""
+    from coordinator.agent_config import install_agent_hooks
+    from coordinator.project import project_root_for
+
+    root = project_root_for(db_path)
+    for agent in agents:
+        done = install_agent_hooks(root, agent)
+        where = done.path.relative_to(root)
+        if done.created:
+            click.echo(f"{agent}: created {where} with the swarm hooks")
+        elif done.changed:
+            click.echo(f"{agent}: added the swarm hooks to {where} (previous version: {where}.bak)")
+        else:
+            click.echo(f"{agent}: {where} already has the swarm hooks")

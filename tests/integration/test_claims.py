@@ -1,0 +1,263 @@
+"""File claims in a real git repository, with the hooks run as subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tests.integration.conftest import SWARM, DaemonProcess, Project, wait_until
+
+
+def claims(project: Project) -> list[dict[str, object]]:
+    """The live claims, as `swarm claims --json` shows them."""
+    result: list[dict[str, object]] = project.ok("claims", "--json").json()["claims"]
+    return result
+
+
+def conflicts(project: Project) -> list[dict[str, object]]:
+    """The recorded conflicts, as `swarm conflicts list --json` shows them."""
+    from coordinator.edits import list_conflicts
+
+    with project.store() as store:
+        return [c.to_json() for c in list_conflicts(store)]
+
+
+def test_second_agent_is_refused_and_told_who_holds_the_file(project: Project) -> None:
+    (project.root / "src").mkdir()
+    (project.root / "src" / "app.py").write_text("print('hi')\n")
+    first = project.ok(
+        "hooks", "pre-edit", "--file", "src/app.py", "--agent", "alice", "--task", "p/t1"
+    )
+    assert "granted exclusive claim on src/app.py to alice" in first.stdout
+    token = int(first.stdout.rsplit("fencing token ", 1)[1].rstrip(")\n"))
+
+    again = project.ok("hooks", "pre-edit", "--file", "src/app.py", "--agent", "alice")
+    assert f"fencing token {token}" in again.stdout  # idempotent for the holder
+
+    second = project.swarm("hooks", "pre-edit", "--file", "./src/app.py", "--agent", "bob")
+    assert second.code == 3
+    assert "held exclusive by alice for task p/t1 since" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert [c["agent"] for c in claims(project)] == ["alice"]
+
+
+def test_shared_claims_coexist_and_an_exclusive_glob_conflicts(project: Project) -> None:
+    project.ok("hooks", "pre-edit", "--file", "docs/a.md", "--agent", "a", "--mode", "shared")
+    project.ok("hooks", "pre-edit", "--file", "docs/a.md", "--agent", "b", "--mode", "shared")
+    refused = project.swarm("hooks", "pre-edit", "--file", "docs/**", "--agent", "c")
+    assert refused.code == 3
+    assert "docs/a.md is held shared by" in refused.stderr
+    project.ok("hooks", "pre-edit", "--file", "src/**", "--agent", "c")
+    inside = project.swarm("hooks", "pre-edit", "--file", "src/api/x.py", "--agent", "d")
+    assert inside.code == 3
+    assert "src/** is held exclusive by c" in inside.stderr
+
+
+def test_paths_outside_the_repository_are_refused(project: Project, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("x")
+    result = project.swarm("hooks", "pre-edit", "--file", str(outside), "--agent", "a")
+    assert result.code == 1
+    assert "outside the repository" in result.stderr
+    link = project.root / "link.txt"
+    link.symlink_to(outside)
+    via_link = project.swarm("hooks", "pre-edit", "--file", "link.txt", "--agent", "a")
+    assert via_link.code == 1, "a symlink is resolved before the check"
+
+
+def test_wait_is_granted_within_a_second_of_the_release_with_the_daemon_running(
+    project: Project, start_daemon: Callable[..., DaemonProcess]
+) -> None:
+    start_daemon("--interval", "3600", "--no-watch-worktree")
+    project.ok("hooks", "pre-edit", "--file", "a.txt", "--agent", "alice", "--task", "p/t1")
+    waiter = subprocess.Popen(
+        [SWARM, "hooks", "pre-edit", "--file", "a.txt", "--agent", "bob", "--wait", "30"],
+        cwd=project.root,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_until(lambda: project.ok("claims", "--json").json()["queue"], what="bob to be queued")
+    project.ok("hooks", "post-task", "--task-id", "p/t1", "--agent", "alice")
+    out, err = waiter.communicate(timeout=1.0)
+    assert waiter.returncode == 0, err
+    assert "claim on a.txt to bob" in out
+    assert [c["agent"] for c in claims(project)] == ["bob"]
+    assert project.ok("claims", "--json").json()["queue"] == []
+
+
+def test_the_daemon_grants_a_queued_claim_and_notifies_the_waiter(
+    project: Project, start_daemon: Callable[..., DaemonProcess]
+) -> None:
+    from coordinator.claims import enqueue
+
+    start_daemon("--interval", "3600", "--no-watch-worktree")
+    project.ok("hooks", "pre-edit", "--file", "b.txt", "--agent", "alice")
+    with project.store() as store:
+        enqueue(store, "b.txt", "bob", None, "exclusive")  # a waiter that went quiet
+    project.ok("claims", "release", "b.txt", env={"SWARM_AGENT_ID": "alice"})
+    wait_until(lambda: [c["agent"] for c in claims(project)] == ["bob"], what="the grant")
+    inbox = project.ok("inbox", "bob", "--json").json()
+    assert any("queued claim on b.txt was granted" in n["message"] for n in inbox)
+
+
+def test_lease_expiry_hands_the_claim_over(project: Project) -> None:
+    project.ok(
+        "hooks", "pre-edit", "--file", "c.txt", "--agent", "alice", env={"SWARM_CLAIM_TTL": "1"}
+    )
+    taken = project.ok("hooks", "pre-edit", "--file", "c.txt", "--agent", "bob", "--wait", "15")
+    assert "claim on c.txt to bob" in taken.stdout
+    with project.store() as store:
+        history = store.history(
+            next(r.key for r in store.list_prefix("swarm/claims/") if r.key.endswith("/bob"))
+        )
+    assert [c.op for c in history] == ["put"]
+    assert [c["agent"] for c in claims(project)] == ["bob"]
+
+
+def test_sixteen_racing_processes_leave_exactly_one_holder(project: Project) -> None:
+    def claim(n: int) -> int:
+        proc = subprocess.run(
+            [SWARM, "hooks", "pre-edit", "--file", "hot.py", "--agent", f"agent{n}"],
+            cwd=project.root,
+            env=project.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert "Traceback" not in proc.stderr
+        return proc.returncode
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        codes = list(pool.map(claim, range(16)))
+    assert sorted(codes) == [0] + [3] * 15
+    holders = claims(project)
+    assert len(holders) == 1
+    assert holders[0]["agent"] == f"agent{codes.index(0)}"
+
+
+def test_post_edit_records_the_edit_and_flags_unclaimed_and_concurrent_edits(
+    project: Project,
+) -> None:
+    path = project.root / "main.py"
+    path.write_text("a = 1\n")
+    project.ok("hooks", "pre-edit", "--file", "main.py", "--agent", "alice")
+    project.ok(
+        "hooks", "post-edit", "--file", "main.py", "--agent", "alice", "--memory-key", "p/edit"
+    )
+    record = project.value("p/edit")
+    assert record["agent"] == "alice"
+    assert record["claimed"] is True
+    assert len(record["sha256"]) == 64
+    assert conflicts(project) == []
+
+    path.write_text("a = 2\n")
+    rogue = project.ok("hooks", "post-edit", "--file", "main.py", "--agent", "bob")
+    assert "without holding a claim; held by alice" in rogue.stderr
+    kinds = sorted(str(c["kind"]) for c in conflicts(project))
+    assert kinds == ["concurrent_edit", "unclaimed_edit"]
+    notes = project.ok("inbox", "alice", "--json").json()
+    assert any("bob edited main.py" in n["message"] for n in notes)
+
+    conflict_id = conflicts(project)[0]["id"]
+    project.ok("conflicts", "resolve", str(conflict_id), "--keep", "alice")
+    resolved = next(c for c in conflicts(project) if c["id"] == conflict_id)
+    assert resolved["resolved"] is True
+    assert resolved["resolution"]["keep"] == "alice"  # type: ignore[index]
+
+
+def test_claims_are_released_at_post_task_and_session_end(project: Project) -> None:
+    project.ok("hooks", "session-start", "--session-id", "s", "--agent", "alice")
+    project.ok("hooks", "pre-task", "--task-id", "p/one", "--agent", "alice")
+    project.ok("hooks", "pre-edit", "--file", "x.py", "--agent", "alice", "--task", "p/one")
+    project.ok("hooks", "pre-edit", "--file", "y.py", "--agent", "alice", "--task", "p/other")
+    project.ok("hooks", "post-task", "--task-id", "p/one", "--agent", "alice")
+    assert [c["path"] for c in claims(project)] == ["y.py"]
+    project.ok("hooks", "session-end", "--session-id", "s", "--agent", "alice")
+    assert claims(project) == []
+
+
+def test_forced_release_notifies_the_previous_holder(project: Project) -> None:
+    project.ok("hooks", "pre-edit", "--file", "z.py", "--agent", "alice")
+    refused = project.swarm("claims", "release", "z.py", env={"SWARM_AGENT_ID": "bob"})
+    assert refused.code == 3
+    project.ok("claims", "release", "z.py", "--force", env={"SWARM_AGENT_ID": "bob"})
+    assert claims(project) == []
+    notes = project.ok("inbox", "alice", "--json").json()
+    assert any("z.py was released by bob" in n["message"] for n in notes)
+
+
+def test_the_worktree_watcher_records_an_edit_no_hook_announced(
+    project: Project, start_daemon: Callable[..., DaemonProcess]
+) -> None:
+    project.env["SWARM_EDIT_GRACE"] = "0.3"
+    (project.root / ".gitignore").write_text("*.log\n")
+    start_daemon("--interval", "3600")
+    project.ok("hooks", "pre-edit", "--file", "announced.py", "--agent", "alice")
+    (project.root / "announced.py").write_text("ok = True\n")
+    project.ok("hooks", "post-edit", "--file", "announced.py", "--agent", "alice")
+    (project.root / "build.log").write_text("ignored by git\n")
+    (project.root / "sneaky.py").write_text("print('nobody said')\n")
+
+    found = wait_until(
+        lambda: [c for c in conflicts(project) if c["path"] == "sneaky.py"],
+        what="an unannounced_edit conflict",
+    )
+    assert found[0]["kind"] == "unannounced_edit"
+    paths = {c["path"] for c in conflicts(project)}
+    assert paths == {"sneaky.py"}, "announced and ignored files are not conflicts"
+
+
+def test_tasks_with_overlapping_files_run_one_after_the_other(
+    project: Project, start_daemon: Callable[..., DaemonProcess]
+) -> None:
+    script = (
+        "swarm hooks pre-task --task-id $SWARM_TASK_ID"
+        " && swarm memory put trace/$SWARM_TASK_ID/start 1"
+        " && swarm memory put trace/$SWARM_TASK_ID/end 1"
+        " && swarm hooks post-task --task-id $SWARM_TASK_ID"
+    )
+    project.write_plan(
+        f"""
+phase: p
+tasks:
+  api_one:
+    agent: a1
+    files: ["src/api/**"]
+    run: "{script}"
+  api_two:
+    agent: a2
+    files: ["src/api/handlers.py"]
+    run: "{script}"
+  docs:
+    agent: a3
+    files: ["docs/**"]
+    run: "{script}"
+"""
+    )
+    project.ok("plan", "load", "plan.yaml")
+    start_daemon("--interval", "3600", "--max-agents", "4", "--no-watch-worktree")
+    wait_until(
+        lambda: all(
+            project.value(f"p/{t}/status") == "complete" for t in ("api_one", "api_two", "docs")
+        ),
+        timeout=30,
+        what="all three tasks to complete",
+    )
+    with project.store() as store:
+        revs = {
+            task: (
+                store.require(f"trace/p/{task}/start").mod_rev,
+                store.require(f"trace/p/{task}/end").mod_rev,
+            )
+            for task in ("api_one", "api_two")
+        }
+        events = [json.loads(json.dumps(r.value)) for r in store.list_prefix("swarm/events/")]
+    first, second = sorted(revs.values())
+    assert first[1] < second[0], f"overlapping tasks ran at the same time: {revs}"
+    spawned = [e["task"] for e in events if e["type"] == "agent_spawned"]
+    assert sorted(spawned) == ["p/api_one", "p/api_two", "p/docs"]
