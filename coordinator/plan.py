@@ -30,8 +30,6 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import yaml
-
 from coordinator.conditions import Condition, parse_condition
 from coordinator.errors import BadCondition, BadDuration, PlanError, UnknownTask
 from memory.errors import InvalidKey
@@ -214,16 +212,10 @@ def parse_duration(text: str | float) -> float:
 
 def parse_plan(text: str, source: str = "<plan>") -> Plan:
     """Parse and validate a YAML plan; any problem raises PlanError naming `source` and task."""
-    try:
-        data = yaml.load(text, Loader=_PlanLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = err.problem or err.context or "syntax error"
-        raise PlanError(f"{source}: {where}invalid YAML: {_one_line(problem)}") from None
-    except yaml.YAMLError as err:
-        raise PlanError(f"{source}: invalid YAML: {_one_line(err)}") from None
-    return plan_from_data(data, source)
+    # PyYAML is imported only here: hooks read stored specs and never parse YAML.
+    from coordinator.plan_yaml import load_yaml
+
+    return plan_from_data(load_yaml(text, source), source)
 
 
 def plan_from_data(data: Any, source: str = "<plan>") -> Plan:
@@ -421,28 +413,3 @@ def _type_name(value: Any) -> str:
 
 def _one_line(value: object) -> str:
     return " ".join(str(value).split())
-
-
-class _PlanLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses duplicate keys, which PyYAML would silently overwrite.
-
-    Two tasks with one name would otherwise quietly become one.
-    """
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        # Merge keys (`<<`) may legitimately repeat what they merge; only scalars compare.
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-            continue
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_PlanLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
