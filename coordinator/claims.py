@@ -20,6 +20,7 @@ from typing import Any, Literal
 from coordinator import layout
 from coordinator.errors import ClaimHeld, PathOutsideRepo
 from coordinator.globs import ClaimSpec, claims_conflict, glob_matches, globs_overlap, is_glob
+from coordinator.liveness import renew_agent
 from coordinator.state import encode, event_op, notify_ops
 from memory.errors import Refused, SwarmError
 from memory.keys import validate_key
@@ -264,7 +265,7 @@ def grant_claim(
         if ahead:
             raise ClaimHeld(f"{path}: {ahead[0].agent} is queued first for it")
         if own is not None and own.mode == mode:
-            store.txn([], [Touch(claim_key(path, agent), ttl), *_liveness(agent)])
+            store.txn([], [Touch(claim_key(path, agent), ttl), *renew_agent(store, agent)])
             own.renewed_at = now
             return Grant(own, True)
         claim = Claim(path, agent, mode, task, now)
@@ -272,7 +273,7 @@ def grant_claim(
             Put(claim_key(path, agent), claim.stored(), ttl),
             _bump_epoch(epoch),
             event_op("claim_granted", now, task=task, agent=agent, message=path, mode=mode),
-            *_liveness(agent),
+            *renew_agent(store, agent),
         ]
         if queue_key is not None:
             ops.append(Delete(queue_key))
@@ -282,12 +283,6 @@ def grant_claim(
             assert record is not None
             return Grant(Claim.from_record(record), False)
     raise Refused(f"claims on {path} kept changing; try again")
-
-
-def _liveness(agent: str) -> list[WriteOp]:
-    from coordinator.tasks import agent_ttl
-
-    return [Touch(layout.agent_key(agent), agent_ttl())]
 
 
 def enqueue(store: Store, path: str, agent: str, task: str | None, mode: Mode) -> str:

@@ -364,7 +364,9 @@ class Daemon:
         for agent in batch.stale_agents:
             stats.stale += 1
             await self._agent_stale(agent, now)
-        for task_id in sorted(affected):
+        # Gate checks go first: a dependent settled before its requirement's failing gate
+        # was checked would be marked ready (and notified, or spawned) on a stale `complete`.
+        for task_id in sorted(affected, key=lambda t: (t not in batch.completed, t)):
             if await self._settle(task_id, now, gate_check=task_id in batch.completed):
                 stats.transitions += 1
         if batch.claims_changed or full:

@@ -25,6 +25,7 @@ from coordinator.claims import (
     list_claims,
     path_hash,
 )
+from coordinator.liveness import renew_agent
 from coordinator.state import encode, event_op, notify_ops
 from memory.errors import SwarmError
 from memory.records import Put, Record, Touch, WriteOp
@@ -144,9 +145,7 @@ def record_edit(
         ops.extend(conflict_ops("concurrent_edit", path, [agent, *rivals], description, now))
     if memory_key:
         ops.append(Put(memory_key, encode(record)))
-    from coordinator.tasks import agent_ttl
-
-    ops.append(Touch(layout.agent_key(agent), agent_ttl()))
+    ops.extend(renew_agent(store, agent))
     store.txn([], ops)
     return EditResult(record, descriptions)
 

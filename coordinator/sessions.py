@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from coordinator import layout
+from coordinator.liveness import agent_ttl
 from coordinator.state import Agent, Notification, TaskRun, encode, event_op, notify_ops
-from coordinator.tasks import ReleaseOps, agent_ttl
+from coordinator.tasks import ReleaseOps
 from memory.errors import SwarmError
 from memory.records import Delete, Put, WriteOp
 from memory.store import Store
@@ -25,6 +26,7 @@ def start_session(
 ) -> Agent:
     """session-start: register `agent` with a liveness lease renewed by its hook calls."""
     now = store.clock()
+    lease = ttl or agent_ttl()
     previous = store.get(layout.agent_key(agent))
     info = Agent(agent, session, now, branch, worktree, pid)
     if previous is not None and isinstance(previous.value, dict):
@@ -36,7 +38,8 @@ def start_session(
     store.txn(
         [],
         [
-            Put(layout.agent_key(agent), encode(info.to_json()), ttl or agent_ttl()),
+            # The lease length is kept with the record: each hook call renews by it.
+            Put(layout.agent_key(agent), encode({**info.to_json(), "ttl": lease}), lease),
             event_op("agent_started", now, agent=agent, session=session, branch=info.branch),
         ],
     )

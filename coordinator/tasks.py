@@ -8,13 +8,13 @@ async shell around the same rules (`coordinator.daemon`).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from coordinator import layout
 from coordinator.errors import TaskNotReady, UnknownTask
+from coordinator.liveness import renew_agent
 from coordinator.plan import Plan, TaskSpec
 from coordinator.readiness import (
     BLOCKED,
@@ -39,7 +39,7 @@ from coordinator.state import (
     status_op,
 )
 from memory.errors import Refused
-from memory.records import Compare, Delete, Put, Record, Touch, WriteOp
+from memory.records import Compare, Delete, Put, Record, WriteOp
 from memory.store import Store
 
 #: Builds the writes that release an agent's claims on a task (from the claims module).
@@ -47,18 +47,8 @@ ReleaseOps = Callable[[Store, str, str, float], list[WriteOp]]
 
 #: The phase of tasks started without a plan (`pre-task --task-id fix_typo`).
 ADHOC_PHASE = "adhoc"
-#: How long an agent's registration lives without a hook call, in seconds.
-DEFAULT_AGENT_TTL = 900.0
 #: Compare-and-set retries before giving up on a task that keeps changing under us.
 MAX_ATTEMPTS = 20
-
-
-def agent_ttl(environ: Mapping[str, str] = os.environ) -> float:
-    """The liveness lease of agents: `SWARM_AGENT_TTL` seconds, default 15 minutes."""
-    try:
-        return float(environ.get("SWARM_AGENT_TTL", DEFAULT_AGENT_TTL))
-    except ValueError:
-        return DEFAULT_AGENT_TTL
 
 
 @dataclass(frozen=True)
@@ -253,10 +243,6 @@ def waits_lines(readiness: Readiness) -> tuple[str, ...]:
 # --- the task hooks ----------------------------------------------------------------------
 
 
-def _liveness(agent: str | None) -> list[WriteOp]:
-    return [] if not agent else [Touch(layout.agent_key(agent), agent_ttl())]
-
-
 @dataclass(frozen=True)
 class Started:
     """The outcome of `start_task`."""
@@ -296,7 +282,7 @@ def start_task(store: Store, ref: str, agent: str, session: str | None) -> Start
         state, values = read_state(store, spec)
         readiness = assess(spec, values)
         if check_startable(state, readiness, agent):
-            store.txn([], _liveness(agent))
+            store.txn([], renew_agent(store, agent))
             return Started(spec.id, agent, True, store.revision())
         run = state.run
         run.agent, run.session = agent, session or run.session
@@ -306,7 +292,7 @@ def start_task(store: Store, ref: str, agent: str, session: str | None) -> Start
             status_op(spec.id, IN_PROGRESS),
             run_op(spec.id, run),
             event_op("task_started", now, task=spec.id, agent=agent, session=session),
-            *_liveness(agent),
+            *renew_agent(store, agent),
         ]
         if is_new:
             ops.insert(0, Put(layout.spec_key(spec.id), encode(spec.to_json())))
@@ -420,7 +406,7 @@ def finish_task(
                 duration=duration,
             ),
             *events,
-            *_liveness(run.agent),
+            *renew_agent(store, run.agent),
         ]
         if claim_release_ops is not None and run.agent:
             ops.extend(claim_release_ops(store, run.agent, spec.id, now))
@@ -465,7 +451,7 @@ def report_progress(
                 blocker=blocker,
                 milestone=milestone,
             ),
-            *_liveness(agent),
+            *renew_agent(store, agent),
         ],
     )
     return progress

@@ -1,0 +1,43 @@
+"""Agent liveness: each agent's registration is a lease that its hook calls renew.
+
+Kept small, since every hook imports it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from coordinator import layout
+from memory.records import Touch, WriteOp
+from memory.store import Store
+
+#: How long an agent's registration lives without a hook call, in seconds.
+DEFAULT_AGENT_TTL = 900.0
+
+
+def agent_ttl(environ: Mapping[str, str] = os.environ) -> float:
+    """The liveness lease of agents: `SWARM_AGENT_TTL` seconds, default 15 minutes."""
+    try:
+        return float(environ.get("SWARM_AGENT_TTL", DEFAULT_AGENT_TTL))
+    except ValueError:
+        return DEFAULT_AGENT_TTL
+
+
+def agent_lease(store: Store, agent: str) -> float:
+    """How long `agent`'s registration lives between hook calls: the lease it registered
+    with (`session-start --ttl`), else `agent_ttl()`."""
+    record = store.get(layout.agent_key(agent))
+    ttl = record.value.get("ttl") if record is not None and isinstance(record.value, dict) else None
+    if isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl > 0:
+        return float(ttl)
+    return agent_ttl()
+
+
+def renew_agent(store: Store, agent: str | None) -> list[WriteOp]:
+    """The write that renews `agent`'s liveness lease by its own length (none without agent).
+
+    Renewing by the default instead would stretch a short `--ttl` to 15 minutes on the
+    agent's first hook call, and the daemon would never see it go stale.
+    """
+    return [] if not agent else [Touch(layout.agent_key(agent), agent_lease(store, agent))]

@@ -1,0 +1,399 @@
+"""The real daemon process reacting to hooks run as subprocesses.
+
+Nothing sleeps: each test waits on a condition (a status, an event, the daemon's persisted
+cursor reaching a revision) against a deadline.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from coordinator import layout
+from tests.integration.conftest import DaemonProcess, Project, wait_until
+
+StartDaemon = Callable[..., DaemonProcess]
+
+_ticks = itertools.count()
+
+
+def load(project: Project, text: str) -> None:
+    project.ok("plan", "load", str(project.write_plan(text)))
+
+
+def status(project: Project, task: str) -> Any:
+    return project.value(f"{task}/status")
+
+
+def run_record(project: Project, task: str) -> dict[str, Any]:
+    return project.value(layout.run_key(task)) or {}
+
+
+def events(project: Project, type_: str) -> list[dict[str, Any]]:
+    """Events of one type, read in-process (cheap enough to poll)."""
+    with project.store() as store:
+        records = store.list_prefix(layout.EVENTS)
+    return [r.value for r in records if isinstance(r.value, dict) and r.value["type"] == type_]
+
+
+def cli_events(project: Project, type_: str) -> list[dict[str, Any]]:
+    """Events of one type as `swarm events --json` prints them."""
+    out = project.ok("events", "--json", "--limit", "10000", "--type", type_).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def inbox(project: Project, agent: str) -> list[dict[str, Any]]:
+    """The agent's unread notifications as `swarm inbox AGENT --json` prints them."""
+    result: list[dict[str, Any]] = project.ok("inbox", agent, "--json").json()
+    return result
+
+
+def wait_status(project: Project, task: str, expected: str, timeout: float = 10.0) -> None:
+    wait_until(
+        lambda: status(project, task) == expected,
+        timeout,
+        what=f"{task} to be {expected} (it is {status(project, task)})",
+    )
+
+
+def daemon_pass(project: Project) -> int:
+    """Write an unrelated key and wait until the daemon has finished a pass that read it."""
+    with project.store() as store:
+        rev = store.put(f"test/tick/{next(_ticks)}", 1).mod_rev
+
+    def cursor() -> int:
+        value = project.value(layout.DAEMON_CURSOR)
+        return value if isinstance(value, int) else 0
+
+    wait_until(lambda: cursor() >= rev, what=f"the daemon's cursor to reach revision {rev}")
+    return rev
+
+
+def status_history(project: Project, task: str) -> list[Any]:
+    with project.store() as store:
+        return [c.value for c in store.history(f"{task}/status")]
+
+
+# --- readiness ---------------------------------------------------------------------------
+
+CHAIN = """\
+phase: p1
+tasks:
+  design:
+    agent: alice
+  api:
+    agent: carol
+  build:
+    agent: bob
+    requires: [design, api]
+"""
+
+
+def test_last_requirements_post_task_makes_the_dependent_ready(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    load(project, CHAIN)
+    start_daemon("--interval", "3600")
+    wait_status(project, "p1/design", "ready")
+    wait_status(project, "p1/api", "ready")
+    for task, agent in (("design", "alice"), ("api", "carol")):
+        project.ok("hooks", "pre-task", "--task-id", task, "--agent", agent)
+
+    project.ok("hooks", "post-task", "--task-id", "design", "--agent", "alice")
+    daemon_pass(project)
+    assert status(project, "p1/build") == "pending"
+    assert not any("p1/build" in n["message"] for n in inbox(project, "bob"))
+
+    project.ok("hooks", "post-task", "--task-id", "api", "--agent", "carol")
+    wait_status(project, "p1/build", "ready")
+    notes = inbox(project, "bob")
+    assert [n["message"] for n in notes] == ["task p1/build is now ready"]
+    assert notes[0]["task"] == "p1/build"
+    ready = [e["task"] for e in cli_events(project, "task_ready")]
+    assert ready.count("p1/build") == 1
+    assert run_record(project, "p1/build")["ready_at"] is not None
+
+
+def test_a_failed_requirement_blocks_the_dependent(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    load(project, CHAIN)
+    start_daemon("--interval", "3600")
+    project.ok("hooks", "post-task", "--task-id", "api", "--agent", "carol")
+    project.ok("hooks", "post-task", "--task-id", "design", "--status", "failed", "--summary", "no")
+    wait_status(project, "p1/build", "blocked")
+    run = run_record(project, "p1/build")
+    assert run["reason"] == "dependency failed: p1/design"
+    assert [e["task"] for e in events(project, "task_blocked")] == ["p1/build"]
+    assert any("p1/build is blocked" in n["message"] for n in inbox(project, "bob"))
+    daemon_pass(project)
+    assert status(project, "p1/build") == "blocked"
+    assert "ready" not in status_history(project, "p1/build")
+
+
+def test_a_restarted_daemon_catches_up_from_its_cursor(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    load(project, CHAIN)
+    first = start_daemon("--interval", "3600")
+    wait_status(project, "p1/design", "ready")
+    project.ok("hooks", "post-task", "--task-id", "api", "--agent", "carol")
+    daemon_pass(project)
+    assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+    cursor = project.value(layout.DAEMON_CURSOR)
+    assert isinstance(cursor, int)
+    assert cursor > 0
+
+    # The last requirement completes while no daemon is running.
+    project.ok("hooks", "post-task", "--task-id", "design", "--agent", "alice")
+    assert status(project, "p1/build") == "pending"
+    with project.store() as store:
+        missed, _ = store.changes_since(cursor + 1, limit=10_000)
+        total, _ = store.changes_since(1, limit=10_000)
+    missed = [c for c in missed if c.key != layout.DAEMON_CURSOR]
+    assert len(missed) < len(total)
+
+    second = start_daemon("--interval", "3600")
+    wait_status(project, "p1/build", "ready")
+    [caught_up] = second.logged("caught up")
+    # It read only what changed since the persisted cursor, not the whole log.
+    assert caught_up["changes"] == len(missed)
+    assert [n["message"] for n in inbox(project, "bob")] == ["task p1/build is now ready"]
+    assert [e["task"] for e in events(project, "task_ready")].count("p1/build") == 1
+
+
+def test_once_runs_one_pass_and_exits(project: Project) -> None:
+    load(project, CHAIN)
+    result = project.swarm("daemon", "--once", "--log-format", "json")
+    assert result.code == 0, result.stderr
+    assert status(project, "p1/design") == "ready"
+    assert status(project, "p1/api") == "ready"
+    assert status(project, "p1/build") == "pending"
+    assert isinstance(project.value(layout.DAEMON_CURSOR), int)
+    logged = [json.loads(line)["event"] for line in result.stderr.splitlines()]
+    assert "caught up" in logged
+    assert "watching" not in logged
+
+
+# --- gates -------------------------------------------------------------------------------
+
+GATED = """\
+phase: g
+tasks:
+  zeta:
+    agent: zed
+    gates: ["g/zeta/score >= 5"]
+  alpha:
+    agent: al
+    requires: [zeta]
+  omega:
+    agent: olga
+    gates: ["g/omega/score >= 5"]
+  beta:
+    agent: bea
+    requires: [omega]
+"""
+
+
+def test_post_task_with_a_failing_gate_blocks_and_the_dependent_keeps_waiting(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    load(project, GATED)
+    start_daemon("--interval", "3600")
+    project.ok("hooks", "pre-task", "--task-id", "zeta", "--agent", "zed")
+    project.ok("memory", "put", "g/zeta/score", "2")
+    result = project.swarm("hooks", "post-task", "--task-id", "zeta", "--agent", "zed")
+    assert result.code == 3
+    assert "gate failed: g/zeta/score >= 5" in result.stderr
+    daemon_pass(project)
+    assert status(project, "g/zeta") == "blocked"
+    assert run_record(project, "g/zeta")["reason"] == "gate failed: g/zeta/score >= 5: is 2"
+    assert status(project, "g/alpha") == "pending"
+    assert "ready" not in status_history(project, "g/alpha")
+    assert any("g/zeta is blocked" in n["message"] for n in inbox(project, "zed"))
+    assert inbox(project, "al") == []
+
+
+def test_status_set_to_complete_directly_gets_its_gates_checked(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    load(project, GATED)
+    start_daemon("--interval", "3600")
+    project.ok("memory", "put", "g/zeta/score", "1")
+    project.ok("memory", "put", "g/omega/score", "9")
+    # Bypassing post-task: a failing gate is caught by the daemon, a passing one is not.
+    project.ok("memory", "put", "g/zeta/status", "complete")
+    project.ok("memory", "put", "g/omega/status", "complete")
+    wait_status(project, "g/zeta", "blocked")
+    wait_status(project, "g/beta", "ready")
+    daemon_pass(project)
+    run = run_record(project, "g/zeta")
+    assert run["reason"] == "gate failed: g/zeta/score >= 5: is 1"
+    assert run["blocked_kind"] == "gates"
+    assert [e["task"] for e in events(project, "gate_failed")] == ["g/zeta"]
+    assert any("g/zeta is blocked" in n["message"] for n in inbox(project, "zed"))
+    assert status(project, "g/omega") == "complete"
+    # The dependent of the gated task never looked ready, not even for a moment.
+    assert status(project, "g/alpha") == "pending"
+    assert "ready" not in status_history(project, "g/alpha")
+    assert "g/alpha" not in [e["task"] for e in events(project, "task_ready")]
+    assert inbox(project, "al") == []
+
+
+# --- deadlines ---------------------------------------------------------------------------
+
+
+def test_a_late_task_is_escalated_exactly_once(project: Project, start_daemon: StartDaemon) -> None:
+    load(project, "phase: d\ntasks:\n  slow:\n    agent: sam\n    deadline: 1s\n  calm: {}\n")
+    start_daemon("--interval", "3600")
+    wait_until(lambda: events(project, "escalated"), what="the escalated event")
+    for _ in range(3):
+        daemon_pass(project)
+    [event] = cli_events(project, "escalated")
+    assert event["task"] == "d/slow"
+    with project.store() as store:
+        records = store.list_prefix(layout.ESCALATIONS)
+    assert [r.key for r in records] == [layout.escalation_key("d/slow")]
+    record = records[0].value
+    assert record["status"] == "ready"
+    assert record["escalated_at"] >= record["due_at"] == record["ready_at"] + 1
+    assert run_record(project, "d/slow")["escalated_at"] == record["escalated_at"]
+    assert [n["task"] for n in inbox(project, "operator")] == ["d/slow"]
+    assert any("past its deadline" in n["message"] for n in inbox(project, "sam"))
+
+
+# --- stale agents ------------------------------------------------------------------------
+
+
+def test_a_silent_agent_is_reported_stale_and_its_task_stalled(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    load(project, "phase: s\ntasks:\n  work:\n    agent: ann\n")
+    start_daemon("--interval", "3600")
+    # pre-task renews the lease by the 2 seconds ann registered with, not the default.
+    project.ok("hooks", "session-start", "--session-id", "s", "--agent", "ann", "--ttl", "2")
+    project.ok("hooks", "pre-task", "--task-id", "work", "--agent", "ann")
+    # Nothing else is written: only the daemon's timer at the lease expiry can notice.
+    wait_until(lambda: events(project, "agent_stale"), what="the agent_stale event")
+    [stale] = events(project, "agent_stale")
+    assert stale["agent"] == "ann"
+    wait_until(lambda: run_record(project, "s/work").get("stalled"), what="the task stalled")
+    assert status(project, "s/work") == "in_progress"
+    assert [e["task"] for e in events(project, "task_stalled")] == ["s/work"]
+    notes = inbox(project, "operator")
+    assert len(notes) == 1
+    assert "agent ann is stale" in notes[0]["message"]
+    assert "s/work" in notes[0]["message"]
+    assert project.value(layout.agent_key("ann")) is None
+
+
+# --- run: agents -------------------------------------------------------------------------
+
+RUN_PLAN = """\
+phase: r
+session: rs
+tasks:
+  job:
+    agent: runner
+    run: |
+      set -e
+      swarm hooks pre-task --task-id "$SWARM_TASK_ID"
+      echo "hello from $SWARM_TASK_ID"
+      swarm hooks post-task --task-id "$SWARM_TASK_ID" \\
+        --summary "$SWARM_TASK_ID|$SWARM_AGENT_ID|$SWARM_SESSION_ID|$SWARM_DB|$(pwd)"
+  crash:
+    run: |
+      swarm hooks pre-task --task-id "$SWARM_TASK_ID"
+      echo "about to fail"
+      exit 7
+"""
+
+
+def test_the_daemon_runs_a_ready_tasks_command(project: Project, start_daemon: StartDaemon) -> None:
+    load(project, RUN_PLAN)
+    start_daemon("--interval", "3600")
+    wait_status(project, "r/job", "complete")
+    receipt = project.value(layout.receipt_key("r/job"))
+    assert receipt["agent"] == "runner"
+    assert receipt["session"] == "rs"
+    task, agent, session, db, cwd = receipt["summary"].split("|")
+    assert (task, agent, session) == ("r/job", "runner", "rs")
+    assert db == str(project.db.resolve())
+    assert cwd == str(project.root.resolve())
+    wait_until(
+        lambda: run_record(project, "r/job").get("exit_code") is not None,
+        what="the daemon to reap the agent",
+    )
+    run = run_record(project, "r/job")
+    assert run["exit_code"] == 0
+    [spawned] = [e for e in events(project, "agent_spawned") if e["task"] == "r/job"]
+    assert isinstance(run["pid"], int)
+    assert run["pid"] == spawned["data"]["pid"]
+    assert spawned["agent"] == "runner"
+    log = (project.root / ".swarm" / "logs" / "r.job.log").read_text()
+    assert "task r/job started by runner" in log
+    assert "hello from r/job" in log
+    assert "task r/job complete" in log
+
+
+def test_a_command_that_exits_non_zero_before_post_task_fails_the_task(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    load(project, RUN_PLAN)
+    start_daemon("--interval", "3600")
+    wait_status(project, "r/crash", "failed")
+    run = run_record(project, "r/crash")
+    assert run["exit_code"] == 7
+    assert run["reason"] == "agent crash exited with code 7 before post-task"
+    failed = [e for e in events(project, "task_failed") if e["task"] == "r/crash"]
+    assert len(failed) == 1
+    assert any(n["task"] == "r/crash" for n in inbox(project, "operator"))
+    log = (project.root / ".swarm" / "logs" / "r.crash.log").read_text()
+    assert "about to fail" in log
+    assert project.value(layout.receipt_key("r/crash")) is None
+
+
+PAIR = """\
+phase: m
+tasks:
+  one:
+    run: |
+      set -e
+      swarm hooks pre-task --task-id "$SWARM_TASK_ID"
+      other=$(swarm memory get m/two/status)
+      swarm hooks post-task --task-id "$SWARM_TASK_ID" --summary "$other"
+  two:
+    run: |
+      set -e
+      swarm hooks pre-task --task-id "$SWARM_TASK_ID"
+      other=$(swarm memory get m/one/status)
+      swarm hooks post-task --task-id "$SWARM_TASK_ID" --summary "$other"
+"""
+
+
+def first_rev(project: Project, key: str, predicate: Callable[[Any], bool]) -> int:
+    with project.store() as store:
+        return next(c.rev for c in store.history(key) if predicate(c.value))
+
+
+def test_max_agents_1_never_runs_two_commands_at_once(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    load(project, PAIR)
+    start_daemon("--interval", "3600", "--max-agents", "1")
+    wait_status(project, "m/one", "complete")
+    wait_status(project, "m/two", "complete")
+    spawned = {
+        name: first_rev(project, layout.run_key(f"m/{name}"), lambda v: bool(v and v.get("pid")))
+        for name in ("one", "two")
+    }
+    first, second = sorted(spawned, key=spawned.__getitem__)
+    done = first_rev(project, f"m/{first}/status", lambda v: v == "complete")
+    # The second agent was started only after the first had finished...
+    assert spawned[second] > done
+    # ...and, while it ran, saw the first one complete; the first saw the second waiting.
+    assert project.value(layout.receipt_key(f"m/{second}"))["summary"] == "complete"
+    assert project.value(layout.receipt_key(f"m/{first}"))["summary"] == "ready"
