@@ -298,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_task_hooks(add)
     _add_edit_hooks(add)
     _add_session_hooks(add)
+    _add_agent_adapters(sub)
     return parser
 
 
@@ -360,6 +361,20 @@ def _add_session_hooks(add: Adder) -> None:
     cmd.add_argument("--json", action="store_true", help="print the same content as JSON")
 
 
+def _add_agent_adapters(sub: Any) -> None:
+    """`swarm hooks claude | codex | gemini | cursor`: read the agent's hook JSON on stdin."""
+    from hooks.adapters import ADAPTERS
+
+    for name, help_text in ADAPTERS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.set_defaults(adapter=name)
+        cmd.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        cmd.add_argument(
+            "--agent",
+            help="agent name (default: $SWARM_AGENT_ID, else derived from the payload's session)",
+        )
+
+
 def main(argv: Sequence[str]) -> int:
     """Run one hook; errors print one line on stderr and set the exit code."""
     parser = build_parser()
@@ -370,6 +385,11 @@ def main(argv: Sequence[str]) -> int:
         return 0 if exit_.code in (0, None) else EXIT_ERROR
     if not hasattr(args, "db"):
         args.db = None
+    if getattr(args, "adapter", None):
+        # An agent adapter answers in its agent's own convention, failures included.
+        from hooks.adapters import run_adapter
+
+        return run_adapter(args.adapter, args)
     try:
         with _open(args) as store:
             return int(args.handler(args, store))

@@ -1,0 +1,29 @@
+"""Adapters for agents' own hook protocols: `swarm hooks claude | codex | gemini | cursor`.
+
+Each reads the JSON its agent writes on stdin, turns it into one coordinator call (claim a
+file, record an edit, register or end a session, deliver notifications) and answers in the
+agent's own output convention. The shared logic lives in `hooks.adapters.common`; this
+module stays import-free so that building the `swarm hooks` parser costs nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: The adapters, by sub-command name, with their one-line help.
+ADAPTERS = {
+    "claude": "Claude Code hook: read its hook JSON on stdin and answer in its convention.",
+    "codex": "Codex CLI hook: read its hook JSON on stdin (apply_patch paths are claimed).",
+    "gemini": "Gemini CLI hook: read its hook JSON on stdin and answer in its convention.",
+    "cursor": "Cursor hook: read its hook JSON on stdin and answer in its convention.",
+}
+
+
+def run_adapter(name: str, args: argparse.Namespace) -> int:
+    """Run adapter `name` on the payload waiting on stdin; return the exit code."""
+    from hooks.adapters.common import run
+
+    module = importlib.import_module(f"hooks.adapters.{name}")
+    return run(module.ADAPTER, sys.stdin, agent=args.agent, db=args.db)

@@ -1,0 +1,90 @@
+"""Claude Code: `swarm hooks claude`, installed by `swarm init --claude` (.claude/settings.json).
+
+Follows the Claude Code hooks reference (https://code.claude.com/docs/en/hooks): every payload
+carries session_id, transcript_path, cwd and hook_event_name; PreToolUse and PostToolUse add
+tool_name, tool_input and tool_use_id (PostToolUse also tool_response); events fired inside a
+subagent add agent_id and agent_type. A tool call is refused with
+`hookSpecificOutput.permissionDecision: "deny"` and exit 0; context reaches the model as
+`hookSpecificOutput.additionalContext`. Exit 1 is a non-blocking error, exit 2 a block.
+"""
+
+from __future__ import annotations
+
+from hooks.adapters.common import (
+    SILENT,
+    Adapter,
+    Hook,
+    Outcome,
+    answer,
+    claim,
+    conflicts_context,
+    end,
+    finish_on_stop,
+    record,
+    session_context,
+    unread_context,
+)
+
+#: The file-editing tools, and the tool_input fields naming their file.
+EDIT_TOOLS = {
+    "Edit": ("file_path",),
+    "Write": ("file_path",),
+    "MultiEdit": ("file_path",),
+    "NotebookEdit": ("notebook_path", "file_path"),
+}
+
+
+class ClaudeCode(Adapter):
+    """Claude Code's events: SessionStart, UserPromptSubmit, PreToolUse, PostToolUse,
+    SessionEnd, Stop and SubagentStop. Codex CLI speaks the same protocol."""
+
+    name = "claude"
+    subagent_field = "agent_id"
+    tool_events = frozenset({"PreToolUse"})
+
+    def handle(self, hook: Hook) -> Outcome:
+        """Act on one Claude Code event."""
+        event = hook.event
+        if event == "SessionStart":
+            return self.context(event, session_context(hook))
+        if event == "UserPromptSubmit":
+            return self.context(event, unread_context(hook))
+        if event in ("PreToolUse", "PostToolUse"):
+            paths = self.edited_paths(hook)
+            if not paths:
+                return SILENT
+            if event == "PreToolUse":
+                reason = claim(hook, paths)
+                return SILENT if reason is None else self.deny(event, reason)
+            return self.context(event, conflicts_context(record(hook, paths)))
+        if event == "SessionEnd":
+            end(hook)
+        elif event in ("Stop", "SubagentStop"):
+            finish_on_stop(hook)
+        return SILENT
+
+    def edited_paths(self, hook: Hook) -> list[str]:
+        """The files the tool call edits (none for tools that edit no file)."""
+        keys = EDIT_TOOLS.get(hook.text("tool_name") or "")
+        return [] if keys is None else [hook.tool_path(*keys)]
+
+    def context(self, event: str, text: str | None) -> Outcome:
+        """`additionalContext` for the model, or nothing when there is nothing to say."""
+        if not text:
+            return SILENT
+        return answer({"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}})
+
+    def deny(self, event: str, reason: str) -> Outcome:
+        """Refuse the tool call; the reason is shown to the model."""
+        return answer(
+            {
+                "hookSpecificOutput": {
+                    "hookEventName": event,
+                    "permissionDecision": "deny",
+                    "permissionDecisionReason": reason,
+                }
+            }
+        )
+
+
+ADAPTER = ClaudeCode()

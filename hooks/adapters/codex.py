@@ -1,0 +1,51 @@
+"""Codex CLI: `swarm hooks codex`, installed by `swarm init --codex` (.codex/hooks.json).
+
+Codex's hooks (https://developers.openai.com/codex/hooks, and the JSON schemas in
+openai/codex `codex-rs/hooks/schema/generated/`) use Claude Code's wire format: session_id,
+transcript_path, cwd, hook_event_name and model on every payload, turn_id on turn events,
+tool_name/tool_input/tool_use_id on PreToolUse and PostToolUse, and the same
+`permissionDecision: "deny"` and `additionalContext` answers. Its file edits go through
+`apply_patch`, whose `tool_input.command` is the patch itself: the files are named on its
+`*** Add File:`, `*** Update File:`, `*** Delete File:` and `*** Move to:` lines, relative to
+the session's cwd. Codex has no SessionEnd event, so claims are released by post-task or
+run out with their lease (SWARM_CLAIM_TTL).
+"""
+
+from __future__ import annotations
+
+from hooks.adapters.claude import ClaudeCode
+from hooks.adapters.common import BadPayload, Hook
+
+#: The lines of an apply_patch envelope that name a file.
+PATCH_HEADERS = ("*** Add File:", "*** Update File:", "*** Delete File:", "*** Move to:")
+
+
+def patch_paths(patch: str) -> list[str]:
+    """The files an apply_patch envelope adds, updates, deletes or moves to, each once."""
+    paths: list[str] = []
+    for line in patch.splitlines():
+        stripped = line.strip()
+        for header in PATCH_HEADERS:
+            if stripped.startswith(header):
+                path = stripped[len(header) :].strip()
+                if path and path not in paths:
+                    paths.append(path)
+    return paths
+
+
+class Codex(ClaudeCode):
+    """Codex's events: SessionStart, UserPromptSubmit, PreToolUse, PostToolUse, Stop."""
+
+    name = "codex"
+
+    def edited_paths(self, hook: Hook) -> list[str]:
+        """apply_patch: every file the patch names; Edit/Write-shaped tools: their file_path."""
+        if hook.text("tool_name") != "apply_patch":
+            return super().edited_paths(hook)
+        patch = hook.text("command", hook.fields("tool_input"))
+        if patch is None:
+            raise BadPayload(f"{hook.event} payload: apply_patch tool_input has no command")
+        return patch_paths(patch)
+
+
+ADAPTER = Codex()

@@ -1,0 +1,79 @@
+"""Cursor: `swarm hooks cursor`, installed by `swarm init --cursor` (.cursor/hooks.json).
+
+Follows Cursor's agent hooks (https://cursor.com/docs/agent/hooks): hooks.json is
+`{"version": 1, "hooks": {"<event>": [{"command": ...}]}}` with camelCase events; every
+payload carries conversation_id, generation_id, hook_event_name and workspace_roots (and,
+in current releases, model, cursor_version, user_email, transcript_path). preToolUse adds
+tool_name, tool_input and tool_use_id and is refused with
+`{"permission": "deny", "user_message": ..., "agent_message": ...}`; afterFileEdit carries
+file_path and edits and cannot answer; sessionStart may answer `additional_context`.
+Cursor's prompt hook (beforeSubmitPrompt) cannot add context, so notifications reach a
+Cursor agent at session start only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hooks.adapters.common import (
+    SILENT,
+    Adapter,
+    BadPayload,
+    Hook,
+    Outcome,
+    answer,
+    claim,
+    end,
+    finish_on_stop,
+    record,
+    session_context,
+)
+
+#: The agent tools that write or delete a file, as preToolUse names them.
+EDIT_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "Delete"})
+PATH_FIELDS = ("file_path", "path", "target_file")
+
+
+class Cursor(Adapter):
+    """Cursor's events: sessionStart, preToolUse, afterFileEdit, stop, sessionEnd."""
+
+    name = "cursor"
+    session_fields = ("conversation_id", "session_id")
+    tool_events = frozenset({"preToolUse"})
+
+    def handle(self, hook: Hook) -> Outcome:
+        """Act on one Cursor event."""
+        event = hook.event
+        if event == "sessionStart":
+            return answer({"additional_context": session_context(hook)})
+        if event == "preToolUse":
+            if hook.text("tool_name") not in EDIT_TOOLS:
+                return SILENT
+            reason = claim(hook, [hook.tool_path(*PATH_FIELDS)])
+            return SILENT if reason is None else self.deny(event, reason)
+        if event == "afterFileEdit":
+            path = hook.text("file_path")
+            if path is None:
+                raise BadPayload(f"{event} payload has no file_path")
+            record(hook, [path])
+        elif event == "sessionEnd":
+            end(hook)
+        elif event == "stop":
+            finish_on_stop(hook)
+        return SILENT
+
+    def deny(self, event: str, reason: str) -> Outcome:
+        """Refuse the tool call: `agent_message` goes to the model, `user_message` to you."""
+        return answer({"permission": "deny", "user_message": reason, "agent_message": reason})
+
+    def cwd_of(self, payload: Mapping[str, Any]) -> str | None:
+        """`cwd` when the event has one, else the first workspace root."""
+        cwd = super().cwd_of(payload)
+        roots = payload.get("workspace_roots")
+        if cwd is None and isinstance(roots, list) and roots and isinstance(roots[0], str):
+            return roots[0]
+        return cwd
+
+
+ADAPTER = Cursor()

@@ -1,0 +1,74 @@
+"""Gemini CLI: `swarm hooks gemini`, installed by `swarm init --gemini` (.gemini/settings.json).
+
+Follows Gemini CLI's hooks reference (google-gemini/gemini-cli `docs/hooks/reference.md`):
+every payload carries session_id, transcript_path, cwd, hook_event_name and timestamp;
+BeforeTool and AfterTool add tool_name and tool_input (AfterTool also tool_response). A tool
+call is refused with `{"decision": "deny", "reason": ...}` on stdout (the reason goes to the
+model as the tool's error) or with exit 2 and the reason on stderr; context reaches the
+model as `hookSpecificOutput.additionalContext` (SessionStart, BeforeAgent, AfterTool).
+The file-writing tools are `write_file` and `replace`, naming their file in
+tool_input.file_path (`absolute_path` in older releases).
+"""
+
+from __future__ import annotations
+
+from hooks.adapters.common import (
+    SILENT,
+    Adapter,
+    Hook,
+    Outcome,
+    answer,
+    claim,
+    conflicts_context,
+    end,
+    finish_on_stop,
+    record,
+    session_context,
+    unread_context,
+)
+
+#: The file-writing tools.
+EDIT_TOOLS = frozenset({"write_file", "replace"})
+PATH_FIELDS = ("file_path", "absolute_path")
+
+
+class GeminiCli(Adapter):
+    """Gemini CLI's events: SessionStart, BeforeAgent, BeforeTool, AfterTool, AfterAgent,
+    SessionEnd."""
+
+    name = "gemini"
+    tool_events = frozenset({"BeforeTool"})
+
+    def handle(self, hook: Hook) -> Outcome:
+        """Act on one Gemini CLI event."""
+        event = hook.event
+        if event == "SessionStart":
+            return self.context(event, session_context(hook))
+        if event == "BeforeAgent":
+            return self.context(event, unread_context(hook))
+        if event in ("BeforeTool", "AfterTool"):
+            if hook.text("tool_name") not in EDIT_TOOLS:
+                return SILENT
+            paths = [hook.tool_path(*PATH_FIELDS)]
+            if event == "BeforeTool":
+                reason = claim(hook, paths)
+                return SILENT if reason is None else self.deny(event, reason)
+            return self.context(event, conflicts_context(record(hook, paths)))
+        if event == "SessionEnd":
+            end(hook)
+        elif event == "AfterAgent":
+            finish_on_stop(hook)
+        return SILENT
+
+    def context(self, event: str, text: str | None) -> Outcome:
+        """`additionalContext` for the model, or nothing when there is nothing to say."""
+        if not text:
+            return SILENT
+        return answer({"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}})
+
+    def deny(self, event: str, reason: str) -> Outcome:
+        """Refuse the tool call; the reason is sent to the model as the tool's error."""
+        return answer({"decision": "deny", "reason": reason})
+
+
+ADAPTER = GeminiCli()
