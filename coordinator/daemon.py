@@ -24,6 +24,7 @@ import structlog
 
 from coordinator import layout
 from coordinator.claims import grant_queued
+from coordinator.dashboard import DashboardWriter
 from coordinator.edits import check_unannounced, edit_grace
 from coordinator.plan import TaskSpec
 from coordinator.readiness import (
@@ -168,6 +169,7 @@ class Daemon:
         max_agents: int = 4,
         clock: Callable[[], float] = time.time,
         watch_worktree: bool = True,
+        dashboard: Path | None = None,
     ) -> None:
         self.db_path = db_path
         self.watch_worktree = watch_worktree
@@ -187,6 +189,8 @@ class Daemon:
         #: Work-tree paths changed on disk, and when, awaiting their post-edit.
         self._pending_edits: dict[str, float] = {}
         self._group: anyio.abc.TaskGroup | None = None
+        #: The dashboard files: `--dashboard PATH` (every phase) and the plans' `dashboard:`.
+        self.dashboards = DashboardWriter(repo_root, dashboard)
 
     @property
     def store(self) -> AsyncStore:
@@ -382,6 +386,9 @@ class Daemon:
             stats.transitions += await self._reap_children(now)
         if self.model.runnable:
             stats.spawned = await self._spawn(now)
+        # Before the cursor is persisted, so a reader who sees the cursor reach a revision
+        # knows the dashboards reflect it.
+        await self._write_dashboards(stats, full=full)
         self.cursor = batch.cursor
         if stats.changes:
             # Persist only after real work: the cursor's own write is skipped above, so
@@ -389,6 +396,26 @@ class Daemon:
             await store.put(layout.DAEMON_CURSOR, batch.cursor)
             self._next_deadline = self._earliest_deadline()
         return stats
+
+    async def _write_dashboards(self, stats: PassStats, *, full: bool) -> None:
+        """Render the dashboards in a worker thread and write those whose content changed;
+        an idle pass (no change seen, nothing done) renders nothing."""
+        if not (full or any(vars(stats).values())) or not self.dashboards.wanted(self.model.plans):
+            return
+        plans = dict(self.model.plans)
+
+        def run() -> list[Path]:
+            with Store.open(self.db_path, actor="swarm-daemon") as store:
+                return self.dashboards.refresh(store, plans)
+
+        try:
+            written = await anyio.to_thread.run_sync(run)
+        except OSError as err:
+            # An unwritable dashboard must not stop the coordination it reports on.
+            log.warning("dashboard not written", error=str(err))
+            return
+        for path in written:
+            log.info("dashboard written", path=str(path))
 
     async def _sync(self, work: Callable[[Store], int]) -> int:
         """Run work written for the sync store (claims, edits) in a worker thread, with a
@@ -426,7 +453,8 @@ class Daemon:
         async for paths in changed_paths(self.repo_root, self._stop):
             now = self.clock()
             for path in paths:
-                self._pending_edits.setdefault(path, now)
+                if not self.dashboards.owns(path):  # our own writes are no agent's edit
+                    self._pending_edits.setdefault(path, now)
             self._wake.set()
 
     async def _read_changes(self) -> ChangeBatch:

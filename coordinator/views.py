@@ -1,23 +1,28 @@
-"""What operators read: the session view behind `session-restore`, `plan show` and `status`.
+"""What operators read: the session view behind `session-restore` and `plan show`, and the
+dashboard view behind `status`, the daemon's dashboard file and `swarm top`.
 
-`session_view` gathers plain JSON (that is `--json`); `render_session` turns the same data
-into text a person reads in ten seconds.
+`session_view` and `dashboard_view` gather plain JSON (that is `--json`); `render_session`
+(here) and `coordinator.dashboard.render_dashboard` turn the same data into text.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from coordinator import layout
+from coordinator.plan import TaskSpec
 from coordinator.readiness import assess, describe_wait, evaluate_gates
 from coordinator.sessions import live_agents
-from coordinator.state import Event, Notification, Progress
+from coordinator.state import Event, Notification, Progress, TaskRun
 from coordinator.tasks import load_specs, plan_phases, read_state
 from memory.errors import SwarmError
 from memory.store import Store
 
 RECENT_EVENTS = 15
+#: Events the dashboard shows.
+DASHBOARD_EVENTS = 20
 
 
 def _clock(ts: float | None) -> str:
@@ -35,46 +40,61 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
 
 
+def task_row(
+    spec: TaskSpec,
+    status: str | None,
+    run: TaskRun,
+    progress: Progress | None,
+    values: Mapping[str, Any],
+    now: float,
+) -> dict[str, Any]:
+    """One task as plain JSON: status, agent, timing, progress, waits and gates (pure).
+
+    `values` holds the current value of every key the task's rules read (`keys_of`).
+    """
+    readiness = assess(spec, values)
+    end = run.ended_at or (now if run.started_at else None)
+    gates = [
+        {
+            "gate": r.condition.text,
+            "passes": r.holds,
+            "current": r.current,
+            "reason": r.observed,
+        }
+        for r in evaluate_gates(spec, values)
+    ]
+    waiting = status in (None, "pending", "ready", "blocked")
+    return {
+        "task": spec.id,
+        "phase": spec.phase,
+        "name": spec.name,
+        "title": spec.title,
+        "status": status,
+        "agent": run.agent or spec.agent,
+        "ready_at": run.ready_at,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "duration": None if run.started_at is None or end is None else end - run.started_at,
+        "progress": None if progress is None else progress.to_json(),
+        "requires": list(spec.requires),
+        "optional": list(spec.optional),
+        "waits_on": [describe_wait(w) for w in readiness.waits] if waiting else [],
+        "reason": run.reason,
+        "stalled": run.stalled,
+        "escalated_at": run.escalated_at,
+        "gates": gates,
+        "files": list(spec.files),
+        "deadline": spec.deadline,
+    }
+
+
 def task_rows(store: Store, phase: str) -> list[dict[str, Any]]:
     """Every task of a phase with status, agent, timing, progress, waits and gates."""
     now = store.clock()
     rows = []
     for spec in load_specs(store, phase).values():
         state, values = read_state(store, spec)
-        readiness = assess(spec, values)
-        run = state.run
-        end = run.ended_at or (now if run.started_at else None)
-        gates = [
-            {
-                "gate": r.condition.text,
-                "passes": r.holds,
-                "current": r.current,
-                "reason": r.observed,
-            }
-            for r in evaluate_gates(spec, values)
-        ]
-        waiting = state.status in (None, "pending", "ready", "blocked")
-        rows.append(
-            {
-                "task": spec.id,
-                "name": spec.name,
-                "title": spec.title,
-                "status": state.status,
-                "agent": run.agent or spec.agent,
-                "ready_at": run.ready_at,
-                "started_at": run.started_at,
-                "ended_at": run.ended_at,
-                "duration": None if run.started_at is None or end is None else end - run.started_at,
-                "progress": None if state.progress is None else state.progress.to_json(),
-                "requires": list(spec.requires),
-                "waits_on": [describe_wait(w) for w in readiness.waits] if waiting else [],
-                "reason": run.reason,
-                "stalled": run.stalled,
-                "escalated_at": run.escalated_at,
-                "gates": gates,
-                "files": list(spec.files),
-            }
-        )
+        rows.append(task_row(spec, state.status, state.run, state.progress, values, now))
     return rows
 
 
@@ -90,10 +110,44 @@ def phases_of_session(store: Store, session: str) -> list[str]:
     return sorted(phases)
 
 
-def session_view(store: Store, session: str | None) -> dict[str, Any]:
-    """Everything an operator needs about a session (all phases when `session` is None)."""
-    now = store.clock()
-    phases = sorted(plan_phases(store)) if session is None else phases_of_session(store, session)
+def phase_progress(phases: list[str], tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Done out of total, and the whole percent done, for each phase (pure)."""
+    rows = []
+    for phase in phases:
+        statuses = [t["status"] for t in tasks if t["phase"] == phase]
+        done = statuses.count("complete")
+        total = len(statuses)
+        rows.append(
+            {
+                "phase": phase,
+                "complete": done,
+                "tasks": total,
+                "percent": int(100 * done / total) if total else 0,
+            }
+        )
+    return rows
+
+
+def _in_phases(task: object, phases: set[str] | None) -> bool:
+    """Whether a record about `task` (a `phase/task` id or None) belongs to `phases`."""
+    if phases is None or not isinstance(task, str) or "/" not in task:
+        return True
+    return task.split("/")[0] in phases
+
+
+def _board(
+    store: Store,
+    plans: dict[str, dict[str, Any]],
+    phases: list[str],
+    *,
+    recent: int,
+    only: set[str] | None,
+) -> dict[str, Any]:
+    """What the session view and the dashboard share: tasks, progress, agents, claims,
+    open conflicts, escalations and recent events (records of other phases left out when
+    `only` names the phases)."""
+    from coordinator.edits import list_conflicts
+
     tasks = [row for phase in phases for row in task_rows(store, phase)]
     live = {a.name: a for a in live_agents(store)}
     busy = {t["agent"] for t in tasks if t["status"] == "in_progress" and t["agent"]}
@@ -106,38 +160,83 @@ def session_view(store: Store, session: str | None) -> dict[str, Any]:
         }
         for name in sorted(set(live) | busy)
     ]
+    # Read further back when filtering by phase, so that other phases' events do not crowd
+    # this one's out of the last `recent`.
+    window = recent if only is None else recent * 10
+    events = [
+        event
+        for r in store.last_in_prefix(layout.EVENTS, window)
+        if _in_phases((event := Event.from_json(r.value).to_json())["task"], only)
+    ][-recent:]
+    escalations = [
+        r.value
+        for r in store.list_prefix(layout.ESCALATIONS)
+        if isinstance(r.value, dict) and _in_phases(r.value.get("task"), only)
+    ]
+    claims = [
+        r.value
+        for r in store.list_prefix(layout.CLAIMS)
+        if isinstance(r.value, dict) and _in_phases(r.value.get("task"), only)
+    ]
+    conflicts = [c.to_json() for c in list_conflicts(store, open_only=True)]
+    done = sum(1 for t in tasks if t["status"] == "complete")
+    return {
+        "phases": phases,
+        "plans": {
+            phase: {
+                field: plans.get(phase, {}).get(field)
+                for field in ("session", "dashboard", "baseline", "final")
+            }
+            for phase in phases
+        },
+        "summary": {"tasks": len(tasks), "complete": done},
+        "progress": phase_progress(phases, tasks),
+        "tasks": tasks,
+        "agents": agents,
+        "claims": claims,
+        "conflicts": conflicts,
+        "escalations": escalations,
+        "events": events,
+    }
+
+
+def session_view(store: Store, session: str | None) -> dict[str, Any]:
+    """Everything an operator needs about a session (all phases when `session` is None)."""
+    now = store.clock()
+    plans = plan_phases(store)
+    phases = sorted(plans) if session is None else phases_of_session(store, session)
+    board = _board(store, plans, phases, recent=RECENT_EVENTS, only=None)
     notes = []
     for record in store.list_prefix(layout.INBOX):
         note = Notification.from_json(record.value)
         if not note.read:
             agent = record.key[len(layout.INBOX) :].split("/")[0]
             notes.append({"to": agent, **note.to_json()})
-    events = [
-        Event.from_json(r.value).to_json()
-        for r in store.last_in_prefix(layout.EVENTS, RECENT_EVENTS)
-    ]
-    escalations = [r.value for r in store.list_prefix(layout.ESCALATIONS)]
-    claims = [r.value for r in store.list_prefix(layout.CLAIMS)]
-    conflicts = [
-        r.value
-        for r in store.list_prefix(layout.CONFLICTS)
-        if isinstance(r.value, dict) and not r.value.get("resolved")
-    ]
-    done = sum(1 for t in tasks if t["status"] == "complete")
     return {
         "session": session,
-        "phases": phases,
         "generated_at": now,
         "revision": store.revision(),
-        "summary": {"tasks": len(tasks), "complete": done},
-        "tasks": tasks,
-        "agents": agents,
-        "claims": claims,
-        "conflicts": conflicts,
+        **board,
         "notifications": notes,
-        "escalations": escalations,
-        "events": events,
     }
+
+
+def dashboard_view(store: Store, phases: list[str] | None = None) -> dict[str, Any]:
+    """The dashboard's content as plain JSON: `phases` (default: every loaded plan) with
+    their tasks, gates, claims, open conflicts, escalations and the last 20 events.
+
+    It holds nothing that changes with the clock alone (no "generated at", no store
+    revision), so the daemon can rewrite the dashboard file only when it changes.
+    """
+    plans = plan_phases(store)
+    chosen = sorted(plans) if phases is None else sorted(set(phases))
+    only = None if set(chosen) >= set(plans) else set(chosen)
+    sessions = sorted({str(plans[p]["session"]) for p in chosen if plans.get(p, {}).get("session")})
+    board = _board(store, plans, chosen, recent=DASHBOARD_EVENTS, only=only)
+    for task in board["tasks"]:
+        if task["ended_at"] is None:
+            task["duration"] = None  # a running task's duration grows with the clock
+    return {"sessions": sessions, **board}
 
 
 _MARK = {

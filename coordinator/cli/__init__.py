@@ -41,13 +41,13 @@ def register() -> None:
         hooks_command,
         inbox_command,
         session_restore_command,
-        status_command,
     )
     from coordinator.cli.claims import claims_group, register_conflict_commands
     from coordinator.cli.daemon import daemon_command
     from coordinator.cli.gitguard import conflicts_group, guard_group
     from coordinator.cli.init import init_command
     from coordinator.cli.plan import plan_group
+    from coordinator.cli.report import report_command, status_command, top_command
 
     register_conflict_commands(conflicts_group)
 
@@ -61,6 +61,8 @@ def register() -> None:
         inbox_command,
         events_command,
         status_command,
+        report_command,
+        top_command,
         hooks_command,
         session_restore_command,
     ):

@@ -1,4 +1,7 @@
-"""Operator commands about agents and what happened: inbox, events, session-restore."""
+"""Operator commands about agents and what happened: inbox, events, session-restore.
+
+`swarm status` lives with the other progress views in `coordinator.cli.report`.
+"""
 
 from __future__ import annotations
 
@@ -107,19 +110,3 @@ def hooks_command(ctx: click.Context) -> None:
     from hooks.run import main as hooks_main
 
     raise click.exceptions.Exit(hooks_main(ctx.args))
-
-
-@click.command("status")
-@click.option("--session-id", help="Only this session (default: every loaded plan).")
-@click.option("--json", "as_json", is_flag=True, help="Print the same content as JSON.")
-@pass_state
-def status_command(state: CliState, session_id: str | None, as_json: bool) -> None:
-    """Show every task, agent, claim and recent event."""
-    from coordinator.views import render_session, session_view
-
-    with state.open_store() as store:
-        view = session_view(store, session_id)
-    if as_json:
-        emit_json(view)
-    else:
-        click.echo(render_session(view), nl=False)

@@ -55,6 +55,12 @@ def configure_logging(fmt: str, level: str) -> None:
     help="Record edits to work-tree files that no post-edit announced.",
 )
 @click.option(
+    "--dashboard",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Keep a Markdown dashboard of every phase at this path (plans may name their own "
+    "with `dashboard:`).",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["console", "json"]),
     default="console",
@@ -74,10 +80,13 @@ def daemon_command(
     once: bool,
     max_agents: int,
     watch_worktree: bool,
+    dashboard: str | None,
     log_format: str,
     log_level: str,
 ) -> None:
     """Watch the store: unblock tasks, start agents, escalate, reap stale agents."""
+    from pathlib import Path
+
     import anyio
 
     from coordinator.daemon import Daemon
@@ -93,5 +102,6 @@ def daemon_command(
         interval=interval,
         max_agents=max_agents,
         watch_worktree=watch_worktree,
+        dashboard=None if dashboard is None else Path(dashboard).resolve(),
     )
     anyio.run(lambda: daemon.run(once=once))

@@ -1,0 +1,86 @@
+"""Operator views of progress: `swarm status` (the dashboard), `swarm report` (the
+completion report) and `swarm top` (the live view)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from coordinator.cli.common import CliState, emit_json, pass_state
+
+
+@click.command("status")
+@click.option("--session-id", help="Only this session's phases (default: every loaded plan).")
+@click.option("--json", "as_json", is_flag=True, help="Print the same content as JSON.")
+@pass_state
+def status_command(state: CliState, session_id: str | None, as_json: bool) -> None:
+    """Show the dashboard: progress, tasks, gates, claims, conflicts, escalations, events."""
+    from coordinator.dashboard import render_dashboard
+    from coordinator.top import top_view
+
+    with state.open_store() as store:
+        view = top_view(store, session_id)
+    if as_json:
+        emit_json(view)
+    else:
+        click.echo(render_dashboard(view), nl=False)
+
+
+@click.command("report")
+@click.option("--session-id", required=True, help="The session to report on.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "json"]),
+    default="md",
+    show_default=True,
+    help="Markdown for people, JSON for machines.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report to this file (atomically) instead of stdout.",
+)
+@pass_state
+def report_command(state: CliState, session_id: str, fmt: str, output: str | None) -> None:
+    """The completion report: receipts, gates, baseline against final, escalations,
+    conflicts and the critical path."""
+    import json
+
+    from coordinator.dashboard import write_atomic
+    from coordinator.report import render_report, report_data
+
+    with state.open_store() as store:
+        data = report_data(store, session_id)
+    if fmt == "json":
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    else:
+        text = render_report(data)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_atomic(Path(output), text)
+    click.echo(f"report for {session_id} written to {output}")
+
+
+@click.command("top")
+@click.option("--session-id", help="Only this session's phases (default: every loaded plan).")
+@click.option("--once", is_flag=True, help="Print one snapshot and exit.")
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Redraw at least this often, in seconds; changes redraw at once.",
+)
+@pass_state
+def top_command(state: CliState, session_id: str | None, once: bool, poll: float) -> None:
+    """A live view of tasks, agents, claims and events; press q to quit.
+
+    Without a terminal on stdin and stdout it prints one snapshot, as --once does.
+    """
+    from coordinator.top import run_top
+
+    run_top(state.db_path, session_id, poll=poll, once=once)

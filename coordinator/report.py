@@ -1,0 +1,439 @@
+"""The completion report of a session: receipts, gates, baseline against final metrics,
+escalations, conflicts and the critical path.
+
+`report_data` gathers plain JSON from the store (that is `swarm report --format json`);
+`render_report` turns the same data into Markdown. The rules (`compare_metrics`,
+`critical_path`, `numeric_metrics`) are pure functions, tested without a store.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from coordinator import layout
+from coordinator.dashboard import (
+    cell,
+    code,
+    human_duration,
+    status_text,
+    table,
+    utc_minute,
+)
+from memory.store import Store
+
+# --- pure rules --------------------------------------------------------------------------
+
+
+def numeric_metrics(value: Any, prefix: str = "") -> dict[str, float | int]:
+    """The numbers in a JSON object, nested objects flattened with dots (`build.seconds`).
+
+    Booleans, strings and lists are not metrics and are left out.
+    """
+    found: dict[str, float | int] = {}
+    if not isinstance(value, Mapping):
+        return found
+    for name, item in value.items():
+        key = f"{prefix}{name}"
+        if isinstance(item, Mapping):
+            found.update(numeric_metrics(item, f"{key}."))
+        elif isinstance(item, int | float) and not isinstance(item, bool) and math.isfinite(item):
+            found[key] = item
+    return found
+
+
+def _round(value: float | int) -> float | int:
+    # Float subtraction leaves noise (0.30000000000000004); ten digits keep what matters.
+    return value if isinstance(value, int) else round(value, 10)
+
+
+def compare_metrics(
+    baseline: Mapping[str, float | int], final: Mapping[str, float | int]
+) -> list[dict[str, Any]]:
+    """One row per metric in either: baseline, final, delta (final - baseline) and percent
+    change against the baseline (None when a side is missing or the baseline is zero)."""
+    rows = []
+    for name in sorted(set(baseline) | set(final)):
+        before, after = baseline.get(name), final.get(name)
+        delta = None if before is None or after is None else _round(after - before)
+        percent = (
+            None
+            if delta is None or before is None or before == 0
+            else round(100 * delta / abs(before), 2)
+        )
+        rows.append(
+            {"metric": name, "baseline": before, "final": after, "delta": delta, "percent": percent}
+        )
+    return rows
+
+
+def critical_path(tasks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The longest chain through `requires`, weighted by each task's duration.
+
+    Each task is `{"task": id, "requires": [ids], "duration": seconds or None}`; a task
+    without a duration (no receipt) weighs nothing. Returns the chain, first task first,
+    and its length in seconds. Ties go to the task listed first.
+    """
+    by_id = {t["task"]: t for t in tasks}
+    best: dict[str, tuple[float, list[str]]] = {}
+
+    def longest(task_id: str, seen: frozenset[str]) -> tuple[float, list[str]]:
+        if task_id in best:
+            return best[task_id]
+        task = by_id[task_id]
+        own = float(task.get("duration") or 0.0)
+        chain: tuple[float, list[str]] = (0.0, [])
+        for dep in task.get("requires") or []:
+            # Plans are acyclic; `seen` keeps a hand-edited store from recursing forever.
+            if dep in by_id and dep not in seen:
+                candidate = longest(dep, seen | {task_id})
+                if candidate[0] > chain[0] or not chain[1]:
+                    chain = candidate
+        best[task_id] = (own + chain[0], [*chain[1], task_id])
+        return best[task_id]
+
+    winner: tuple[float, list[str]] = (0.0, [])
+    for task_id in by_id:
+        candidate = longest(task_id, frozenset())
+        if candidate[0] > winner[0] or not winner[1]:
+            winner = candidate
+    return {"tasks": winner[1], "duration": round(winner[0], 3)}
+
+
+# --- gathering ---------------------------------------------------------------------------
+
+
+def metric_values(store: Store, key: str) -> dict[str, float | int]:
+    """The numbers under a plan's `baseline:` or `final:` key: the key's own JSON object,
+    and any number stored under `KEY/...` (`phase7/baseline/tests_passing`)."""
+    record = store.get(key)
+    found = numeric_metrics(record.value if record is not None else None)
+    prefix = f"{key}/"
+    for child in store.list_prefix(prefix):
+        name = child.key[len(prefix) :].replace("/", ".")
+        if isinstance(child.value, Mapping):
+            found.update(numeric_metrics(child.value, f"{name}."))
+        else:
+            found.update(numeric_metrics({name: child.value}))
+    return found
+
+
+def _task_entry(row: Mapping[str, Any], receipt: Mapping[str, Any] | None) -> dict[str, Any]:
+    phase = row["phase"]
+    receipt = receipt or {}
+    start = receipt.get("start", row.get("started_at"))
+    end = receipt.get("end", row.get("ended_at"))
+    duration = receipt.get("duration")
+    if duration is None and start is not None and end is not None:
+        duration = round(float(end) - float(start), 3)
+    return {
+        "task": row["task"],
+        "phase": phase,
+        "title": row.get("title"),
+        "status": row.get("status"),
+        "stalled": row.get("stalled"),
+        "escalated_at": row.get("escalated_at"),
+        "agent": receipt.get("agent") or row.get("agent"),
+        "requires": [f"{phase}/{dep}" for dep in row.get("requires") or []],
+        "start": start,
+        "end": end,
+        "duration": duration,
+        "summary": receipt.get("summary"),
+        "metrics": receipt.get("metrics") or {},
+        "receipt": bool(receipt),
+        "gates": row.get("gates") or [],
+        "gate_failures": receipt.get("gate_failures") or [],
+    }
+
+
+def _escalation_outcome(record: Mapping[str, Any], task: Mapping[str, Any] | None) -> str:
+    if task is None:
+        return "task no longer in the plan"
+    status, end = task.get("status"), task.get("end")
+    if status == "complete" and end is not None:
+        due = record.get("due_at")
+        late = "" if due is None else f", {human_duration(float(end) - float(due))} past due"
+        return f"completed {utc_minute(end)}{late}"
+    return f"open: the task is {status or 'without status'}"
+
+
+def _conflict_outcome(record: Mapping[str, Any]) -> str:
+    resolution = record.get("resolution")
+    if not record.get("resolved") or not isinstance(resolution, Mapping):
+        return "unresolved"
+    by = f" (by {resolution['by']}" if resolution.get("by") else " ("
+    return f"kept {resolution.get('keep')}'s work{by} at {utc_minute(resolution.get('at'))})"
+
+
+def build_report(
+    session: str,
+    phases: list[str],
+    rows: Iterable[Mapping[str, Any]],
+    receipts: Mapping[str, Any],
+    metrics: Iterable[tuple[str, str | None, str | None, Mapping[str, Any], Mapping[str, Any]]],
+    escalations: Iterable[Mapping[str, Any]],
+    conflicts: Iterable[Mapping[str, Any]],
+    now: float,
+) -> dict[str, Any]:
+    """The completion report as plain JSON, from data already read (pure).
+
+    `rows` are task rows (`coordinator.views.task_row`); `receipts` maps task ids to
+    post-task receipts; `metrics` holds `(phase, baseline_key, final_key, baseline,
+    final)` per phase; `conflicts` carry their `id`.
+    """
+    tasks = []
+    for row in rows:
+        receipt = receipts.get(row["task"])
+        tasks.append(_task_entry(row, receipt if isinstance(receipt, Mapping) else None))
+    by_id = {t["task"]: t for t in tasks}
+    comparisons = [
+        {
+            "phase": phase,
+            "baseline_key": baseline_key,
+            "final_key": final_key,
+            "rows": compare_metrics(numeric_metrics(baseline), numeric_metrics(final)),
+        }
+        for phase, baseline_key, final_key, baseline, final in metrics
+    ]
+    starts = [t["start"] for t in tasks if t["start"] is not None]
+    ends = [t["end"] for t in tasks if t["end"] is not None]
+    gates = [g for t in tasks for g in t["gates"]]
+    counts: dict[str, int] = {}
+    for task in tasks:
+        status = task["status"] or "none"
+        counts[status] = counts.get(status, 0) + 1
+    return {
+        "session": session,
+        "phases": phases,
+        "generated_at": now,
+        "summary": {
+            "tasks": len(tasks),
+            "by_status": counts,
+            "gates": len(gates),
+            "gates_passing": sum(1 for g in gates if g.get("passes")),
+            "started": min(starts, default=None),
+            "ended": max(ends, default=None),
+            "elapsed": None if not starts or not ends else round(max(ends) - min(starts), 3),
+        },
+        "tasks": tasks,
+        "metrics": comparisons,
+        "escalations": [
+            {**e, "outcome": _escalation_outcome(e, by_id.get(str(e.get("task"))))}
+            for e in escalations
+        ],
+        "conflicts": [{**c, "outcome": _conflict_outcome(c)} for c in conflicts],
+        "critical_path": critical_path(tasks),
+    }
+
+
+def report_data(store: Store, session: str) -> dict[str, Any]:
+    """Read what the completion report of `session` needs, and build it."""
+    from coordinator.edits import list_conflicts
+    from coordinator.tasks import plan_phases
+    from coordinator.views import phases_of_session, task_rows
+
+    phases = phases_of_session(store, session)
+    plans = plan_phases(store)
+    rows = [row for phase in phases for row in task_rows(store, phase)]
+    receipts = {
+        r.key[len(layout.RECEIPTS) :]: r.value
+        for phase in phases
+        for r in store.list_prefix(f"{layout.RECEIPTS}{phase}/")
+    }
+    metrics = []
+    for phase in phases:
+        header = plans.get(phase, {})
+        baseline_key, final_key = header.get("baseline"), header.get("final")
+        if baseline_key or final_key:
+            metrics.append(
+                (
+                    phase,
+                    baseline_key,
+                    final_key,
+                    metric_values(store, baseline_key) if baseline_key else {},
+                    metric_values(store, final_key) if final_key else {},
+                )
+            )
+    escalations = [
+        r.value
+        for r in store.list_prefix(layout.ESCALATIONS)
+        if isinstance(r.value, dict) and str(r.value.get("task", "")).split("/")[0] in phases
+    ]
+    conflicts = [c.to_json() for c in list_conflicts(store)]
+    return build_report(
+        session, phases, rows, receipts, metrics, escalations, conflicts, store.clock()
+    )
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def _number(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def _signed(value: float | int | None) -> str:
+    return "-" if value is None else ("+" if value > 0 else "") + _number(value)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{'+' if value > 0 else ''}{value:g}%"
+
+
+def render_report(data: Mapping[str, Any]) -> str:
+    """The completion report as Markdown."""
+    summary = data["summary"]
+    done = summary["by_status"].get("complete", 0)
+    path = data["critical_path"]
+    lines = [
+        f"# Completion report: {data['session']}",
+        "",
+        f"- Phases: {', '.join(data['phases'])}",
+        f"- Tasks: {done}/{summary['tasks']} complete"
+        + "".join(
+            f", {count} {status}"
+            for status, count in sorted(summary["by_status"].items())
+            if status != "complete"
+        ),
+        f"- Gates: {summary['gates_passing']}/{summary['gates']} passing",
+        f"- From {utc_minute(summary['started'])} to {utc_minute(summary['ended'])} "
+        f"({human_duration(summary['elapsed'])})",
+        f"- Critical path: {human_duration(path['duration']) if path['tasks'] else '-'}",
+        f"- Generated {utc_minute(data['generated_at'])}",
+        "",
+    ]
+    lines += _receipts_section(data)
+    lines += _gates_section(data)
+    lines += _metrics_section(data)
+    lines += _escalations_section(data)
+    lines += _conflicts_section(data)
+    lines += _critical_path_section(data)
+    return "\n".join(lines)
+
+
+def _receipts_section(data: Mapping[str, Any]) -> list[str]:
+    rows = [
+        (
+            code(t["task"]),
+            status_text(t),
+            t["agent"],
+            utc_minute(t["start"]),
+            utc_minute(t["end"]),
+            human_duration(t["duration"]),
+            t["summary"] if t["receipt"] else "no receipt",
+        )
+        for t in data["tasks"]
+    ]
+    headers = ["task", "status", "agent", "start", "end", "duration", "summary"]
+    lines = ["## Tasks", "", *table(headers, rows), ""]
+    measured = [t for t in data["tasks"] if t["metrics"]]
+    if measured:
+        lines += ["### Metrics reported with each task", ""]
+        for task in measured:
+            pairs = ", ".join(f"{k} = {cell(v)}" for k, v in sorted(task["metrics"].items()))
+            lines.append(f"- {code(task['task'])}: {pairs}")
+        lines.append("")
+    return lines
+
+
+def _gates_section(data: Mapping[str, Any]) -> list[str]:
+    rows = [
+        (
+            code(t["task"]),
+            code(g["gate"]),
+            g.get("current") if isinstance(g.get("current"), str) else _json(g.get("current")),
+            "✅ passes" if g.get("passes") else f"❌ fails ({g.get('reason')})",
+        )
+        for t in data["tasks"]
+        for g in t["gates"]
+    ]
+    lines = ["## Quality gates", ""]
+    lines += table(["task", "gate", "value", "result"], rows) if rows else ["No gates."]
+    return [*lines, ""]
+
+
+def _json(value: Any) -> str:
+    from coordinator.conditions import format_value
+
+    return "missing" if value is None else format_value(value)
+
+
+def _metrics_section(data: Mapping[str, Any]) -> list[str]:
+    lines = ["## Baseline and final metrics", ""]
+    if not data["metrics"]:
+        return [*lines, "No plan names `baseline:` and `final:` keys.", ""]
+    for group in data["metrics"]:
+        lines += [
+            f"### {group['phase']}: {code(str(group['baseline_key']))} → "
+            f"{code(str(group['final_key']))}",
+            "",
+        ]
+        rows = [
+            (
+                code(r["metric"]),
+                _number(r["baseline"]),
+                _number(r["final"]),
+                _signed(r["delta"]),
+                _percent(r["percent"]),
+            )
+            for r in group["rows"]
+        ]
+        headers = ["metric", "baseline", "final", "delta", "change"]
+        lines += [*table(headers, rows), ""] if rows else ["No metrics recorded.", ""]
+    return lines
+
+
+def _escalations_section(data: Mapping[str, Any]) -> list[str]:
+    rows = [
+        (
+            code(str(e.get("task"))),
+            e.get("agent"),
+            utc_minute(e.get("due_at")),
+            utc_minute(e.get("escalated_at")),
+            e.get("message"),
+            e["outcome"],
+        )
+        for e in data["escalations"]
+    ]
+    headers = ["task", "agent", "due", "escalated", "message", "resolution"]
+    lines = ["## Escalations", ""]
+    lines += table(headers, rows) if rows else ["None."]
+    return [*lines, ""]
+
+
+def _conflicts_section(data: Mapping[str, Any]) -> list[str]:
+    rows = [
+        (
+            f"#{c.get('id')}",
+            c.get("kind"),
+            code(str(c.get("path"))),
+            ", ".join(c.get("agents") or []),
+            utc_minute(c.get("detected_at")),
+            c.get("description"),
+            c["outcome"],
+        )
+        for c in data["conflicts"]
+    ]
+    headers = ["#", "kind", "path", "agents", "detected", "description", "resolution"]
+    lines = ["## Conflicts", ""]
+    lines += table(headers, rows) if rows else ["None."]
+    return [*lines, ""]
+
+
+def _critical_path_section(data: Mapping[str, Any]) -> list[str]:
+    path = data["critical_path"]
+    if not path["tasks"]:
+        return ["## Critical path", "", "No tasks.", ""]
+    durations = {t["task"]: t["duration"] for t in data["tasks"]}
+    steps = " → ".join(f"{code(t)} ({human_duration(durations.get(t))})" for t in path["tasks"])
+    return [
+        "## Critical path",
+        "",
+        "The longest chain through `requires`, by the durations in the receipts:",
+        "",
+        f"{steps} = **{human_duration(path['duration'])}**",
+        "",
+    ]

@@ -1,0 +1,145 @@
+"""Every command has help, and every command is documented in the README.
+
+The click tree is walked from `coordinator.cli.cli`; the hooks come from the argparse
+runner behind `swarm hooks` (`hooks.run.build_parser`), so a new command cannot be added
+without help text or without a line in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from coordinator.cli import cli
+from hooks.run import build_parser
+from tests.integration.conftest import Project
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+#: Commands whose arguments (including --help) are handed to the argparse hook runner.
+HOOK_PASSTHROUGH = {"hooks", "session-restore"}
+
+
+def walk(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The path of every command under `group`, groups included."""
+    for name, command in sorted(group.commands.items()):
+        yield (*path, name)
+        if isinstance(command, click.Group):
+            yield from walk(command, (*path, name))
+
+
+def command_at(path: tuple[str, ...]) -> click.Command:
+    """The click command at `path` under `cli`."""
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+def hook_parsers() -> dict[str, argparse.ArgumentParser]:
+    """The sub-command parsers of `swarm hooks`, by name."""
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    raise AssertionError("swarm hooks has no sub-commands")
+
+
+COMMANDS = list(walk(cli))
+HOOKS = sorted(hook_parsers())
+
+
+def test_the_tree_is_not_empty() -> None:
+    # Guards the parametrised tests below against silently testing nothing.
+    assert ("memory", "put") in COMMANDS
+    assert "pre-task" in HOOKS
+
+
+def test_swarm_help() -> None:
+    result = CliRunner().invoke(cli, ["--help"], prog_name="swarm")
+
+    assert result.exit_code == 0, result.output
+    assert cli.help
+    assert cli.help.splitlines()[0] in result.output
+    for name in cli.commands:
+        assert name in result.output
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    command = command_at(path)
+    assert command.get_short_help_str(limit=200).strip(), f"swarm {' '.join(path)} has no help"
+
+    result = CliRunner().invoke(cli, [*path, "--help"], prog_name="swarm")
+
+    assert result.exit_code == 0, result.output
+    if path[0] in HOOK_PASSTHROUGH:
+        assert result.output.startswith("usage: swarm hooks")
+    else:
+        assert result.output.startswith(f"Usage: swarm {' '.join(path)} ")
+        assert command.get_short_help_str(limit=40).rstrip(".")[:30] in result.output
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name != "help":
+                assert param.opts[0] in result.output
+
+
+def test_the_console_script_shows_help(project: Project) -> None:
+    result = project.ok("--help")
+
+    assert result.stdout.startswith("Usage: swarm ")
+    assert result.stderr == ""
+
+
+def test_swarm_hooks_help(project: Project) -> None:
+    result = project.ok("hooks", "--help")
+
+    description = build_parser().description
+    assert description
+    assert description in " ".join(result.stdout.split())
+    for name in HOOKS:
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_has_help(project: Project, hook: str) -> None:
+    parser = hook_parsers()[hook]
+    assert parser.description, f"swarm hooks {hook} has no description"
+
+    result = project.ok("hooks", hook, "--help")
+
+    assert result.stdout.startswith(f"usage: swarm hooks {hook}")
+    assert parser.description in " ".join(result.stdout.split())
+    assert result.stderr == ""
+
+
+def _mentions(text: str, phrase: str) -> bool:
+    """Whether `phrase` occurs in `text` as whole words (`swarm plan` is not `swarm planner`)."""
+    return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text) is not None
+
+
+@pytest.fixture
+def readme() -> str:
+    """The README's text; the docs tests are skipped only while there is no README."""
+    if not README.exists():
+        pytest.skip(f"{README.name} does not exist yet")
+    return README.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_every_command_is_in_the_readme(readme: str, name: str) -> None:
+    assert _mentions(readme, f"swarm {name}"), f"README.md does not mention `swarm {name}`"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_in_the_readme(readme: str, hook: str) -> None:
+    # Either spelled out, or as a code span opening with the hook's name (the hooks table).
+    documented = _mentions(readme, f"swarm hooks {hook}") or re.search(
+        rf"`{re.escape(hook)}[ `]", readme
+    )
+    assert documented, f"README.md mentions neither `swarm hooks {hook}` nor `{hook} ...`"
