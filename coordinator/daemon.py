@@ -80,6 +80,7 @@ class PassStats:
     escalated: int = 0
     stale: int = 0
     granted: int = 0
+    merge_conflicts: int = 0
 
 
 @dataclass
@@ -104,6 +105,8 @@ class Model:
     plans: dict[str, dict[str, Any]] = field(default_factory=dict)
     watchers: dict[str, set[str]] = field(default_factory=dict)
     runnable: set[str] = field(default_factory=set)
+    #: Live agents that registered a branch or worktree (for merge prediction).
+    workspaces: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     def index(self) -> None:
         """Rebuild which tasks read which keys, and which tasks have a `run:` command."""
@@ -188,6 +191,8 @@ class Daemon:
         self._next_deadline: float | None = None
         #: Work-tree paths changed on disk, and when, awaiting their post-edit.
         self._pending_edits: dict[str, float] = {}
+        #: The branch heads the last merge prediction saw.
+        self._merge_heads: tuple[tuple[str, str | None], ...] = ()
         self._group: anyio.abc.TaskGroup | None = None
         #: The dashboard files: `--dashboard PATH` (every phase) and the plans' `dashboard:`.
         self.dashboards = DashboardWriter(repo_root, dashboard)
@@ -313,6 +318,11 @@ class Daemon:
             task_id = _task_of(record.key, layout.TASKS, "/run")
             if task_id is not None:
                 model.runs[task_id] = TaskRun.from_json(record.value)
+        for record in await store.list_prefix(layout.AGENTS):
+            value = record.value
+            if isinstance(value, dict) and (value.get("branch") or value.get("worktree")):
+                name = record.key[len(layout.AGENTS) :]
+                model.workspaces[name] = (value.get("branch"), value.get("worktree"))
         statuses = await store.get_many(spec.status_key for spec in model.specs.values())
         for task_id, spec in model.specs.items():
             found = statuses.get(spec.status_key)
@@ -339,6 +349,13 @@ class Daemon:
             task_id = _task_of(key, layout.TASKS, "/run")
             if task_id is not None:
                 model.runs[task_id] = TaskRun.from_json(value)
+            return affected
+        if key.startswith(layout.AGENTS):
+            name = key[len(layout.AGENTS) :]
+            if isinstance(value, dict) and (value.get("branch") or value.get("worktree")):
+                model.workspaces[name] = (value.get("branch"), value.get("worktree"))
+            else:
+                model.workspaces.pop(name, None)
             return affected
         if key.startswith(layout.PLANS):
             if isinstance(value, dict):
@@ -373,19 +390,7 @@ class Daemon:
         for task_id in sorted(affected, key=lambda t: (t not in batch.completed, t)):
             if await self._settle(task_id, now, gate_check=task_id in batch.completed):
                 stats.transitions += 1
-        if batch.claims_changed or full:
-            stats.granted = await self._sync(self._grant_queued)
-        if self._pending_edits and min(self._pending_edits.values()) + edit_grace() <= now:
-            await self._sync(self._check_edits)
-        if full:
-            self._next_deadline = self._earliest_deadline()
-        if self._next_deadline is not None and self._next_deadline <= now:
-            stats.escalated = await self._escalate(now)
-            self._next_deadline = self._earliest_deadline()
-        if self.children:
-            stats.transitions += await self._reap_children(now)
-        if self.model.runnable:
-            stats.spawned = await self._spawn(now)
+        await self._housekeeping(stats, batch, now, full=full)
         # Before the cursor is persisted, so a reader who sees the cursor reach a revision
         # knows the dashboards reflect it.
         await self._write_dashboards(stats, full=full)
@@ -396,6 +401,27 @@ class Daemon:
             await store.put(layout.DAEMON_CURSOR, batch.cursor)
             self._next_deadline = self._earliest_deadline()
         return stats
+
+    async def _housekeeping(
+        self, stats: PassStats, batch: ChangeBatch, now: float, *, full: bool
+    ) -> None:
+        """Claims, unannounced edits, deadlines, merge prediction and spawned agents; each
+        step runs only when something it depends on changed or fell due."""
+        if batch.claims_changed or full:
+            stats.granted = await self._sync(self._grant_queued)
+        if self._pending_edits and min(self._pending_edits.values()) + edit_grace() <= now:
+            await self._sync(self._check_edits)
+        if full:
+            self._next_deadline = self._earliest_deadline()
+        if self._next_deadline is not None and self._next_deadline <= now:
+            stats.escalated = await self._escalate(now)
+            self._next_deadline = self._earliest_deadline()
+        if len(self.model.workspaces) >= 2:
+            stats.merge_conflicts = await self._sync(self._predict_merges)
+        if self.children:
+            stats.transitions += await self._reap_children(now)
+        if self.model.runnable:
+            stats.spawned = await self._spawn(now)
 
     async def _write_dashboards(self, stats: PassStats, *, full: bool) -> None:
         """Render the dashboards in a worker thread and write those whose content changed;
@@ -426,6 +452,33 @@ class Daemon:
                 return work(store)
 
         return await anyio.to_thread.run_sync(run)
+
+    def _predict_merges(self, store: Store) -> int:
+        """Agents on separate branches: predict merge conflicts between their branches, but
+        only when some branch moved since the last prediction (one `git rev-parse`)."""
+        from coordinator.gitops import (
+            agent_branch_owners,
+            predict_conflicts,
+            record_merge_conflicts,
+            resolve_commit,
+        )
+
+        owners = agent_branch_owners(store, self.repo_root)
+        heads = {branch: resolve_commit(self.repo_root, branch) for branch in owners}
+        known = sorted(branch for branch, commit in heads.items() if commit)
+        signature = tuple((branch, heads[branch]) for branch in known)
+        if len(known) < 2 or signature == self._merge_heads:
+            return 0
+        self._merge_heads = signature
+        try:
+            predictions = predict_conflicts(self.repo_root, known)
+        except SwarmError as err:
+            log.warning("merge prediction failed", error=err.message)
+            return 0
+        recorded = record_merge_conflicts(store, predictions, self.clock(), owners=owners)
+        for pair in recorded:
+            log.warning("merge conflict predicted", branches=[pair.a, pair.b], files=pair.files)
+        return len(recorded)
 
     def _grant_queued(self, store: Store) -> int:
         granted = grant_queued(store)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 
 import pytest
 
 from coordinator import layout
 from coordinator.gitops import PairConflict, predict_conflicts, record_merge_conflicts
-from tests.integration.conftest import Project
+from tests.integration.conftest import DaemonProcess, Project, wait_until
 
 BASE = "line 1\nline 2\nline 3\n"
 
@@ -182,3 +183,29 @@ def test_a_resolved_or_changed_conflict_is_recorded_anew(repo: Project) -> None:
         wider = [PairConflict("feat-a", "feat-b", ("shared.txt", "other.txt"))]
         assert record_merge_conflicts(store, wider, 1002.0, owners={}) == wider
         assert len(store.list_prefix(layout.CONFLICTS)) == 3
+
+
+def test_the_daemon_predicts_conflicts_between_agent_branches(
+    repo: Project, start_daemon: Callable[..., DaemonProcess]
+) -> None:
+    from coordinator.edits import list_conflicts
+
+    start_daemon("--interval", "3600", "--no-watch-worktree")
+    repo.ok("hooks", "session-start", "--session-id", "s", "--agent", "ann", "--branch", "feat-a")
+    repo.ok("hooks", "session-start", "--session-id", "s", "--agent", "ben", "--branch", "feat-c")
+
+    def merge_conflicts() -> list[dict[str, object]]:
+        with repo.store() as store:
+            return [c.data for c in list_conflicts(store) if c.data.get("kind") == "merge"]
+
+    # feat-a and feat-c touch different files: the daemon has looked once it has caught up.
+    cursor = repo.value("swarm/daemon/cursor") or 0
+    wait_until(lambda: (repo.value("swarm/daemon/cursor") or 0) > cursor, what="the daemon's pass")
+    assert merge_conflicts() == []
+    repo.ok("hooks", "session-start", "--session-id", "s", "--agent", "cat", "--branch", "feat-b")
+    found = wait_until(merge_conflicts, what="a predicted merge conflict")
+    assert found[0]["branches"] == ["feat-a", "feat-b"]
+    assert found[0]["files"] == ["shared.txt"]
+    assert sorted(found[0]["agents"]) == ["ann", "cat"]  # type: ignore[arg-type]
+    inbox = repo.ok("inbox", "ann", "--json").json()
+    assert any("shared.txt" in n["message"] for n in inbox)
