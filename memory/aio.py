@@ -18,7 +18,7 @@ from memory.engine import Steps
 from memory.errors import KeyNotFound, NoStore, StoreError
 from memory.keys import encode_value, validate_key, validate_prefix
 from memory.records import Change, Compare, Record, TxnResult, WriteOp
-from memory.store import DEFAULT_BATCH, _drive, open_uri
+from memory.store import DEFAULT_BATCH, _drive, open_uri, prepare, resolve_timeout
 
 T = TypeVar("T")
 Clock = Callable[[], float]
@@ -96,28 +96,15 @@ class AsyncStore:
         db = Path(path)
         if not db.is_file():
             raise NoStore(f"no swarm store at {db}; run `swarm init` first")
-        if busy_timeout is None:
-            busy_timeout = schema.busy_timeout_seconds(os.environ.get)
         try:
             conn = await aiosqlite.connect(
-                open_uri(db), uri=True, timeout=busy_timeout, isolation_level=None
+                open_uri(db), uri=True, timeout=resolve_timeout(busy_timeout), isolation_level=None
             )
         except sqlite3.Error as err:
             raise schema.translate(err, db) from None
         store = cls(conn, db, clock=clock, actor=actor)
         try:
-            try:
-                await conn.execute(sql.SET_SYNCHRONOUS)
-            except sqlite3.Error as err:
-                raise schema.translate(err, db) from None
-            version = await store._run(schema.check_identity(db), write=False)
-            if version < sql.SCHEMA_VERSION:
-
-                def upgrade() -> Steps[int]:
-                    current = yield from schema.check_identity(db)
-                    return (yield from schema.migrate(current, clock()))
-
-                await store._run(upgrade(), write=True)
+            await store._in_thread(prepare, db, clock())
         except BaseException:
             await conn.close()
             raise

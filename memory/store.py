@@ -42,6 +42,28 @@ def open_uri(path: Path) -> str:
     return f"{path.resolve().as_uri()}?mode=rw"
 
 
+def resolve_timeout(busy_timeout: float | None) -> float:
+    """The busy timeout to open with: the caller's, else `SWARM_BUSY_TIMEOUT`, else 5 s."""
+    return schema.busy_timeout_seconds(os.environ.get) if busy_timeout is None else busy_timeout
+
+
+def prepare(conn: sqlite3.Connection, db: Path, now: float) -> None:
+    """Set up a fresh connection: pragmas, refuse a foreign file, migrate an old schema.
+    Both stores run this on the connection they open."""
+    conn.execute(sql.SET_SYNCHRONOUS)
+    version = _drive(conn, schema.check_identity(db))
+    if version < sql.SCHEMA_VERSION:
+        conn.execute(sql.BEGIN_WRITE)
+        try:
+            # Another process may have migrated while we waited for the write lock.
+            version = _drive(conn, schema.check_identity(db))
+            _drive(conn, schema.migrate(version, now))
+            conn.execute(sql.COMMIT)
+        except BaseException:
+            conn.execute(sql.ROLLBACK)
+            raise
+
+
 class Store:
     """A swarm store opened synchronously. Use `Store.open` or `Store.create`."""
 
@@ -60,14 +82,6 @@ class Store:
 
     # --- opening ---------------------------------------------------------------------
 
-    @staticmethod
-    def _connect(path: Path, timeout: float | None) -> sqlite3.Connection:
-        if timeout is None:
-            timeout = schema.busy_timeout_seconds(os.environ.get)
-        conn = sqlite3.connect(open_uri(path), uri=True, timeout=timeout, isolation_level=None)
-        conn.execute(sql.SET_SYNCHRONOUS)
-        return conn
-
     @classmethod
     def open(
         cls,
@@ -82,27 +96,15 @@ class Store:
         if not db.is_file():
             raise NoStore(f"no swarm store at {db}; run `swarm init` first")
         with schema.translated(db):
-            conn = cls._connect(db, busy_timeout)
+            conn = sqlite3.connect(
+                open_uri(db), uri=True, timeout=resolve_timeout(busy_timeout), isolation_level=None
+            )
             try:
-                version = _drive(conn, schema.check_identity(db))
-                if version < sql.SCHEMA_VERSION:
-                    cls._migrate(conn, db, clock())
+                prepare(conn, db, clock())
             except BaseException:
                 conn.close()
                 raise
         return cls(conn, db, clock=clock, actor=actor)
-
-    @staticmethod
-    def _migrate(conn: sqlite3.Connection, db: Path, now: float) -> None:
-        conn.execute(sql.BEGIN_WRITE)
-        try:
-            # Another process may have migrated while we waited for the write lock.
-            version = _drive(conn, schema.check_identity(db))
-            _drive(conn, schema.migrate(version, now))
-            conn.execute(sql.COMMIT)
-        except BaseException:
-            conn.execute(sql.ROLLBACK)
-            raise
 
     @classmethod
     def create(
