@@ -13,9 +13,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from coordinator import layout
 from coordinator.errors import ClaimHeld, PathOutsideRepo
@@ -100,8 +99,7 @@ def normalize_path(repo_root: Path, path: str, cwd: Path | None = None) -> str:
 # --- claims ------------------------------------------------------------------------------
 
 
-@dataclass
-class Claim:
+class Claim(NamedTuple):
     """A live claim: who holds which path or glob, how, for which task, since when."""
 
     path: str
@@ -134,7 +132,7 @@ class Claim:
 
     def to_json(self) -> dict[str, Any]:
         """The claim as `swarm claims --json` prints it."""
-        return asdict(self)
+        return self._asdict()
 
     def stored(self) -> str:
         """The JSON stored under the claim key (token and expiry live in the record)."""
@@ -162,8 +160,7 @@ def covering_claim(claims: Iterable[Claim], agent: str, path: str) -> Claim | No
     return None
 
 
-@dataclass(frozen=True)
-class Grant:
+class Grant(NamedTuple):
     """The outcome of a granted pre-edit."""
 
     claim: Claim
@@ -188,8 +185,7 @@ def _bump_epoch(record: Record | None) -> Put:
     return Put(EPOCH_KEY, encode((record.value if record else 0) + 1))
 
 
-@dataclass
-class Request:
+class Request(NamedTuple):
     """A queued pre-edit --wait: granted in order when what blocks it goes away."""
 
     path: str
@@ -197,7 +193,7 @@ class Request:
     mode: Mode
     task: str | None
     requested_at: float
-    key: str = field(default="", compare=False)
+    key: str = ""
 
     @classmethod
     def from_record(cls, record: Record) -> Request:
@@ -266,8 +262,7 @@ def grant_claim(
             raise ClaimHeld(f"{path}: {ahead[0].agent} is queued first for it")
         if own is not None and own.mode == mode:
             store.txn([], [Touch(claim_key(path, agent), ttl), *renew_agent(store, agent)])
-            own.renewed_at = now
-            return Grant(own, True)
+            return Grant(own._replace(renewed_at=now), True)
         claim = Claim(path, agent, mode, task, now)
         ops: list[WriteOp] = [
             Put(claim_key(path, agent), claim.stored(), ttl),
@@ -290,7 +285,7 @@ def enqueue(store: Store, path: str, agent: str, task: str | None, mode: Mode) -
     now = store.clock()
     key = f"{layout.CLAIM_QUEUE}{layout.unique_suffix(now)}-{agent}"
     request = Request(path, agent, mode, task, now)
-    data = asdict(request)
+    data = request._asdict()
     data.pop("key")
     store.txn(
         [],

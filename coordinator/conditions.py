@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from coordinator.errors import BadCondition
 from memory.errors import InvalidKey
@@ -43,8 +42,7 @@ _KINDS: Final[tuple[tuple[type | tuple[type, ...], str], ...]] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Condition:
+class Condition(NamedTuple):
     """A parsed condition; `text` is the source as written (surrounding blanks removed)."""
 
     key: str
@@ -53,8 +51,7 @@ class Condition:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class ConditionResult:
+class ConditionResult(NamedTuple):
     """The outcome of one condition against the current value of its key.
 
     `reason` is empty when the condition holds, else a short phrase such as `missing`,

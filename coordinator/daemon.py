@@ -554,14 +554,15 @@ class Daemon:
             if gates_pass(results):
                 return False
             failures = [f"{r.condition.text}: {r.observed}" for r in results if not r.holds]
-            run.reason, run.blocked_kind = "gate failed: " + "; ".join(failures), "gates"
+            reason = "gate failed: " + "; ".join(failures)
+            run = run._replace(reason=reason, blocked_kind="gates")
             ops += [
                 status_op(task_id, BLOCKED),
-                event_op("gate_failed", now, task=task_id, agent=run.agent, message=run.reason),
-                event_op("task_blocked", now, task=task_id, message=run.reason),
+                event_op("gate_failed", now, task=task_id, agent=run.agent, message=reason),
+                event_op("task_blocked", now, task=task_id, message=reason),
                 *self._tell(
                     run.agent or spec.agent,
-                    f"task {task_id} is blocked: {run.reason}",
+                    f"task {task_id} is blocked: {reason}",
                     now,
                     task_id,
                     "warn",
@@ -576,22 +577,24 @@ class Daemon:
                 return False
             new = new_status
             if new == READY:
-                run.ready_at, run.reason, run.blocked_kind = now, None, None
+                run = run._replace(ready_at=now, reason=None, blocked_kind=None)
                 ops += [
                     event_op("task_ready", now, task=task_id, agent=spec.agent),
                     *self._tell(spec.agent, f"task {task_id} is now ready", now, task_id),
                 ]
             elif new == BLOCKED:
-                run.reason = "dependency failed: " + ", ".join(readiness.blocked_by)
-                run.blocked_kind = "dependency"
+                reason = "dependency failed: " + ", ".join(readiness.blocked_by)
+                run = run._replace(reason=reason, blocked_kind="dependency")
                 ops += [
-                    event_op("task_blocked", now, task=task_id, message=run.reason),
+                    event_op("task_blocked", now, task=task_id, message=reason),
                     *self._tell(
-                        spec.agent, f"task {task_id} is blocked: {run.reason}", now, task_id, "warn"
+                        spec.agent, f"task {task_id} is blocked: {reason}", now, task_id, "warn"
                     ),
                 ]
             else:
-                run.reason = "; ".join(describe_wait(w) for w in readiness.waits) or None
+                run = run._replace(
+                    reason="; ".join(describe_wait(w) for w in readiness.waits) or None
+                )
                 ops.append(event_op("task_pending", now, task=task_id, message=run.reason or ""))
             ops.append(status_op(task_id, new))
         ops.append(run_op(task_id, run))
@@ -614,9 +617,10 @@ class Daemon:
     async def _escalate(self, now: float) -> int:
         """Escalate, once each, tasks not complete by their deadline."""
         count = 0
-        for task_id, run in list(self.model.runs.items()):
+        for task_id, current in list(self.model.runs.items()):
             spec = self.model.specs.get(task_id)
             status = self.model.statuses.get(task_id)
+            run = current
             if spec is None or not is_overdue(
                 spec, status, run.ready_at, now, run.escalated_at is not None
             ):
@@ -636,7 +640,7 @@ class Daemon:
                 "escalated_at": now,
                 "message": message,
             }
-            run.escalated_at = now
+            run = run._replace(escalated_at=now)
             ops: list[WriteOp] = [
                 Put(layout.escalation_key(task_id), encode(record)),
                 run_op(task_id, run),
@@ -648,6 +652,7 @@ class Daemon:
                 [Compare(layout.escalation_key(task_id), "version", "==", 0)], ops
             )
             if result.succeeded:
+                self.model.runs[task_id] = run
                 count += 1
                 log.warning("escalated", task=task_id)
         return count
@@ -658,9 +663,10 @@ class Daemon:
             event_op("agent_stale", now, agent=agent, message=f"agent {agent} went silent")
         ]
         stalled = []
-        for task_id, run in self.model.runs.items():
-            if run.agent == agent and self.model.statuses.get(task_id) == IN_PROGRESS:
-                run.stalled, run.reason = True, f"agent {agent} is stale"
+        for task_id, current in list(self.model.runs.items()):
+            if current.agent == agent and self.model.statuses.get(task_id) == IN_PROGRESS:
+                run = current._replace(stalled=True, reason=f"agent {agent} is stale")
+                self.model.runs[task_id] = run
                 stalled.append(task_id)
                 ops += [
                     run_op(task_id, run),
@@ -696,7 +702,7 @@ class Daemon:
                 continue
             child = self._start(spec)
             run = self.model.runs.get(spec.id) or TaskRun()
-            run.pid, run.agent = child.process.pid, run.agent or child.agent
+            run = run._replace(pid=child.process.pid, agent=run.agent or child.agent)
             self.model.runs[spec.id] = run
             self.children[spec.id] = child
             if self._group is not None:
@@ -779,17 +785,15 @@ class Daemon:
             status = None if record is None else str(record.value)
             log.info("agent exited", task=task_id, code=code, status=status)
             run = self.model.runs.get(task_id) or TaskRun()
-            run.exit_code = code
+            run = run._replace(exit_code=code)
             if code != 0 and status not in TERMINAL and record is not None:
-                run.reason = f"agent {child.agent} exited with code {code} before post-task"
-                run.ended_at = now
+                reason = f"agent {child.agent} exited with code {code} before post-task"
+                run = run._replace(reason=reason, ended_at=now)
                 ops: list[WriteOp] = [
                     status_op(task_id, FAILED),
                     run_op(task_id, run),
-                    event_op(
-                        "task_failed", now, task=task_id, agent=child.agent, message=run.reason
-                    ),
-                    *self._tell(OPERATOR, run.reason, now, task_id, "error"),
+                    event_op("task_failed", now, task=task_id, agent=child.agent, message=reason),
+                    *self._tell(OPERATOR, reason, now, task_id, "error"),
                 ]
                 result = await self.store.txn(
                     [Compare(record.key, "mod_rev", "==", record.mod_rev)], ops
@@ -799,6 +803,7 @@ class Daemon:
                     changed += 1
             else:
                 await self.store.txn([], [run_op(task_id, run)])
+            self.model.runs[task_id] = run
         return changed
 
 

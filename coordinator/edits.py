@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from coordinator import layout
 from coordinator.claims import (
@@ -87,8 +86,7 @@ def conflict_ops(
     return ops
 
 
-@dataclass(frozen=True)
-class EditResult:
+class EditResult(NamedTuple):
     """What post-edit recorded."""
 
     record: dict[str, Any]
@@ -150,8 +148,7 @@ def record_edit(
     return EditResult(record, descriptions)
 
 
-@dataclass(frozen=True)
-class Conflict:
+class Conflict(NamedTuple):
     """A recorded conflict and its id (the revision that recorded it)."""
 
     id: int

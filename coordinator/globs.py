@@ -28,10 +28,9 @@ Overlap, the rule `globs_overlap` applies (True means "some path may match both"
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cache
-from typing import Literal, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 
 ClaimMode = Literal["exclusive", "shared"]
 _GLOB_CHARS = frozenset("*?[")
@@ -39,8 +38,7 @@ _ANY_SEGMENTS = "**"
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimSpec:
+class ClaimSpec(NamedTuple):
     """What one agent claims: a path or glob, and whether others may claim it too."""
 
     path: str
@@ -99,8 +97,7 @@ def claims_conflict(a: ClaimSpec, b: ClaimSpec) -> bool:
     return globs_overlap(a.path, b.path)
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
     """One piece of a segment pattern: a literal character, `?`, a class or `*`."""
 
     kind: Literal["char", "any", "class", "star"]

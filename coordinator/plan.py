@@ -27,8 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from coordinator.conditions import Condition, parse_condition
 from coordinator.errors import BadCondition, BadDuration, PlanError, UnknownTask
@@ -66,8 +65,7 @@ def status_key(phase: str, name: str) -> str:
     return f"{phase}/{name}/status"
 
 
-@dataclass(frozen=True, slots=True)
-class TaskSpec:
+class TaskSpec(NamedTuple):
     """One task of a plan, validated; `deadline` is in seconds."""
 
     phase: str
@@ -132,8 +130,7 @@ class TaskSpec:
             raise PlanError(f"stored task spec is malformed: {_one_line(err)}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     """A validated plan: its phase, session and tasks (in the order they were written)."""
 
     phase: str

@@ -7,8 +7,7 @@ for exactly the reasons that keep the daemon from marking it ready.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from coordinator.conditions import (
     Condition,
@@ -40,8 +39,7 @@ _STATUS_FOR_VERDICT: Final[Mapping[Verdict, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Wait:
+class Wait(NamedTuple):
     """One unmet requirement of a task.
 
     For `requires`: `key` is the dependency's status key, `expected` is `complete` and
@@ -57,8 +55,7 @@ class Wait:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Readiness:
+class Readiness(NamedTuple):
     """The verdict on a task: ready, waiting (with what it waits for) or blocked.
 
     `blocked_by` holds the ids of hard dependencies whose status is failed; `waits` lists

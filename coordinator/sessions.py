@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from coordinator import layout
 from coordinator.liveness import agent_ttl
@@ -31,10 +30,11 @@ def start_session(
     info = Agent(agent, session, now, branch, worktree, pid)
     if previous is not None and isinstance(previous.value, dict):
         old = Agent.from_json(previous.value)
-        if old.session == session:
-            info.started_at = old.started_at
-        info.branch = branch or old.branch
-        info.worktree = worktree or old.worktree
+        info = info._replace(
+            started_at=old.started_at if old.session == session else now,
+            branch=branch or old.branch,
+            worktree=worktree or old.worktree,
+        )
     store.txn(
         [],
         [
@@ -159,8 +159,7 @@ def notify(
     return recipients
 
 
-@dataclass(frozen=True)
-class InboxItem:
+class InboxItem(NamedTuple):
     """A notification and the key it is stored under."""
 
     key: str
@@ -180,8 +179,7 @@ def ack(store: Store, items: list[InboxItem]) -> int:
     """Mark notifications as read."""
     ops: list[WriteOp] = []
     for item in items:
-        item.note.read = True
-        ops.append(Put(item.key, encode(item.note.to_json())))
+        ops.append(Put(item.key, encode(item.note._replace(read=True).to_json())))
     if ops:
         store.txn([], ops)
     return len(ops)

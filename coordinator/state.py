@@ -4,8 +4,7 @@ operations that write them. Pure: they take `now` and return values or operation
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from coordinator import layout
 from memory.records import Put
@@ -44,16 +43,18 @@ def encode(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+# These records are NamedTuples rather than dataclasses: every hook process builds them,
+# and defining a dataclass costs more at start-up than a hook's own work (./scripts/bench).
+
+
 def _from_dict(cls: Any, data: Any) -> Any:
-    """Build dataclass `cls` from a JSON object, ignoring unknown fields (forward-compatible)."""
+    """Build record `cls` from a JSON object, ignoring unknown fields (forward-compatible)."""
     if not isinstance(data, dict):
         return cls()
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+    return cls(**{k: v for k, v in data.items() if k in cls._fields})
 
 
-@dataclass
-class TaskRun:
+class TaskRun(NamedTuple):
     """What happened to a task so far: who runs it, when it became ready, started, ended."""
 
     agent: str | None = None
@@ -75,11 +76,10 @@ class TaskRun:
 
     def to_json(self) -> dict[str, Any]:
         """The record as stored."""
-        return asdict(self)
+        return self._asdict()
 
 
-@dataclass
-class Progress:
+class Progress(NamedTuple):
     """An agent's latest progress report on a task."""
 
     done: int = 0
@@ -96,7 +96,7 @@ class Progress:
 
     def to_json(self) -> dict[str, Any]:
         """The record as stored."""
-        return asdict(self)
+        return self._asdict()
 
     @property
     def percent(self) -> int:
@@ -104,30 +104,32 @@ class Progress:
         return int(100 * self.done / self.total) if self.total else 0
 
 
-@dataclass
-class Event:
+class Event(NamedTuple):
     """A typed entry of the event log."""
 
     type: str
     ts: float
-    task: str | None = None
-    agent: str | None = None
-    message: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
+    task: str | None
+    agent: str | None
+    message: str
+    data: dict[str, Any]
 
     @classmethod
     def from_json(cls, data: Any) -> Event:
-        """Parse a stored event."""
-        event: Event = _from_dict(cls, data) if isinstance(data, dict) and "type" in data else None  # type: ignore[assignment]
-        return event or Event("unknown", 0.0)
+        """Parse a stored event (a malformed one reads as type `unknown`)."""
+        if not isinstance(data, dict) or "type" not in data:
+            return Event("unknown", 0.0, None, None, "", {})
+        values: dict[str, Any] = {"task": None, "agent": None, "message": "", "data": {}}
+        values.update({k: v for k, v in data.items() if k in cls._fields})
+        values.setdefault("ts", 0.0)
+        return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
         """The event as stored and as `swarm events --json` prints it."""
-        return asdict(self)
+        return self._asdict()
 
 
-@dataclass
-class Notification:
+class Notification(NamedTuple):
     """A message in an agent's inbox."""
 
     message: str
@@ -146,11 +148,10 @@ class Notification:
 
     def to_json(self) -> dict[str, Any]:
         """The notification as stored."""
-        return asdict(self)
+        return self._asdict()
 
 
-@dataclass
-class Agent:
+class Agent(NamedTuple):
     """A registered agent; its key is a lease renewed by every hook call it makes."""
 
     name: str
@@ -167,7 +168,7 @@ class Agent:
 
     def to_json(self) -> dict[str, Any]:
         """The record as stored."""
-        return asdict(self)
+        return self._asdict()
 
 
 def event_op(

@@ -9,8 +9,7 @@ async shell around the same rules (`coordinator.daemon`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from coordinator import layout
 from coordinator.errors import TaskNotReady, UnknownTask
@@ -51,8 +50,7 @@ ADHOC_PHASE = "adhoc"
 MAX_ATTEMPTS = 20
 
 
-@dataclass(frozen=True)
-class TaskState:
+class TaskState(NamedTuple):
     """A task as the store holds it now: spec, status, run record and progress."""
 
     spec: TaskSpec
@@ -79,8 +77,7 @@ def status_guard(task_id: str, record: Record | None) -> Compare:
 # --- plans -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LoadResult:
+class LoadResult(NamedTuple):
     """What `load_plan` changed."""
 
     phase: str
@@ -243,8 +240,7 @@ def waits_lines(readiness: Readiness) -> tuple[str, ...]:
 # --- the task hooks ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Started:
+class Started(NamedTuple):
     """The outcome of `start_task`."""
 
     task_id: str
@@ -284,10 +280,15 @@ def start_task(store: Store, ref: str, agent: str, session: str | None) -> Start
         if check_startable(state, readiness, agent):
             store.txn([], renew_agent(store, agent))
             return Started(spec.id, agent, True, store.revision())
-        run = state.run
-        run.agent, run.session = agent, session or run.session
-        run.ready_at = run.ready_at or now
-        run.started_at, run.ended_at, run.reason, run.stalled = now, None, None, False
+        run = state.run._replace(
+            agent=agent,
+            session=session or state.run.session,
+            ready_at=state.run.ready_at or now,
+            started_at=now,
+            ended_at=None,
+            reason=None,
+            stalled=False,
+        )
         ops: list[WriteOp] = [
             status_op(spec.id, IN_PROGRESS),
             run_op(spec.id, run),
@@ -302,8 +303,7 @@ def start_task(store: Store, ref: str, agent: str, session: str | None) -> Start
     raise Refused(f"task {spec.id} kept changing; try again")
 
 
-@dataclass(frozen=True)
-class Finished:
+class Finished(NamedTuple):
     """The outcome of `finish_task`: the receipt and the status the task ended in."""
 
     task_id: str
@@ -339,9 +339,7 @@ def finish_task(
                 state.status == BLOCKED and receipt.get("reported") == status
             ):
                 return Finished(spec.id, str(state.status), receipt, True, ())
-        run = state.run
-        run.agent = agent or run.agent
-        run.ended_at = now
+        run = state.run._replace(agent=agent or state.run.agent, ended_at=now)
         final = status
         gate_failures: tuple[str, ...] = ()
         events: list[WriteOp] = []
@@ -352,31 +350,31 @@ def finish_task(
                     f"{r.condition.text}: {r.observed}" for r in results if not r.holds
                 )
                 final = BLOCKED
-                run.reason = "gate failed: " + "; ".join(gate_failures)
-                run.blocked_kind = "gates"
+                reason = "gate failed: " + "; ".join(gate_failures)
+                run = run._replace(reason=reason, blocked_kind="gates")
                 events.append(
                     event_op(
                         "gate_failed",
                         now,
                         task=spec.id,
                         agent=run.agent,
-                        message=run.reason,
+                        message=reason,
                         gates=list(gate_failures),
                     )
                 )
-                events.append(event_op("task_blocked", now, task=spec.id, message=run.reason))
+                events.append(event_op("task_blocked", now, task=spec.id, message=reason))
                 if run.agent:
                     events.extend(
                         notify_ops(
                             run.agent,
-                            f"task {spec.id} is blocked: {run.reason}",
+                            f"task {spec.id} is blocked: {reason}",
                             now,
                             level="warn",
                             task=spec.id,
                         )
                     )
         else:
-            run.reason = summary or "reported failed"
+            run = run._replace(reason=summary or "reported failed")
         duration = None if run.started_at is None else round(now - run.started_at, 3)
         receipt = {
             "task": spec.id,

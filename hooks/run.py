@@ -278,106 +278,130 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_ERROR)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `swarm hooks` argument parser, one sub-command per hook."""
-    parser = _Parser(
-        prog="swarm hooks",
-        description="Commands agents run at fixed moments (exit 0 ok, 1 error, 3 refused).",
-    )
-    parser.add_argument("--db", help="the store file (default: nearest .swarm/memory.db)")
-    sub = parser.add_subparsers(dest="hook", required=True, metavar="HOOK", parser_class=_Parser)
-
-    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        cmd = sub.add_parser(name, help=help_text, description=help_text)
-        cmd.set_defaults(handler=handler)
-        cmd.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        # Every hook names its agent the same way (notify: the sender).
-        cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
-        return cmd
-
-    _add_task_hooks(add)
-    _add_edit_hooks(add)
-    _add_session_hooks(add)
-    _add_agent_adapters(sub)
-    return parser
-
-
-Adder = Callable[[str, Handler, str], argparse.ArgumentParser]
-
-
-def _add_task_hooks(add: Adder) -> None:
-    cmd = add("pre-task", pre_task, "Start a task if it is ready (exit 3 if not).")
+def _pre_task_args(cmd: argparse.ArgumentParser) -> None:
     _task_args(cmd)
     cmd.add_argument("--session-id", help="session (default: $SWARM_SESSION_ID)")
     cmd.add_argument("--wait", type=float, metavar="SECONDS", help="wait this long for readiness")
 
-    cmd = add("post-task", post_task, "Record a task's outcome and receipt.")
+
+def _post_task_args(cmd: argparse.ArgumentParser) -> None:
     _task_args(cmd)
     cmd.add_argument("--status", choices=["complete", "failed"], default="complete")
     cmd.add_argument("--summary", help="one line on what was done")
     cmd.add_argument("--metrics", help="a JSON object of metrics")
 
 
-def _add_edit_hooks(add: Adder) -> None:
-    cmd = add("pre-edit", pre_edit, "Claim a file before editing it (exit 3 if held).")
+def _pre_edit_args(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--file", required=True, help="a path, or a glob such as src/api/**")
     cmd.add_argument("--task", help="the task the edit is for (default: $SWARM_TASK_ID)")
     cmd.add_argument("--mode", choices=["exclusive", "shared"], default="exclusive")
     cmd.add_argument("--wait", type=float, metavar="SECONDS", help="queue for the claim")
 
-    cmd = add("post-edit", post_edit, "Record an edit and renew the claim.")
+
+def _post_edit_args(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--file", required=True)
     cmd.add_argument("--task", help="the task the edit is for (default: $SWARM_TASK_ID)")
     cmd.add_argument("--memory-key", help="also store the edit record under this key")
 
 
-def _add_session_hooks(add: Adder) -> None:
-    cmd = add("progress", progress, "Report progress on a task.")
+def _progress_args(cmd: argparse.ArgumentParser) -> None:
     _task_args(cmd)
     cmd.add_argument("--done", type=int, required=True)
     cmd.add_argument("--total", type=int, required=True)
     cmd.add_argument("--blocker", help="what blocks the work, if anything")
     cmd.add_argument("--milestone", help="a milestone just reached")
 
-    cmd = add("notify", notify, "Send a notification to agents' inboxes.")
+
+def _notify_args(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--message", required=True)
     target = cmd.add_mutually_exclusive_group()
     target.add_argument("--to", metavar="AGENT", help="one agent (default: every live agent)")
     target.add_argument("--task", metavar="ID", help="the agent of this task")
     cmd.add_argument("--level", choices=["info", "warn", "error"], default="info")
 
-    cmd = add("session-start", session_start, "Register an agent for a session.")
+
+def _session_start_args(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--session-id", required=True)
     cmd.add_argument("--branch", help="the git branch the agent works on")
     cmd.add_argument("--worktree", help="the agent's git worktree, if not the main one")
     cmd.add_argument("--ttl", type=float, help="liveness lease in seconds (default 900)")
 
-    cmd = add("session-end", session_end, "Summarise an agent's session and release its claims.")
+
+def _session_args(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--session-id", required=True)
-    cmd.add_argument("--json", action="store_true", help="print the summary as JSON")
-
-    cmd = add("session-restore", session_restore, "Show the state of a session (operators).")
-    cmd.add_argument("--session-id", required=True)
-    cmd.add_argument("--json", action="store_true", help="print the same content as JSON")
+    cmd.add_argument("--json", action="store_true", help="print as JSON")
 
 
-def _add_agent_adapters(sub: Any) -> None:
-    """`swarm hooks claude | codex | gemini | cursor`: read the agent's hook JSON on stdin."""
+Configure = Callable[[argparse.ArgumentParser], None]
+
+#: Every hook: its handler, its one-line help and the function that adds its arguments.
+HOOKS: dict[str, tuple[Handler, str, Configure]] = {
+    "pre-task": (pre_task, "Start a task if it is ready (exit 3 if not).", _pre_task_args),
+    "post-task": (post_task, "Record a task's outcome and receipt.", _post_task_args),
+    "pre-edit": (pre_edit, "Claim a file before editing it (exit 3 if held).", _pre_edit_args),
+    "post-edit": (post_edit, "Record an edit and renew the claim.", _post_edit_args),
+    "progress": (progress, "Report progress on a task.", _progress_args),
+    "notify": (notify, "Send a notification to agents' inboxes.", _notify_args),
+    "session-start": (session_start, "Register an agent for a session.", _session_start_args),
+    "session-end": (
+        session_end,
+        "Summarise an agent's session and release its claims.",
+        _session_args,
+    ),
+    "session-restore": (
+        session_restore,
+        "Show the state of a session (operators).",
+        _session_args,
+    ),
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The `swarm hooks` argument parser, one sub-command per hook (or just `only`'s:
+    a hook call pays for building its own parser, not all of them)."""
     from hooks.adapters import ADAPTERS
 
+    parser = _Parser(
+        prog="swarm hooks",
+        description="Commands agents run at fixed moments (exit 0 ok, 1 error, 3 refused).",
+    )
+    parser.add_argument("--db", help="the store file (default: nearest .swarm/memory.db)")
+    sub = parser.add_subparsers(dest="hook", required=True, metavar="HOOK", parser_class=_Parser)
+    for name, (handler, help_text, configure) in HOOKS.items():
+        if only in (None, name):
+            cmd = sub.add_parser(name, help=help_text, description=help_text)
+            cmd.set_defaults(handler=handler)
+            cmd.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+            # Every hook names its agent the same way (notify: the sender).
+            cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
+            configure(cmd)
     for name, help_text in ADAPTERS.items():
-        cmd = sub.add_parser(name, help=help_text, description=help_text)
-        cmd.set_defaults(adapter=name)
-        cmd.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        cmd.add_argument(
-            "--agent",
-            help="agent name (default: $SWARM_AGENT_ID, else derived from the payload's session)",
-        )
+        if only in (None, name):
+            # `swarm hooks claude | codex | gemini | cursor`: the agent's hook JSON on stdin.
+            cmd = sub.add_parser(name, help=help_text, description=help_text)
+            cmd.set_defaults(adapter=name)
+            cmd.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+            cmd.add_argument(
+                "--agent",
+                help="agent name (default: $SWARM_AGENT_ID, else derived from the payload)",
+            )
+    return parser
+
+
+def _hook_named(argv: Sequence[str]) -> str | None:
+    """The hook an argument list names, when it names a known one first (after --db)."""
+    from hooks.adapters import ADAPTERS
+
+    rest = list(argv)
+    while rest and rest[0].startswith("--db"):
+        rest = rest[2:] if rest[0] == "--db" else rest[1:]
+    name = rest[0] if rest else None
+    return name if name in HOOKS or name in ADAPTERS else None
 
 
 def main(argv: Sequence[str]) -> int:
     """Run one hook; errors print one line on stderr and set the exit code."""
-    parser = build_parser()
+    parser = build_parser(_hook_named(argv))
     try:
         args = parser.parse_args(list(argv))
     except SystemExit as exit_:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 ChangeOp = Literal["put", "delete", "expire"]
 CompareField = Literal["version", "mod_rev", "create_rev", "value"]
 CompareOp = Literal["==", "!=", "<", ">"]
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """A live key: its value and the revisions that describe it (as in etcd v3)."""
 
     key: str
@@ -34,8 +32,7 @@ class Record:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """One entry of the change log: what happened to a key at a revision."""
 
     rev: int
@@ -60,8 +57,7 @@ class Change:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Put:
+class Put(NamedTuple):
     """Write `value` (already JSON-encoded) to `key`, with an optional lease of `ttl` seconds."""
 
     key: str
@@ -69,15 +65,13 @@ class Put:
     ttl: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Delete:
+class Delete(NamedTuple):
     """Remove `key` if it exists."""
 
     key: str
 
 
-@dataclass(frozen=True, slots=True)
-class Touch:
+class Touch(NamedTuple):
     """Renew the lease of `key` to `ttl` seconds from now, without a new revision."""
 
     key: str
@@ -87,8 +81,7 @@ class Touch:
 WriteOp = Put | Delete | Touch
 
 
-@dataclass(frozen=True, slots=True)
-class Compare:
+class Compare(NamedTuple):
     """A condition of a transaction on one key. A missing key has version 0 and value None."""
 
     key: str
@@ -115,8 +108,7 @@ class Compare:
             return False
 
 
-@dataclass(frozen=True, slots=True)
-class TxnResult:
+class TxnResult(NamedTuple):
     """The outcome of a transaction: which branch ran and what each of its operations did.
 
     `results[i]` is the new record for a Put, the removed record (or None) for a Delete,
@@ -125,11 +117,10 @@ class TxnResult:
 
     succeeded: bool
     revision: int
-    results: list[Record | None] = field(default_factory=list)
+    results: list[Record | None]
 
 
-@dataclass(frozen=True, slots=True)
-class Meta:
+class Meta(NamedTuple):
     """The store's header row."""
 
     revision: int

@@ -15,3 +15,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
     touch "$stamp"
 fi
+# Hooks start a fresh interpreter on every call: make sure they find compiled bytecode
+# even where PYTHONDONTWRITEBYTECODE keeps Python from writing it (only what changed is
+# recompiled).
+.venv/bin/python -m compileall -q memory coordinator hooks >/dev/null

@@ -32,7 +32,7 @@ def claims_group(ctx: click.Context, as_json: bool) -> None:
         emit_json(
             {
                 "claims": [c.to_json() for c in claims],
-                "queue": [{k: v for k, v in vars(r).items() if k != "key"} for r in queue],
+                "queue": [{k: v for k, v in r._asdict().items() if k != "key"} for r in queue],
             }
         )
         return

@@ -16,10 +16,9 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from memory.errors import EXIT_ERROR, SwarmError
 from memory.store import Store
@@ -38,8 +37,7 @@ class BadPayload(SwarmError):
     """The hook payload is not shaped the way the agent documents it."""
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """An adapter's answer: what to print on stdout, the exit code, a line for stderr."""
 
     stdout: str = ""
