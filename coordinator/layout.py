@@ -9,11 +9,17 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memory.store import Store
 
 # Orders keys made in one process at the same microsecond (one transaction's events).
 _sequence = itertools.count()
 
 ROOT = "swarm"
+#: The phase of tasks started without a plan (`pre-task --task-id fix_typo`).
+ADHOC_PHASE = "adhoc"
 
 PLANS = f"{ROOT}/plans/"
 TASKS = f"{ROOT}/tasks/"
@@ -105,3 +111,27 @@ def task_id_parts(task_id: str) -> tuple[str, str]:
 def now() -> float:
     """Wall-clock time; rules take `now` as an argument, only the shells read the clock."""
     return time.time()
+
+
+def qualify_task(store: Store, ref: str) -> str:
+    """The id `phase/task` a task reference means: `phase/task` as written; a bare `task`
+    is looked up among the loaded plans (it must be in one phase only), else it is ad hoc."""
+    from coordinator.errors import UnknownTask
+    from memory.errors import InvalidKey
+    from memory.keys import validate_key
+
+    try:
+        validate_key(ref)
+    except InvalidKey:
+        raise UnknownTask(f"invalid task id {ref!r}: use TASK or PHASE/TASK") from None
+    if ref.count("/") > 1:
+        raise UnknownTask(f"invalid task id {ref!r}: use TASK or PHASE/TASK")
+    if "/" in ref:
+        return ref
+    specs = [r.key for r in store.search_keys(f"{TASKS}*/{ref}/spec") if r.key.count("/") == 4]
+    phases = sorted(key.split("/")[2] for key in specs)
+    if len(phases) > 1:
+        raise UnknownTask(
+            f"task {ref!r} is in several phases ({', '.join(phases)}); use phase/{ref}"
+        )
+    return f"{phases[0] if phases else ADHOC_PHASE}/{ref}"

@@ -138,10 +138,7 @@ def notify(
 ) -> list[str]:
     """Deliver a notification to an agent, a task's agent, or every live agent."""
     if task is not None:
-        from coordinator.tasks import find_task, resolve_task_id
-
-        spec = find_task(store, task)
-        task = spec.id if spec else resolve_task_id(task)
+        task = layout.qualify_task(store, task)
         recipient = task_agent(store, task)
         if recipient is None:
             raise SwarmError(f"task {task} has no agent to notify")

@@ -44,8 +44,6 @@ from memory.store import Store
 #: Builds the writes that release an agent's claims on a task (from the claims module).
 ReleaseOps = Callable[[Store, str, str, float], list[WriteOp]]
 
-#: The phase of tasks started without a plan (`pre-task --task-id fix_typo`).
-ADHOC_PHASE = "adhoc"
 #: Compare-and-set retries before giving up on a task that keeps changing under us.
 MAX_ATTEMPTS = 20
 
@@ -175,38 +173,12 @@ def load_specs(store: Store, phase: str | None = None) -> dict[str, TaskSpec]:
 # --- reading tasks -----------------------------------------------------------------------
 
 
-def find_task(store: Store, ref: str) -> TaskSpec | None:
-    """The spec for `phase/task` or a bare `task` (unique across phases), or None."""
-    if "/" in ref:
-        record = store.get(layout.spec_key(ref))
-        return None if record is None else TaskSpec.from_json(record.value)
-    matches = [
-        TaskSpec.from_json(r.value)
-        for r in store.search_keys(f"{layout.TASKS}*/{ref}/spec")
-        if r.key.count("/") == 4
-    ]
-    if len(matches) > 1:
-        phases = ", ".join(sorted(m.phase for m in matches))
-        raise UnknownTask(f"task {ref!r} is in several phases ({phases}); use phase/{ref}")
-    return matches[0] if matches else None
-
-
-def resolve_task_id(ref: str) -> str:
-    """The qualified id of a reference to a task that is in no plan."""
-    if ref.count("/") > 1 or not ref or ref.startswith("/") or ref.endswith("/"):
-        raise UnknownTask(f"invalid task id {ref!r}: use TASK or PHASE/TASK")
-    return ref if "/" in ref else f"{ADHOC_PHASE}/{ref}"
-
-
 def spec_for(store: Store, ref: str, agent: str | None) -> tuple[TaskSpec, bool]:
     """(spec, is_new): the planned spec, or an ad hoc one to be stored with the task."""
-    spec = find_task(store, ref)
-    if spec is not None:
-        return spec, False
-    from memory.keys import validate_key
-
-    task_id = resolve_task_id(ref)
-    validate_key(task_id)
+    task_id = layout.qualify_task(store, ref)
+    record = store.get(layout.spec_key(task_id))
+    if record is not None:
+        return TaskSpec.from_json(record.value), False
     return adhoc_spec(task_id, agent), True
 
 
@@ -426,8 +398,7 @@ def report_progress(
     agent: str | None,
 ) -> Progress:
     """Record an agent's progress on a task, and log a `progress` event."""
-    spec = find_task(store, ref)
-    task_id = spec.id if spec else resolve_task_id(ref)
+    task_id = layout.qualify_task(store, ref)
     if done < 0 or total < 0 or (total and done > total):
         raise UnknownTask(f"progress needs 0 <= done <= total, got {done}/{total}")
     now = store.clock()

@@ -128,7 +128,10 @@ def _repo_root(store: Store) -> Any:
 def _task_of(args: argparse.Namespace, store: Store, agent: str) -> str | None:
     task = getattr(args, "task", None) or os.environ.get("SWARM_TASK_ID")
     if task:
-        return str(task)
+        from coordinator.layout import qualify_task
+
+        # Claims and edits name tasks by id, as post-task does when it releases them.
+        return qualify_task(store, str(task))
     from coordinator.tasks import in_progress_task_of
 
     return in_progress_task_of(store, agent)

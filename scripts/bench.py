@@ -288,17 +288,6 @@ def raw_get(conn: sqlite3.Connection, key: str) -> None:
     conn.execute(sql.GET, (key, time.time())).fetchone()
 
 
-def measure(op: Callable[[int], None], count: int) -> tuple[float, list[float]]:
-    """(ops per second, per-op latencies) of `count` calls."""
-    latencies = []
-    start = time.perf_counter()
-    for i in range(count):
-        t0 = time.perf_counter()
-        op(i)
-        latencies.append(time.perf_counter() - t0)
-    return count / (time.perf_counter() - start), latencies
-
-
 def measure_threads(
     connect: Callable[[], Any], op: Callable[[Any, int, int], None], writers: int, count: int
 ) -> tuple[float, list[float]]:
@@ -340,106 +329,120 @@ def row(ops: float, latencies: list[float], reference: float | None = None) -> d
     return out
 
 
+def sync_cas(store: Store, key: str) -> int:
+    """Read-increment-compare-and-set `key` until it succeeds; return the retries."""
+    from memory.errors import VersionMismatch
+
+    retries = 0
+    while True:
+        record = store.get(key)
+        value, version = (record.value, record.version) if record else (0, 0)
+        try:
+            store.put(key, value + 1, if_version=version)
+            return retries
+        except VersionMismatch:
+            retries += 1
+
+
+async def async_cas(store: AsyncStore, key: str) -> int:
+    """The async twin of `sync_cas`."""
+    from memory.errors import VersionMismatch
+
+    retries = 0
+    while True:
+        record = await store.get(key)
+        value, version = (record.value, record.version) if record else (0, 0)
+        try:
+            await store.put(key, value + 1, if_version=version)
+            return retries
+        except VersionMismatch:
+            retries += 1
+
+
+async def measure_tasks(
+    op: Callable[[int, int], Any], writers: int, count: int
+) -> tuple[float, list[float]]:
+    """Throughput and latencies of `writers` coroutines doing `count` awaited ops each."""
+    latencies: list[float] = []
+
+    async def work(w: int) -> None:
+        for i in range(count):
+            t0 = time.perf_counter()
+            await op(w, i)
+            latencies.append(time.perf_counter() - t0)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(work(w) for w in range(writers)))
+    return writers * count / (time.perf_counter() - start), latencies
+
+
+def writers_label(writers: int) -> str:
+    """`(1 writer)` or `(16 writers)`."""
+    return f"({writers} writer{'s' if writers > 1 else ''})"
+
+
 def bench_store(count: int) -> dict[str, Any]:
-    """put, get and CAS through the sync and async API, with 1 and 16 writers, beside raw."""
+    """put, get and CAS through the sync and the async API, with 1 and 16 writers, beside
+    raw sqlite3 running the same statements. The single-connection raw put is the
+    reference for every write, raw get for reads. Each CAS writer increments a counter of
+    its own; contention on one key is what the tests check."""
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="swarm-bench-store-") as tmp:
         base = Path(tmp)
-        raw = raw_connection(base / "raw.db")
-        raw_put_ops, raw_put_lat = measure(
-            lambda i: raw_put(raw, f"bench/k{i % 1000}", '"v"'), count
-        )
-        raw_get_ops, raw_get_lat = measure(lambda i: raw_get(raw, f"bench/k{i % 1000}"), count)
-        results["raw put (1 writer)"] = row(raw_put_ops, raw_put_lat)
-        results["raw get"] = row(raw_get_ops, raw_get_lat)
-        ops16, lat16 = measure_threads(
-            lambda: raw_connection(base / "raw.db"),
-            lambda conn, w, i: raw_put(conn, f"bench/w{w}/k{i % 100}", '"v"'),
-            16,
-            count // 16,
-        )
-        results["raw put (16 writers)"] = row(ops16, lat16)
+        raw_db, sync_db, async_db = base / "raw.db", base / "sync.db", base / "async.db"
+        raw_connection(raw_db).close()
+        Store.create(sync_db).close()
+        Store.create(async_db).close()
 
-        store = Store.create(base / "sync.db")
-        ops, lat = measure(lambda i: store.put(f"bench/k{i % 1000}", "v"), count)
-        results["sync put (1 writer)"] = row(ops, lat, raw_put_ops)
+        def raw_conn() -> sqlite3.Connection:
+            return raw_connection(raw_db)
+
+        def sync_conn() -> Store:
+            return Store.open(sync_db)
+
+        def key(w: int, i: int) -> str:
+            return f"bench/w{w}/k{i % 100}"
+
+        for writers in (1, 16):
+            n = count // writers
+            ops, lat = measure_threads(
+                raw_conn, lambda c, w, i: raw_put(c, key(w, i), '"v"'), writers, n
+            )
+            results[f"raw put {writers_label(writers)}"] = row(ops, lat)
+        ops, lat = measure_threads(raw_conn, lambda c, w, i: raw_get(c, key(w, i)), 1, count)
+        results["raw get (1 writer)"] = row(ops, lat)
+        raw_put_ops = results["raw put (1 writer)"]["ops_per_s"]
+        raw_get_ops = results["raw get (1 writer)"]["ops_per_s"]
+
+        for writers in (1, 16):
+            n, label = count // writers, writers_label(writers)
+            ops, lat = measure_threads(sync_conn, lambda c, w, i: c.put(key(w, i), "v"), writers, n)
+            results[f"sync put {label}"] = row(ops, lat, raw_put_ops)
+            ops, lat = measure_threads(sync_conn, lambda c, w, i: c.get(key(w, i)), writers, n)
+            results[f"sync get {label}"] = row(ops, lat, raw_get_ops)
+            ops, lat = measure_threads(
+                sync_conn, lambda c, w, i: sync_cas(c, f"bench/w{w}/counter"), writers, n
+            )
+            results[f"sync CAS {label}"] = row(ops, lat, raw_put_ops)
         results["sync put (1 writer)"]["target_ratio"] = 0.6
-        ops, lat = measure(lambda i: store.get(f"bench/k{i % 1000}"), count)
-        results["sync get"] = row(ops, lat, raw_get_ops)
 
-        def cas(i: int) -> None:
-            record = store.get("bench/counter")
-            store.put("bench/counter", i, if_version=0 if record is None else record.version)
+        async def run_async() -> None:
+            async with await AsyncStore.open(async_db) as store:
+                for writers in (1, 16):
+                    n, label = count // writers, writers_label(writers)
+                    ops, lat = await measure_tasks(
+                        lambda w, i: store.put(key(w, i), "v"), writers, n
+                    )
+                    results[f"async put {label}"] = row(ops, lat, raw_put_ops)
+                    ops, lat = await measure_tasks(lambda w, i: store.get(key(w, i)), writers, n)
+                    results[f"async get {label}"] = row(ops, lat, raw_get_ops)
+                    ops, lat = await measure_tasks(
+                        lambda w, i: async_cas(store, f"bench/w{w}/counter"), writers, n
+                    )
+                    results[f"async CAS {label}"] = row(ops, lat, raw_put_ops)
 
-        ops, lat = measure(cas, count)
-        results["sync CAS (1 writer)"] = row(ops, lat, raw_put_ops)
-        ops, lat = measure_threads(
-            lambda: Store.open(base / "sync.db"),
-            lambda conn, w, i: conn.put(f"bench/w{w}/k{i % 100}", "v"),
-            16,
-            count // 16,
-        )
-        results["sync put (16 writers)"] = row(ops, lat, ops16)
-
-        Store.create(base / "async.db").close()
-        results.update(asyncio.run(bench_async(base / "async.db", count, raw_put_ops, raw_get_ops)))
-    return results
-
-
-async def bench_async(
-    path: Path, count: int, raw_put_ops: float, raw_get_ops: float
-) -> dict[str, Any]:
-    """The async store: one writer, then 16 concurrent writers (group commit)."""
-    results: dict[str, Any] = {}
-    async with await AsyncStore.open(path) as store:
-        latencies = []
-        start = time.perf_counter()
-        for i in range(count):
-            t0 = time.perf_counter()
-            await store.put(f"bench/k{i % 1000}", "v")
-            latencies.append(time.perf_counter() - t0)
-        results["async put (1 writer)"] = row(
-            count / (time.perf_counter() - start), latencies, raw_put_ops
-        )
-        latencies = []
-        start = time.perf_counter()
-        for i in range(count):
-            t0 = time.perf_counter()
-            await store.get(f"bench/k{i % 1000}")
-            latencies.append(time.perf_counter() - t0)
-        results["async get"] = row(count / (time.perf_counter() - start), latencies, raw_get_ops)
-
-        latencies16: list[float] = []
-
-        async def writer(w: int) -> None:
-            for i in range(count // 16):
-                t0 = time.perf_counter()
-                await store.put(f"bench/w{w}/k{i % 100}", "v")
-                latencies16.append(time.perf_counter() - t0)
-
-        start = time.perf_counter()
-        await asyncio.gather(*(writer(w) for w in range(16)))
-        ops = 16 * (count // 16) / (time.perf_counter() - start)
-        results["async put (16 writers)"] = row(ops, latencies16, raw_put_ops)
+        asyncio.run(run_async())
         results["async put (16 writers)"]["target_ratio"] = 0.5
-
-        async def cas_writer(w: int) -> None:
-            for _ in range(count // 64):
-                while True:
-                    record = await store.get("bench/acounter")
-                    try:
-                        await store.put(
-                            "bench/acounter", 1, if_version=0 if record is None else record.version
-                        )
-                        break
-                    except Exception:  # noqa: BLE001, S112 - a lost CAS race is retried
-                        continue
-
-        start = time.perf_counter()
-        await asyncio.gather(*(cas_writer(w) for w in range(16)))
-        results["async CAS (16 writers)"] = row(
-            16 * (count // 64) / (time.perf_counter() - start), [0.0], raw_put_ops
-        )
     return results
 
 
@@ -545,7 +548,14 @@ def build_store(path: Path, keys: int, tasks: int) -> None:
 
 async def daemon_passes(path: Path, repeats: int) -> dict[str, float]:
     """An idle pass and a pass with one change, on a loaded daemon (in-process)."""
+    import logging
+
+    import structlog
+
     from coordinator.daemon import Daemon
+
+    # A real daemon logs each transition; here the passes alone are measured.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
     daemon = Daemon(path, repo_root=path.parent, interval=3600, watch_worktree=False)
     daemon._store = await AsyncStore.open(path, actor="bench")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ SWARM = str(Path(sys.executable).with_name("swarm"))
 PLAN = """\
 phase: phase7
 session: swarm-phase7
+dashboard: docs/phase7/COORDINATION-DASHBOARD.md
 tasks:
   build_infra:
     title: Build infrastructure (sccache, shared target dir)
@@ -154,97 +156,84 @@ def main() -> None:
         say("What the operator sees: swarm session-restore")
         swarm(root, env, "session-restore", "--session-id", "swarm-phase7")
         print(f"CHANGELOG.md written by the spawned agent:\n{(root / 'CHANGELOG.md').read_text()}")
+        dashboard = (root / "docs" / "phase7" / "COORDINATION-DASHBOARD.md").read_text()
+        say("The dashboard the daemon kept current: docs/phase7/COORDINATION-DASHBOARD.md")
+        print("\n".join(dashboard.splitlines()[:24]) + "\n  ...")
 
 
 def run_agents(root: Path, env: dict[str, str]) -> None:
     """Three scripted agents work in parallel; release_prep is refused until it is ready."""
+
+    def hook(args: str, check: bool = True) -> str:
+        return swarm(root, env, *shlex.split(args), check=check)
+
     say("Agents register and start their tasks")
     for agent, task in (
         ("cicd-engineer", "build_infra"),
         ("backend-dev", "config_system"),
         ("reviewer", "code_quality"),
     ):
-        swarm(root, env, "hooks", "session-start", "--session-id", "swarm-phase7", "--agent", agent)
-        swarm(root, env, "hooks", "pre-task", "--task-id", task, "--agent", agent)
+        hook(f"hooks session-start --session-id swarm-phase7 --agent {agent}")
+        hook(f"hooks pre-task --task-id {task} --agent {agent}")
 
     say("The planner tries to start release_prep too early: refused (exit 3), with reasons")
-    swarm(
-        root,
-        env,
-        "hooks",
-        "pre-task",
-        "--task-id",
-        "release_prep",
-        "--agent",
-        "planner",
-        check=False,
-    )
+    hook("hooks pre-task --task-id release_prep --agent planner", check=False)
 
-    say("Work happens; agents report progress and results")
-    swarm(
-        root,
-        env,
-        "hooks",
-        "progress",
-        "--task-id",
-        "build_infra",
-        "--done",
-        "2",
-        "--total",
-        "3",
-        "--agent",
-        "cicd-engineer",
+    say("Two agents want the same file: the second is refused, then queues for it")
+    (root / "src").mkdir()
+    (root / "src" / "config.rs").write_text('pub const VERSION: &str = "1.9.0";\n')
+    hook("hooks pre-edit --file src/config.rs --agent backend-dev --task config_system")
+    hook("hooks pre-edit --file src/config.rs --agent reviewer", check=False)
+    print("$ swarm hooks pre-edit --file src/config.rs --agent reviewer --wait 30  (in background)")
+    waiter = subprocess.Popen(
+        [
+            SWARM,
+            "hooks",
+            "pre-edit",
+            "--file",
+            "src/config.rs",
+            "--agent",
+            "reviewer",
+            "--wait",
+            "30",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
-    swarm(
-        root,
-        env,
-        "hooks",
-        "post-task",
-        "--task-id",
-        "build_infra",
-        "--agent",
-        "cicd-engineer",
-        "--summary",
-        "sccache on, 31% faster builds",
-        "--metrics",
-        '{"build_time_gain": 0.31}',
+    wait_for(lambda: "queued" in hook_quiet(root, env, "claims"), 10, "the queued request")
+    hook("claims")
+    (root / "src" / "config.rs").write_text('pub const VERSION: &str = "2.0.0";\n')
+    hook("hooks post-edit --file src/config.rs --agent backend-dev")
+
+    say("Work happens; agents report progress and results (post-task releases claims)")
+    hook("hooks progress --task-id build_infra --done 2 --total 3 --agent cicd-engineer")
+    hook(
+        "hooks post-task --task-id build_infra --agent cicd-engineer "
+        "--summary 'sccache on, 31% faster builds' --metrics '{\"build_time_gain\": 0.31}'"
     )
-    swarm(
-        root,
-        env,
-        "hooks",
-        "post-task",
-        "--task-id",
-        "config_system",
-        "--agent",
-        "backend-dev",
-        "--summary",
-        "93/93 env vars",
-        "--metrics",
-        '{"env_vars": 93}',
+    hook(
+        "hooks post-task --task-id config_system --agent backend-dev "
+        "--summary '93/93 env vars' --metrics '{\"env_vars\": 93}'"
     )
-    swarm(root, env, "memory", "put", "phase7/code_quality/clippy_warnings", "9")
+    out, _ = waiter.communicate(timeout=30)
+    print(textwrap.indent(f"(the waiting reviewer) {out.strip()}", "  "))
+    hook("memory put phase7/code_quality/clippy_warnings 9")
 
     say("code_quality completes: the daemon unblocks release_prep and starts its agent")
-    swarm(
-        root,
-        env,
-        "hooks",
-        "post-task",
-        "--task-id",
-        "code_quality",
-        "--agent",
-        "reviewer",
-        "--summary",
-        "9 clippy warnings, 512 LOC removed",
+    hook(
+        "hooks post-task --task-id code_quality --agent reviewer "
+        "--summary '9 clippy warnings, 512 LOC removed'"
     )
     wait_for(
         lambda: status(root, env, "phase7/release_prep/status") == "complete",
         20,
         "the spawned planner to complete release_prep",
     )
-    swarm(root, env, "inbox", "planner")
-    events = swarm(root, env, "events", "--json", "--limit", "200")
+    hook("inbox planner")
+    events = hook_quiet(root, env, "events --json --limit 500")
     log = [json.loads(line) for line in events.splitlines()]
     done = next(
         e for e in log if e["type"] == "task_completed" and e["task"].endswith("code_quality")
@@ -254,6 +243,14 @@ def run_agents(root: Path, env: dict[str, str]) -> None:
         f"  release_prep was marked ready {(ready['ts'] - done['ts']) * 1000:.1f} ms after "
         "code_quality's post-task committed"
     )
+
+
+def hook_quiet(root: Path, env: dict[str, str], args: str) -> str:
+    """Run `swarm ARGS` without echoing it; return its stdout."""
+    proc = subprocess.run(
+        [SWARM, *shlex.split(args)], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+    return proc.stdout
 
 
 if __name__ == "__main__":

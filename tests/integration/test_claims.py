@@ -181,6 +181,18 @@ def test_claims_are_released_at_post_task_and_session_end(project: Project) -> N
     assert claims(project) == []
 
 
+def test_a_claim_for_a_task_named_without_its_phase_is_released_at_its_post_task(
+    project: Project,
+) -> None:
+    project.write_plan("phase: p7\ntasks:\n  config:\n    agent: dev\n")
+    project.ok("plan", "load", "plan.yaml")
+    project.ok("hooks", "pre-task", "--task-id", "config", "--agent", "dev")
+    project.ok("hooks", "pre-edit", "--file", "cfg.rs", "--agent", "dev", "--task", "config")
+    assert [c["task"] for c in claims(project)] == ["p7/config"]
+    project.ok("hooks", "post-task", "--task-id", "config", "--agent", "dev")
+    assert claims(project) == []
+
+
 def test_forced_release_notifies_the_previous_holder(project: Project) -> None:
     project.ok("hooks", "pre-edit", "--file", "z.py", "--agent", "alice")
     refused = project.swarm("claims", "release", "z.py", env={"SWARM_AGENT_ID": "bob"})
