@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -106,11 +105,6 @@ def task_id_parts(task_id: str) -> tuple[str, str]:
     """(phase, task) of a qualified id `phase/task`."""
     phase, _, name = task_id.rpartition("/")
     return phase, name
-
-
-def now() -> float:
-    """Wall-clock time; rules take `now` as an argument, only the shells read the clock."""
-    return time.time()
 
 
 def qualify_task(store: Store, ref: str) -> str:

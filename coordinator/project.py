@@ -5,7 +5,6 @@ Hooks resolve the store on every call, so this walks directories instead of runn
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -55,13 +54,3 @@ def project_root_for(db_path: Path) -> Path:
         return db_path.parent.parent
     cwd = Path.cwd()
     return find_repo_root(cwd) or cwd
-
-
-def swarm_dir_for(db_path: Path) -> Path:
-    """The directory for logs and lock files next to the store."""
-    return db_path.resolve().parent
-
-
-def environ_agent(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The agent named by `SWARM_AGENT_ID`, if any."""
-    return environ.get("SWARM_AGENT_ID") or None

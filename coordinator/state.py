@@ -212,3 +212,22 @@ def status_op(task_id: str, status: str) -> Put:
 def run_op(task_id: str, run: TaskRun) -> Put:
     """Write a task's run record."""
     return Put(layout.run_key(task_id), encode(run.to_json()))
+
+
+def gate_block_ops(
+    task_id: str, agent: str | None, failures: tuple[str, ...], now: float
+) -> tuple[str, list[Put]]:
+    """A task reported complete whose gates failed: the block reason, and the events and
+    notification that say so (the caller writes the status and run record)."""
+    reason = "gate failed: " + "; ".join(failures)
+    ops = [
+        event_op(
+            "gate_failed", now, task=task_id, agent=agent, message=reason, gates=list(failures)
+        ),
+        event_op("task_blocked", now, task=task_id, message=reason),
+    ]
+    if agent:
+        ops += notify_ops(
+            agent, f"task {task_id} is blocked: {reason}", now, level="warn", task=task_id
+        )
+    return reason, ops

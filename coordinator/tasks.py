@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from coordinator import layout
+from coordinator.conditions import ConditionResult
 from coordinator.errors import TaskNotReady, UnknownTask
 from coordinator.liveness import renew_agent
 from coordinator.plan import Plan, TaskSpec
@@ -25,7 +26,6 @@ from coordinator.readiness import (
     assess,
     describe_wait,
     evaluate_gates,
-    gates_pass,
     keys_of,
 )
 from coordinator.state import (
@@ -33,7 +33,7 @@ from coordinator.state import (
     TaskRun,
     encode,
     event_op,
-    notify_ops,
+    gate_block_ops,
     run_op,
     status_op,
 )
@@ -285,6 +285,28 @@ class Finished(NamedTuple):
     gate_failures: tuple[str, ...]
 
 
+def _already_finished(
+    store: Store, state: TaskState, values: dict[str, Any], status: str
+) -> Finished | None:
+    """The outcome of an earlier post-task with this status, if it still stands.
+
+    A task blocked by its gates and reported complete again has its gates looked at
+    afresh: still failing, the earlier outcome stands; passing, the completion is recorded.
+    """
+    spec = state.spec
+    record = store.get(layout.receipt_key(spec.id))
+    if record is None or not isinstance(record.value, dict):
+        return None
+    receipt = record.value
+    if state.status == status and receipt.get("status") == status:
+        return Finished(spec.id, status, receipt, True, ())
+    if state.status == BLOCKED and state.run.blocked_kind == "gates" and status == COMPLETE:
+        failures = gate_failures_of(evaluate_gates(spec, values))
+        if failures:
+            return Finished(spec.id, BLOCKED, receipt, True, failures)
+    return None
+
+
 def finish_task(
     store: Store,
     ref: str,
@@ -304,47 +326,19 @@ def finish_task(
     for _ in range(MAX_ATTEMPTS):
         now = store.clock()
         state, values = read_state(store, spec)
-        receipt_record = store.get(layout.receipt_key(spec.id))
-        if receipt_record is not None and state.status in (status, BLOCKED):
-            receipt = receipt_record.value
-            if receipt.get("status") == status or (
-                state.status == BLOCKED and receipt.get("reported") == status
-            ):
-                return Finished(spec.id, str(state.status), receipt, True, ())
+        earlier = _already_finished(store, state, values, status)
+        if earlier is not None:
+            return earlier
         run = state.run._replace(agent=agent or state.run.agent, ended_at=now)
         final = status
         gate_failures: tuple[str, ...] = ()
-        events: list[WriteOp] = []
+        events: list[Put] = []
         if status == COMPLETE:
-            results = evaluate_gates(spec, values)
-            if not gates_pass(results):
-                gate_failures = tuple(
-                    f"{r.condition.text}: {r.observed}" for r in results if not r.holds
-                )
+            gate_failures = gate_failures_of(evaluate_gates(spec, values))
+            if gate_failures:
                 final = BLOCKED
-                reason = "gate failed: " + "; ".join(gate_failures)
+                reason, events = gate_block_ops(spec.id, run.agent, gate_failures, now)
                 run = run._replace(reason=reason, blocked_kind="gates")
-                events.append(
-                    event_op(
-                        "gate_failed",
-                        now,
-                        task=spec.id,
-                        agent=run.agent,
-                        message=reason,
-                        gates=list(gate_failures),
-                    )
-                )
-                events.append(event_op("task_blocked", now, task=spec.id, message=reason))
-                if run.agent:
-                    events.extend(
-                        notify_ops(
-                            run.agent,
-                            f"task {spec.id} is blocked: {reason}",
-                            now,
-                            level="warn",
-                            task=spec.id,
-                        )
-                    )
         else:
             run = run._replace(reason=summary or "reported failed")
         duration = None if run.started_at is None else round(now - run.started_at, 3)
@@ -386,6 +380,11 @@ def finish_task(
         if result.succeeded:
             return Finished(spec.id, final, receipt, False, gate_failures)
     raise Refused(f"task {spec.id} kept changing; try again")
+
+
+def gate_failures_of(results: Iterable[ConditionResult]) -> tuple[str, ...]:
+    """One line per failed gate: the gate as written and what was found."""
+    return tuple(f"{r.condition.text}: {r.observed}" for r in results if not r.holds)
 
 
 def report_progress(

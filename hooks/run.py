@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from memory.errors import EXIT_ERROR, SwarmError
+from memory.errors import EXIT_ERROR, Refused, SwarmError
 from memory.store import Store
 
 Handler = Callable[[argparse.Namespace, Store], int]
@@ -104,12 +104,13 @@ def post_task(args: argparse.Namespace, store: Store) -> int:
         metrics,
         _claim_release(),
     )
+    if done.gate_failures:
+        raise Refused(
+            f"task {done.task_id} is blocked: its gates failed",
+            details=tuple(f"gate failed: {failure}" for failure in done.gate_failures),
+        )
     note = " (already recorded)" if done.already else ""
     print(f"task {done.task_id} {done.status}{note}")
-    if done.gate_failures:
-        for failure in done.gate_failures:
-            print(f"  gate failed: {failure}", file=sys.stderr)
-        return 3
     return 0
 
 

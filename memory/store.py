@@ -121,7 +121,7 @@ class Store:
             return cls.open(db, clock=clock, actor=actor, busy_timeout=busy_timeout)
         db.parent.mkdir(parents=True, exist_ok=True)
         with schema.translated(db):
-            conn = sqlite3.connect(db, timeout=busy_timeout or 5.0, isolation_level=None)
+            conn = sqlite3.connect(db, timeout=resolve_timeout(busy_timeout), isolation_level=None)
             try:
                 conn.execute(sql.SET_WAL)
                 conn.execute(sql.BEGIN_WRITE)

@@ -36,6 +36,18 @@ def _print_records(records: list[Record], as_json: bool) -> None:
         click.echo(f"{record.key}  v{record.version}  {text}")
 
 
+def _refuse_reserved(key: str, force: bool) -> None:
+    """The coordinator's own records are written through its commands, not by hand."""
+    from memory.errors import InvalidKey
+    from memory.keys import RESERVED_ROOT
+
+    if not force and key.split("/", 1)[0] == RESERVED_ROOT:
+        raise InvalidKey(
+            f"{key}: the {RESERVED_ROOT}/ root is reserved for the coordinator's own records; "
+            "use --force to write it anyway"
+        )
+
+
 @click.group("memory")
 def memory_group() -> None:
     """Read and write keys in the shared memory."""
@@ -48,6 +60,7 @@ def memory_group() -> None:
 @click.option("--if-version", type=click.IntRange(min=0), help="Write only at this version.")
 @click.option("--if-absent", is_flag=True, help="Write only if the key does not exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the written record as JSON.")
+@click.option("--force", is_flag=True, help="Write under the reserved swarm/ root anyway.")
 @pass_state
 def put_command(
     state: CliState,
@@ -57,10 +70,12 @@ def put_command(
     if_version: int | None,
     if_absent: bool,
     as_json: bool,
+    force: bool,
 ) -> None:
     """Write VALUE (JSON if it parses as JSON, else a string) to KEY."""
     if if_version is not None and if_absent:
         raise click.UsageError("--if-version and --if-absent exclude each other")
+    _refuse_reserved(key, force)
     with state.open_store() as store:
         record = store.put(
             key, parse_cli_value(value), ttl=ttl, if_version=if_version, if_absent=if_absent
@@ -88,9 +103,11 @@ def get_command(state: CliState, key: str, as_json: bool) -> None:
 @memory_group.command("delete")
 @click.argument("key")
 @click.option("--if-version", type=click.IntRange(min=1), help="Delete only at this version.")
+@click.option("--force", is_flag=True, help="Delete under the reserved swarm/ root anyway.")
 @pass_state
-def delete_command(state: CliState, key: str, if_version: int | None) -> None:
+def delete_command(state: CliState, key: str, if_version: int | None, force: bool) -> None:
     """Delete KEY."""
+    _refuse_reserved(key, force)
     with state.open_store() as store:
         removed = store.delete(key, if_version=if_version)
     if removed is None:

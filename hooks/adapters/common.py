@@ -365,11 +365,13 @@ def keep_alive(hook: Hook) -> None:
     """Renew the agent's liveness lease, or register it when it has none (a session whose
     start we missed, or whose registration ran out while it was idle)."""
     from coordinator import layout
-    from coordinator.liveness import agent_ttl
+    from coordinator.liveness import agent_lease
     from coordinator.sessions import start_session
 
     store = hook.store()
-    if store.touch(layout.agent_key(hook.agent), agent_ttl(hook.environ)) is None:
+    # By the agent's own lease (`session-start --ttl`), not the default.
+    lease = agent_lease(store, hook.agent)
+    if store.touch(layout.agent_key(hook.agent), lease) is None:
         start_session(store, hook.session, hook.agent)
 
 

@@ -841,3 +841,15 @@ def test_delete_of_a_missing_key_is_one_error(project: Project) -> None:
 def test_usage_errors_are_one_line(project: Project, args: tuple[str, ...], says: str) -> None:
     line = refused_unchanged(project, *args, code=EXIT_ERROR)
     assert says in line
+
+
+def test_the_reserved_swarm_root_is_refused_without_force(project: Project) -> None:
+    refused = project.swarm("memory", "put", "swarm/agents/mallory", "{}")
+    assert refused.code == 1
+    assert refused.stderr.count("\n") == 1
+    assert "reserved" in refused.stderr
+    assert project.value("swarm/agents/mallory") is None
+    project.ok("memory", "put", "swarm/notes/x", "1", "--force")
+    assert project.value("swarm/notes/x") == 1
+    assert project.swarm("memory", "delete", "swarm/notes/x").code == 1
+    project.ok("memory", "delete", "swarm/notes/x", "--force")

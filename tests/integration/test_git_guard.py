@@ -91,7 +91,7 @@ def test_a_commit_by_another_agent_of_a_held_file_is_refused(guarded: Project) -
     result = commit(guarded, "B edits app", agent="B")
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if "src/app.py" in line]
-    assert lines == ["swarm guard: src/app.py is held exclusively by A (task t1)"]
+    assert lines == ["swarm guard: src/app.py is held exclusively by A (task adhoc/t1)"]
     assert "swarm: error: commit refused: 1 staged path" in result.stderr
     assert git(guarded, "log", "--format=%s").stdout.splitlines() == ["initial"]
 
@@ -122,7 +122,7 @@ def test_renaming_a_held_file_is_refused(guarded: Project) -> None:
     assert git(guarded, "mv", "src/app.py", "src/main.py").returncode == 0
     result = commit(guarded, "B renames app", agent="B")
     assert result.returncode != 0
-    assert "swarm guard: src/app.py is held exclusively by A (task t1)" in result.stderr
+    assert "swarm guard: src/app.py is held exclusively by A (task adhoc/t1)" in result.stderr
     assert "src/main.py" not in result.stderr
 
 
@@ -141,7 +141,7 @@ def test_a_glob_claim_covers_the_files_under_it(guarded: Project) -> None:
     result = commit(guarded, "B adds util", agent="B")
     assert result.returncode != 0
     assert (
-        "swarm guard: lib/deep/util.py is held exclusively by C (task t2; claim lib/**)"
+        "swarm guard: lib/deep/util.py is held exclusively by C (task adhoc/t2; claim lib/**)"
         in result.stderr
     )
 
@@ -157,7 +157,7 @@ def test_warn_lets_the_commit_through_and_prints_the_paths(guarded: Project) -> 
     stage(guarded, "src/app.py", "print('v2 by B')\n")
     result = commit(guarded, "B edits app", agent="B", SWARM_GUARD="warn")
     assert result.returncode == 0, result.stderr
-    assert "swarm guard: src/app.py is held exclusively by A (task t1)" in result.stderr
+    assert "swarm guard: src/app.py is held exclusively by A (task adhoc/t1)" in result.stderr
     assert "SWARM_GUARD=warn" in result.stderr
     assert git(guarded, "log", "-1", "--format=%s").stdout.strip() == "B edits app"
 

@@ -216,6 +216,23 @@ def test_post_task_with_a_failing_gate_blocks_the_task(planned: Project) -> None
     assert "gate failed" in planned.value(layout.run_key("p1/test"))["reason"]
     inbox = planned.ok("inbox", "tester", "--json").json()
     assert any("p1/test is blocked" in note["message"] for note in inbox)
+    assert result.stderr.startswith("swarm: error: task p1/test is blocked")
+
+
+def test_a_task_blocked_by_its_gates_completes_once_they_pass(planned: Project) -> None:
+    planned.ok("memory", "put", "p1/build/status", "complete")
+    planned.ok("memory", "put", "p1/baseline/tests", "10")
+    planned.ok("hooks", "pre-task", "--task-id", "test", "--agent", "tester")
+    planned.ok("memory", "put", "p1/test/coverage", "55")
+    assert planned.swarm("hooks", "post-task", "--task-id", "test").code == 3
+    again = planned.swarm("hooks", "post-task", "--task-id", "test")
+    assert again.code == 3, "still failing: the same refusal, not a silent success"
+    assert "gate failed: p1/test/coverage >= 80: is 55" in again.stderr
+    planned.ok("memory", "put", "p1/test/coverage", "91")
+    planned.ok("hooks", "post-task", "--task-id", "test", "--summary", "coverage fixed")
+    assert planned.value("p1/test/status") == "complete"
+    receipt = planned.value(layout.receipt_key("p1/test"))
+    assert (receipt["status"], receipt["summary"]) == ("complete", "coverage fixed")
 
 
 # --- progress, notify, inbox -------------------------------------------------------------
