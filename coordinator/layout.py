@@ -24,6 +24,7 @@ PLANS = f"{ROOT}/plans/"
 TASKS = f"{ROOT}/tasks/"
 RECEIPTS = f"{ROOT}/receipts/"
 AGENTS = f"{ROOT}/agents/"
+AGENT_TASKS = f"{ROOT}/agent-tasks/"
 SESSIONS = f"{ROOT}/sessions/"
 INBOX = f"{ROOT}/inbox/"
 EVENTS = f"{ROOT}/events/"
@@ -74,6 +75,11 @@ def escalation_key(task_id: str) -> str:
 def agent_key(agent: str) -> str:
     """The agent's registration, a lease renewed by each hook call."""
     return f"{AGENTS}{agent}"
+
+
+def agent_task_key(agent: str) -> str:
+    """The task an agent started last and has not finished (written by pre-task)."""
+    return f"{AGENT_TASKS}{agent}"
 
 
 def session_summary_key(session: str, agent: str) -> str:

@@ -1,4 +1,5 @@
-"""Agent liveness: each agent's registration is a lease that its hook calls renew.
+"""Agent liveness and current work: each agent's registration is a lease that its hook
+calls renew, and `swarm/agent-tasks/<agent>` names the task it is running.
 
 Kept small, since every hook imports it.
 """
@@ -41,3 +42,15 @@ def renew_agent(store: Store, agent: str | None) -> list[WriteOp]:
     agent's first hook call, and the daemon would never see it go stale.
     """
     return [] if not agent else [Touch(layout.agent_key(agent), agent_lease(store, agent))]
+
+
+def current_task(store: Store, agent: str) -> str | None:
+    """The task `agent` is running now (started by its pre-task, not yet finished), or None.
+
+    One key read, so that edit hooks without `--task` stay fast at any store size.
+    """
+    record = store.get(layout.agent_task_key(agent))
+    if record is None or not isinstance(record.value, str):
+        return None
+    status = store.get(layout.status_key(record.value))
+    return record.value if status is not None and status.value == "in_progress" else None

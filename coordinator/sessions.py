@@ -101,6 +101,7 @@ def end_session(
     ops: list[WriteOp] = [
         Put(layout.session_summary_key(session, agent), encode(summary)),
         Delete(layout.agent_key(agent)),
+        Delete(layout.agent_task_key(agent)),
         event_op(
             "agent_ended",
             now,

@@ -265,6 +265,7 @@ def start_task(store: Store, ref: str, agent: str, session: str | None) -> Start
             status_op(spec.id, IN_PROGRESS),
             run_op(spec.id, run),
             event_op("task_started", now, task=spec.id, agent=agent, session=session),
+            Put(layout.agent_task_key(agent), encode(spec.id)),
             *renew_agent(store, agent),
         ]
         if is_new:
@@ -372,6 +373,10 @@ def finish_task(
             *events,
             *renew_agent(store, run.agent),
         ]
+        if run.agent:
+            current = store.get(layout.agent_task_key(run.agent))
+            if current is not None and current.value == spec.id:
+                ops.append(Delete(current.key))
         if claim_release_ops is not None and run.agent:
             ops.extend(claim_release_ops(store, run.agent, spec.id, now))
         if is_new:
@@ -423,23 +428,6 @@ def report_progress(
         ],
     )
     return progress
-
-
-def in_progress_task_of(store: Store, agent: str) -> str | None:
-    """The task `agent` is running now, if any (the newest started)."""
-    best: tuple[float, str] | None = None
-    for record in store.list_prefix(layout.TASKS):
-        if not record.key.endswith("/run") or not isinstance(record.value, dict):
-            continue
-        run = TaskRun.from_json(record.value)
-        if run.agent != agent or run.ended_at is not None or run.started_at is None:
-            continue
-        task_id = record.key[len(layout.TASKS) : -len("/run")]
-        status = store.get(layout.status_key(task_id))
-        if status is not None and status.value == IN_PROGRESS:
-            candidate = (run.started_at, task_id)
-            best = candidate if best is None or candidate > best else best
-    return None if best is None else best[1]
 
 
 def specs_by_status(store: Store, specs: Iterable[TaskSpec]) -> dict[str, str | None]:

@@ -133,9 +133,9 @@ def _task_of(args: argparse.Namespace, store: Store, agent: str) -> str | None:
 
         # Claims and edits name tasks by id, as post-task does when it releases them.
         return qualify_task(store, str(task))
-    from coordinator.tasks import in_progress_task_of
+    from coordinator.liveness import current_task
 
-    return in_progress_task_of(store, agent)
+    return current_task(store, agent)
 
 
 def pre_edit(args: argparse.Namespace, store: Store) -> int:

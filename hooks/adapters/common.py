@@ -208,9 +208,9 @@ class Hook:
         explicit = self.environ.get("SWARM_TASK_ID")
         if explicit:
             return explicit
-        from coordinator.tasks import in_progress_task_of
+        from coordinator.liveness import current_task
 
-        return in_progress_task_of(self.store(), self.agent)
+        return current_task(self.store(), self.agent)
 
     def relative(self, path: str) -> str | None:
         """`path` relative to the repository root, or None when it lies outside it."""

@@ -449,3 +449,17 @@ def test_a_hook_error_is_one_line_never_a_traceback(planned: Project) -> None:
     assert not (planned.root / "missing").exists()
     assert not (planned.root / "missing.db").exists()
     assert not (planned.root / "nowhere").exists()
+
+
+def test_edit_hooks_default_to_the_task_the_agent_is_running(planned: Project) -> None:
+    planned.ok("hooks", "pre-task", "--task-id", "build", "--agent", "builder")
+    assert planned.value("swarm/agent-tasks/builder") == "p1/build"
+    planned.ok("hooks", "pre-edit", "--file", "Makefile", "--agent", "builder")
+    claims = planned.ok("claims", "--json").json()["claims"]
+    assert [(c["path"], c["task"]) for c in claims] == [("Makefile", "p1/build")]
+    planned.ok("hooks", "post-task", "--task-id", "build", "--agent", "builder")
+    assert planned.value("swarm/agent-tasks/builder") is None
+    assert planned.ok("claims", "--json").json()["claims"] == []
+    planned.ok("hooks", "pre-edit", "--file", "Makefile", "--agent", "builder")
+    claims = planned.ok("claims", "--json").json()["claims"]
+    assert [(c["path"], c["task"]) for c in claims] == [("Makefile", None)]
