@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from coordinator.conditions import format_value
+from coordinator.timefmt import human_duration, utc_minute, utc_second
 from memory.store import Store
 
 #: The status classes of the Mermaid graph, with their colours (GitHub's palette).
@@ -46,30 +46,6 @@ Phases = list[str] | None
 
 
 # --- formatting --------------------------------------------------------------------------
-
-
-def utc_minute(ts: float | None) -> str:
-    """`2025-10-23 08:10Z`, or `-` when there is no time."""
-    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%MZ", time.gmtime(ts))
-
-
-def utc_second(ts: float | None) -> str:
-    """`2025-10-23 08:10:05Z`, or `-` when there is no time."""
-    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(ts))
-
-
-def human_duration(seconds: float | None) -> str:
-    """`42s`, `5m07s`, `3h05m`, `2d04h`, or `-`."""
-    if seconds is None:
-        return "-"
-    whole = max(0, round(seconds))
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    if whole < 86400:
-        return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
-    return f"{whole // 86400}d{(whole % 86400) // 3600:02d}h"
 
 
 def cell(value: object) -> str:

@@ -10,7 +10,6 @@ revision that recorded it. Resolution is explicit: `swarm conflicts resolve ID -
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -28,15 +27,13 @@ from coordinator.liveness import renew_agent
 from coordinator.state import encode, event_op, notify_ops
 from memory.errors import SwarmError
 from memory.records import Put, Record, Touch, WriteOp
+from memory.settings import env_seconds
 from memory.store import Store
 
 
 def edit_window() -> float:
     """`SWARM_EDIT_WINDOW` seconds, default 10 minutes."""
-    try:
-        return float(os.environ.get("SWARM_EDIT_WINDOW", DEFAULT_EDIT_WINDOW))
-    except ValueError:
-        return DEFAULT_EDIT_WINDOW
+    return env_seconds("SWARM_EDIT_WINDOW", DEFAULT_EDIT_WINDOW)
 
 
 def content_hash(path: Path) -> str | None:
@@ -196,10 +193,7 @@ def resolve_conflict(store: Store, conflict_id: int, keep: str, by: str | None) 
 
 def edit_grace() -> float:
     """`SWARM_EDIT_GRACE`: seconds a disk change may wait for its post-edit, default 5."""
-    try:
-        return float(os.environ.get("SWARM_EDIT_GRACE", "5"))
-    except ValueError:
-        return 5.0
+    return env_seconds("SWARM_EDIT_GRACE", 5.0)
 
 
 def check_unannounced(store: Store, repo_root: Path, path: str, seen_at: float) -> str | None:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from coordinator import layout
 from memory.records import Touch, WriteOp
+from memory.settings import env_seconds
 from memory.store import Store
 
 #: How long an agent's registration lives without a hook call, in seconds.
@@ -19,10 +20,7 @@ DEFAULT_AGENT_TTL = 900.0
 
 def agent_ttl(environ: Mapping[str, str] = os.environ) -> float:
     """The liveness lease of agents: `SWARM_AGENT_TTL` seconds, default 15 minutes."""
-    try:
-        return float(environ.get("SWARM_AGENT_TTL", DEFAULT_AGENT_TTL))
-    except ValueError:
-        return DEFAULT_AGENT_TTL
+    return env_seconds("SWARM_AGENT_TTL", DEFAULT_AGENT_TTL, environ, positive=True)
 
 
 def agent_lease(store: Store, agent: str) -> float:

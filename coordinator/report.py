@@ -13,14 +13,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from coordinator import layout
-from coordinator.dashboard import (
-    cell,
-    code,
-    human_duration,
-    status_text,
-    table,
-    utc_minute,
-)
+from coordinator.dashboard import cell, code, status_text, table
+from coordinator.timefmt import human_duration, utc_minute
 from memory.store import Store
 
 # --- pure rules --------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from coordinator.dashboard import human_duration, progress_text
+from coordinator.dashboard import progress_text
+from coordinator.timefmt import human_duration, local_clock
 from memory.store import Store
 
 _STYLE = {
@@ -37,10 +38,6 @@ _STYLE = {
 QUIT_KEYS = b"qQ"
 #: The width of a snapshot printed to something that is not a terminal.
 SNAPSHOT_WIDTH = 160
-
-
-def _clock(ts: float | None) -> str:
-    return "-" if ts is None else time.strftime("%H:%M:%S", time.localtime(ts))
 
 
 def _elapsed(task: Mapping[str, Any], now: float) -> str:
@@ -75,7 +72,7 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
             Text(status + flags, style=_STYLE.get(status, "")),
             t.get("agent") or "-",
             progress_text(t.get("progress")),
-            _clock(t.get("started_at")),
+            local_clock(t.get("started_at")),
             _elapsed(t, now),
             "; ".join(t.get("waits_on") or [])
             or (t.get("reason") or "" if status in ("blocked", "failed") else ""),
@@ -105,14 +102,14 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
             str(c.get("mode")),
             str(c.get("agent")),
             c.get("task") or "-",
-            _clock(c.get("granted_at")),
+            local_clock(c.get("granted_at")),
         )
     events = Table(title="Events", title_justify="left", expand=True, show_edge=False)
     for name in ("time", "event", "task", "agent", "message"):
         events.add_column(name, overflow="fold")
     for e in view["events"]:
         events.add_row(
-            _clock(e.get("ts")),
+            local_clock(e.get("ts")),
             str(e.get("type")),
             e.get("task") or "-",
             e.get("agent") or "-",

@@ -7,7 +7,6 @@ dashboard view behind `status`, the daemon's dashboard file and `swarm top`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,27 +16,13 @@ from coordinator.readiness import assess, describe_wait, evaluate_gates
 from coordinator.sessions import live_agents
 from coordinator.state import Event, Notification, Progress, TaskRun
 from coordinator.tasks import load_specs, plan_phases, read_state
+from coordinator.timefmt import human_duration, local_clock
 from memory.errors import SwarmError
 from memory.store import Store
 
 RECENT_EVENTS = 15
 #: Events the dashboard shows.
 DASHBOARD_EVENTS = 20
-
-
-def _clock(ts: float | None) -> str:
-    return "-" if ts is None else time.strftime("%H:%M:%S", time.localtime(ts))
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
 
 
 def task_row(
@@ -278,7 +263,8 @@ def _task_lines(tasks: list[dict[str, Any]]) -> list[str]:
         flags += " ESCALATED" if t["escalated_at"] else ""
         lines.append(
             f"  {_MARK.get(status, '?')} {t['task']:<32} {status:<12} {t['agent'] or '-':<14} "
-            f"started {_clock(t['started_at'])}  {_duration(t['duration'])}{progress}{flags}"
+            f"started {local_clock(t['started_at'])}  "
+            f"{human_duration(t['duration'])}{progress}{flags}"
         )
         if t["reason"] and status in ("blocked", "failed"):
             lines.append(f"      reason: {t['reason']}")
@@ -300,7 +286,7 @@ def _other_lines(view: dict[str, Any]) -> list[str]:
         for c in view["claims"]:
             lines.append(
                 f"  {c.get('path')}  {c.get('mode')}  held by {c.get('agent')}"
-                f"  task {c.get('task') or '-'}  since {_clock(c.get('granted_at'))}"
+                f"  task {c.get('task') or '-'}  since {local_clock(c.get('granted_at'))}"
             )
     if view["conflicts"]:
         lines.append("CONFLICTS")
@@ -320,5 +306,5 @@ def _other_lines(view: dict[str, Any]) -> list[str]:
             who = f" {e['agent']}" if e.get("agent") else ""
             what = f" {e['task']}" if e.get("task") else ""
             msg = f" — {e['message']}" if e.get("message") else ""
-            lines.append(f"  {_clock(e['ts'])} {e['type']}{what}{who}{msg}")
+            lines.append(f"  {local_clock(e['ts'])} {e['type']}{what}{who}{msg}")
     return lines

@@ -6,7 +6,7 @@ Written as engine steps so that both drivers run the same checks.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,14 +87,3 @@ def translated(path: Path) -> Iterator[None]:
         yield
     except sqlite3.Error as err:
         raise translate(err, path) from None
-
-
-def busy_timeout_seconds(environ: Callable[[str], str | None]) -> float:
-    """The busy timeout: `SWARM_BUSY_TIMEOUT` seconds, default 5."""
-    raw = environ("SWARM_BUSY_TIMEOUT")
-    if not raw:
-        return 5.0
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        raise StoreError(f"SWARM_BUSY_TIMEOUT must be a number of seconds, not {raw!r}") from None

@@ -14,10 +14,13 @@ from memory.engine import Steps
 from memory.errors import KeyNotFound, NoStore, StoreError
 from memory.keys import encode_value, validate_key, validate_prefix
 from memory.records import Change, Compare, Record, TxnResult, WriteOp
+from memory.settings import env_seconds
 
 T = TypeVar("T")
 Clock = Callable[[], float]
 
+#: Seconds a writer waits for a locked store before giving up (SWARM_BUSY_TIMEOUT).
+DEFAULT_BUSY_TIMEOUT = 5.0
 #: How many changes one `changes_since` call returns at most by default.
 DEFAULT_BATCH = 1000
 
@@ -44,7 +47,9 @@ def open_uri(path: Path) -> str:
 
 def resolve_timeout(busy_timeout: float | None) -> float:
     """The busy timeout to open with: the caller's, else `SWARM_BUSY_TIMEOUT`, else 5 s."""
-    return schema.busy_timeout_seconds(os.environ.get) if busy_timeout is None else busy_timeout
+    if busy_timeout is not None:
+        return busy_timeout
+    return env_seconds("SWARM_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT)
 
 
 def prepare(conn: sqlite3.Connection, db: Path, now: float) -> None:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import os
-import time
 
 import click
 
 from coordinator.cli.common import CliState, emit_json, pass_state
-
-
-def _since(ts: float | None) -> str:
-    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+from coordinator.timefmt import local_time
 
 
 @click.group("claims", invoke_without_command=True)
@@ -41,10 +37,10 @@ def claims_group(ctx: click.Context, as_json: bool) -> None:
     for c in claims:
         click.echo(
             f"{c.path:<40} {c.mode:<9} {c.agent:<16} task {c.task or '-':<24} "
-            f"since {_since(c.granted_at)}  token {c.token}"
+            f"since {local_time(c.granted_at)}  token {c.token}"
         )
     for r in queue:
-        click.echo(f"  queued: {r.path} {r.mode} for {r.agent} since {_since(r.requested_at)}")
+        click.echo(f"  queued: {r.path} {r.mode} for {r.agent} since {local_time(r.requested_at)}")
 
 
 @claims_group.command("release")
@@ -100,7 +96,7 @@ def register_conflict_commands(group: click.Group) -> None:
             if data.get("resolved"):
                 state_text = f"resolved: keep {data['resolution'].get('keep')}"
             click.echo(
-                f"#{c.id:<6} {data.get('kind', '-'):<16} {_since(data.get('detected_at'))}  "
+                f"#{c.id:<6} {data.get('kind', '-'):<16} {local_time(data.get('detected_at'))}  "
                 f"{data.get('description', '')}  [{state_text}]"
             )
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import Any
 
 import click
 
 from coordinator.cli.common import CliState, emit_json, emit_json_line, pass_state
+from coordinator.timefmt import local_time
 from memory.keys import parse_cli_value
 from memory.records import Change, Record
 
@@ -17,12 +17,6 @@ from memory.records import Change, Record
 def _value_text(value: Any) -> str:
     """A value as a person reads it: strings raw, everything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
 def _print_records(records: list[Record], as_json: bool) -> None:
@@ -144,7 +138,8 @@ def _print_change(change: Change) -> None:
     value = "-" if change.value is None else _value_text(change.value)
     actor = change.actor or "-"
     click.echo(
-        f"rev {change.rev}  {_when(change.ts)}  {change.op:<6}  v{change.version}  {actor}  {value}"
+        f"rev {change.rev}  {local_time(change.ts)}  {change.op:<6}  "
+        f"v{change.version}  {actor}  {value}"
     )
 
 

@@ -14,7 +14,6 @@ from coordinator.dashboard import (
     DashboardWriter,
     cell,
     dashboard_targets,
-    human_duration,
     mermaid_graph,
     render_dashboard,
     write_atomic,
@@ -29,6 +28,7 @@ from coordinator.report import (
     render_report,
 )
 from coordinator.state import Progress, TaskRun
+from coordinator.timefmt import human_duration
 from coordinator.views import phase_progress, task_row
 
 T0 = 1_761_206_400.0  # 2025-10-23 08:00:00Z

@@ -1,0 +1,34 @@
+"""Settings read from the environment, such as `SWARM_BUSY_TIMEOUT=0.5`."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+
+from memory.errors import SwarmError
+
+
+class BadSetting(SwarmError):
+    """An environment setting has a value that cannot be used."""
+
+
+def env_seconds(
+    name: str, default: float, environ: Mapping[str, str] | None = None, *, positive: bool = False
+) -> float:
+    """`name` from the environment as a number of seconds, or `default` when it is unset.
+
+    A value that is not a finite number, is negative, or (with `positive`) is zero is an
+    error naming the variable: a typo must not silently become the default.
+    """
+    raw = (os.environ if environ is None else environ).get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0 or (positive and seconds == 0):
+        kind = "a positive" if positive else "a non-negative"
+        raise BadSetting(f"{name} must be {kind} number of seconds, not {raw!r}")
+    return seconds
