@@ -33,6 +33,8 @@ DEFAULT_CLAIM_TTL = 900.0
 DEFAULT_EDIT_WINDOW = 600.0
 EPOCH_KEY = f"{layout.ROOT}/claims-epoch"
 MAX_ATTEMPTS = 50
+#: A queued request outlives the wait it was made for by this many seconds, then lapses.
+QUEUE_LEASE_MARGIN = 5.0
 
 
 def claim_ttl() -> float:
@@ -68,7 +70,8 @@ def normalize_path(repo_root: Path, path: str, cwd: Path | None = None) -> str:
     """The POSIX path of `path` relative to the repository root, symlinks resolved.
 
     A glob keeps its pattern part; its literal leading directories are resolved. A path
-    outside the repository is refused.
+    outside the repository is refused, and so is a glob whose pattern part holds `.` or
+    `..` segments (`*/../../etc/passwd` would otherwise escape the repository).
     """
     if not path or "\x00" in path:
         raise SwarmError(f"invalid path {path!r}")
@@ -82,6 +85,8 @@ def normalize_path(repo_root: Path, path: str, cwd: Path | None = None) -> str:
         literal.append(part)
     else:
         pattern = []
+    if any(part in (".", "..") for part in pattern):
+        raise PathOutsideRepo(f"{path}: a glob may not hold '.' or '..' after its first wildcard")
     base = Path(*literal) if literal else Path(".")
     if not base.is_absolute():
         base = (cwd or Path.cwd()) / base
@@ -158,6 +163,14 @@ def covering_claim(claims: Iterable[Claim], agent: str, path: str) -> Claim | No
         if claim.agent == agent and (claim.path == path or glob_matches(claim.path, path)):
             return claim
     return None
+
+
+def renewable_claim(claims: Iterable[Claim], agent: str, path: str, mode: Mode) -> Claim | None:
+    """The claim a pre-edit of `path` in `mode` by `agent` renews instead of a new grant:
+    its claim on exactly `path` in that mode, else one of its globs covering `path` in it."""
+    own = [c for c in claims if c.agent == agent and c.mode == mode]
+    exact = next((c for c in own if c.path == path), None)
+    return exact or next((c for c in own if glob_matches(c.path, path)), None)
 
 
 class Grant(NamedTuple):
@@ -245,26 +258,41 @@ def grant_claim(
     queue_key: str | None = None,
 ) -> Grant:
     """pre-edit: grant `agent` a claim on `path` (idempotent for the holder, renewing it),
-    or raise ClaimHeld naming the holder, its task and since when."""
+    or raise ClaimHeld naming the holder, its task and since when.
+
+    The holder renews regardless of the queue; only a new grant waits for the requests
+    queued before it. `queue_key`, the caller's own queued request, is consumed by either.
+    """
     check_agent_name(agent)
     want = ClaimSpec(path, agent, mode)
     ttl = claim_ttl()
     for _ in range(MAX_ATTEMPTS):
         now = store.clock()
         epoch = store.get(EPOCH_KEY)
-        claims = list_claims(store)
-        own = next((c for c in claims if c.agent == agent and c.path == path), None)
-        queue = queued_requests(store)
-        held, ahead = blockers(claims, queue, want, queue_key)
+        records = {r.key: r for r in store.list_prefix(layout.CLAIMS)}
+        claims = [Claim.from_record(r) for r in records.values()]
+        held = [c for c in claims if claims_conflict(c.spec(), want)]
         if held:
             raise ClaimHeld(_describe(held[0]), details=tuple(_describe(c) for c in held[1:]))
-        if ahead:
-            raise ClaimHeld(f"{path}: {ahead[0].agent} is queued first for it")
-        if own is not None and own.mode == mode:
-            store.txn([], [Touch(claim_key(path, agent), ttl), *renew_agent(store, agent)])
-            return Grant(own._replace(renewed_at=now), True)
+        renewable = renewable_claim(claims, agent, path, mode)
+        if renewable is not None:
+            key = claim_key(renewable.path, agent)
+            ops: list[WriteOp] = [Touch(key, ttl), *renew_agent(store, agent)]
+            if queue_key is not None:
+                ops.append(Delete(queue_key))
+            # The claim may have expired or been released (and granted anew) since the read.
+            renewal = store.txn([Compare(key, "mod_rev", "==", records[key].mod_rev)], ops)
+            if not renewal.succeeded or renewal.results[0] is None:
+                continue  # gone: the next attempt is a new grant, with a new fencing token
+            renewed = Claim.from_record(renewal.results[0])
+            return Grant(renewed._replace(renewed_at=now), True)
+        # A mode change on the agent's own path does not queue behind the path's waiters.
+        if not any(c.agent == agent and c.path == path for c in claims):
+            _, ahead = blockers(claims, queued_requests(store), want, queue_key)
+            if ahead:
+                raise ClaimHeld(f"{path}: {ahead[0].agent} is queued first for it")
         claim = Claim(path, agent, mode, task, now)
-        ops: list[WriteOp] = [
+        ops = [
             Put(claim_key(path, agent), claim.stored(), ttl),
             _bump_epoch(epoch),
             event_op("claim_granted", now, task=task, agent=agent, message=path, mode=mode),
@@ -280,8 +308,19 @@ def grant_claim(
     raise Refused(f"claims on {path} kept changing; try again")
 
 
-def enqueue(store: Store, path: str, agent: str, task: str | None, mode: Mode) -> str:
-    """Queue a claim request (pre-edit --wait); return its queue key."""
+def queue_lease(wait: float) -> float:
+    """The lease of the queue entry of a `pre-edit --wait` of `wait` seconds: the wait and a
+    margin, so that the request of a waiter that died lapses instead of blocking the file."""
+    return max(wait, 0.0) + QUEUE_LEASE_MARGIN
+
+
+def enqueue(
+    store: Store, path: str, agent: str, task: str | None, mode: Mode, *, lease: float
+) -> str:
+    """Queue a claim request (pre-edit --wait) that lapses after `lease` seconds unless
+    granted or withdrawn first; return its queue key."""
+    if not lease > 0:
+        raise SwarmError(f"a queued claim request needs a positive lease, not {lease}")
     now = store.clock()
     key = f"{layout.CLAIM_QUEUE}{layout.unique_suffix(now)}-{agent}"
     request = Request(path, agent, mode, task, now)
@@ -290,16 +329,17 @@ def enqueue(store: Store, path: str, agent: str, task: str | None, mode: Mode) -
     store.txn(
         [],
         [
-            Put(key, encode(data)),
+            Put(key, encode(data), lease),
             event_op("claim_queued", now, task=task, agent=agent, message=path, mode=mode),
         ],
     )
     return key
 
 
-def withdraw(store: Store, queue_key: str) -> None:
-    """Drop a queued request (a --wait that timed out)."""
-    store.txn([], [Delete(queue_key)])
+def withdraw(store: Store, queue_key: str) -> bool:
+    """Drop a queued request (a --wait that ended ungranted). False when it was no longer
+    queued: a grant consumed it (or its lease ran out)."""
+    return store.txn([], [Delete(queue_key)]).results[0] is not None
 
 
 def release_ops(store: Store, agent: str, task: str, now: float) -> list[WriteOp]:

@@ -140,7 +140,7 @@ def _task_of(args: argparse.Namespace, store: Store, agent: str) -> str | None:
 
 def pre_edit(args: argparse.Namespace, store: Store) -> int:
     """Claim a file (or glob) before editing it; exit 3 naming the holder if it is held."""
-    from coordinator.claims import enqueue, grant_claim, normalize_path, withdraw
+    from coordinator.claims import enqueue, grant_claim, normalize_path, queue_lease, withdraw
     from coordinator.errors import ClaimHeld
 
     agent = _agent(args) or ""
@@ -148,8 +148,11 @@ def pre_edit(args: argparse.Namespace, store: Store) -> int:
     task = _task_of(args, store, agent)
     if args.wait is None:
         grant = grant_claim(store, path, agent, task=task, mode=args.mode)
+        renewed = grant.renewed
     else:
-        queue_key = enqueue(store, path, agent, task, args.mode)
+        before = store.revision()
+        queue_key = enqueue(store, path, agent, task, args.mode, lease=queue_lease(args.wait))
+        settled = False  # granted (a grant consumes the queue entry), or withdrawn
         try:
             grant = _wait_for(
                 store,
@@ -159,11 +162,22 @@ def pre_edit(args: argparse.Namespace, store: Store) -> int:
                 ),
                 ClaimHeld,
             )
+            settled = True
         except ClaimHeld:
-            withdraw(store, queue_key)
-            raise
+            settled = True
+            # A grant deletes the entry in its own transaction, so an entry this withdrawal
+            # finds gone was granted (by the daemon) as the wait ran out: report that grant.
+            if withdraw(store, queue_key):
+                raise
+            grant = grant_claim(store, path, agent, task=task, mode=args.mode)
+        finally:
+            if not settled:
+                withdraw(store, queue_key)
+        # A claim created after the request was queued was granted to this wait, even when
+        # the daemon made it and this hook only renewed it.
+        renewed = grant.renewed and grant.claim.token <= before
     claim = grant.claim
-    verb = "renewed" if grant.renewed else "granted"
+    verb = "renewed" if renewed else "granted"
     print(f"{verb} {claim.mode} claim on {claim.path} to {agent} (fencing token {claim.token})")
     return 0
 

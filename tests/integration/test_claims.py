@@ -7,7 +7,12 @@ import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from memory.errors import Refused
+from memory.store import Store
 from tests.integration.conftest import SWARM, DaemonProcess, Project, wait_until
 
 
@@ -98,11 +103,124 @@ def test_the_daemon_grants_a_queued_claim_and_notifies_the_waiter(
     start_daemon("--interval", "3600", "--no-watch-worktree")
     project.ok("hooks", "pre-edit", "--file", "b.txt", "--agent", "alice")
     with project.store() as store:
-        enqueue(store, "b.txt", "bob", None, "exclusive")  # a waiter that went quiet
+        # a waiter that went quiet while its request is still live
+        enqueue(store, "b.txt", "bob", None, "exclusive", lease=60)
     project.ok("claims", "release", "b.txt", env={"SWARM_AGENT_ID": "alice"})
     wait_until(lambda: [c["agent"] for c in claims(project)] == ["bob"], what="the grant")
     inbox = project.ok("inbox", "bob", "--json").json()
     assert any("queued claim on b.txt was granted" in n["message"] for n in inbox)
+
+
+def queue(project: Project) -> list[dict[str, object]]:
+    """The queued claim requests, as `swarm claims --json` shows them."""
+    result: list[dict[str, object]] = project.ok("claims", "--json").json()["queue"]
+    return result
+
+
+def test_the_holder_renews_its_claim_while_another_agent_waits_for_it(project: Project) -> None:
+    project.ok("hooks", "pre-edit", "--file", "src/**", "--agent", "alice", "--task", "p/t1")
+    project.ok("hooks", "pre-edit", "--file", "a.txt", "--agent", "alice", "--task", "p/t1")
+    waiter = subprocess.Popen(
+        [SWARM, "hooks", "pre-edit", "--file", "a.txt", "--agent", "bob", "--wait", "30"],
+        cwd=project.root,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: queue(project), what="bob to be queued")
+        again = project.ok("hooks", "pre-edit", "--file", "a.txt", "--agent", "alice")
+        assert "renewed exclusive claim on a.txt to alice" in again.stdout
+        covered = project.ok("hooks", "pre-edit", "--file", "src/x.py", "--agent", "alice")
+        assert "renewed exclusive claim on src/** to alice" in covered.stdout
+        assert [r["agent"] for r in queue(project)] == ["bob"], "the holder did not queue"
+        project.ok("hooks", "post-task", "--task-id", "p/t1", "--agent", "alice")
+        out, err = waiter.communicate(timeout=30)
+    finally:
+        if waiter.poll() is None:
+            waiter.kill()
+            waiter.communicate()
+    assert waiter.returncode == 0, err
+    assert "granted exclusive claim on a.txt to bob" in out
+    assert queue(project) == []
+
+
+def test_an_abandoned_queue_entry_lapses_and_stops_blocking_the_file(project: Project) -> None:
+    from coordinator.claims import enqueue, grant_claim, queued_requests
+    from coordinator.errors import ClaimHeld
+
+    with project.store() as store:
+        enqueue(store, "d.txt", "bob", None, "exclusive", lease=1)  # its hook was killed
+        with pytest.raises(ClaimHeld, match="bob is queued first"):
+            grant_claim(store, "d.txt", "carol")  # while the request lives, it comes first
+        wait_until(lambda: not queued_requests(store), what="the queue entry to lapse")
+    taken = project.ok("hooks", "pre-edit", "--file", "d.txt", "--agent", "carol")
+    assert "granted exclusive claim on d.txt to carol" in taken.stdout
+
+
+def test_a_glob_may_not_climb_out_of_the_repository(project: Project) -> None:
+    result = project.swarm("hooks", "pre-edit", "--file", "*/../../../etc/passwd", "--agent", "a")
+    assert result.code == 1
+    assert "may not hold '.' or '..'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert claims(project) == []
+
+
+def run_hook(project: Project, monkeypatch: pytest.MonkeyPatch, *argv: str) -> int:
+    """Run `swarm hooks ARGV...` in this process, so that a test can stand in for a part."""
+    from hooks.run import main
+
+    monkeypatch.chdir(project.root)
+    return main(["--db", str(project.db), *argv])
+
+
+def test_a_wait_that_ends_in_an_error_withdraws_its_queued_request(
+    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import coordinator.claims
+
+    project.ok("hooks", "pre-edit", "--file", "e.txt", "--agent", "alice")
+
+    def store_gives_up(*args: Any, **kwargs: Any) -> Any:
+        raise Refused("claims on e.txt kept changing; try again")
+
+    monkeypatch.setattr(coordinator.claims, "grant_claim", store_gives_up)
+    code = run_hook(
+        project, monkeypatch, "pre-edit", "--file", "e.txt", "--agent", "bob", "--wait", "5"
+    )
+    assert code == 3
+    assert "kept changing" in capsys.readouterr().err
+    assert queue(project) == []
+
+
+def test_a_grant_made_as_the_wait_runs_out_is_reported_not_refused(
+    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hooks.run
+    from coordinator.claims import grant_queued, release_claims
+    from coordinator.errors import ClaimHeld
+
+    project.ok("hooks", "pre-edit", "--file", "f.txt", "--agent", "alice")
+
+    def wait_times_out_as_the_daemon_grants(
+        store: Store, seconds: float, attempt: Callable[[], Any], retry_on: type[BaseException]
+    ) -> Any:
+        with pytest.raises(ClaimHeld) as refused:
+            attempt()
+        release_claims(store, path="f.txt", agent="alice", actor="alice", force=False)
+        assert [g.claim.agent for g in grant_queued(store)] == ["bob"]  # the daemon's pass
+        raise refused.value
+
+    monkeypatch.setattr(hooks.run, "_wait_for", wait_times_out_as_the_daemon_grants)
+    code = run_hook(
+        project, monkeypatch, "pre-edit", "--file", "f.txt", "--agent", "bob", "--wait", "5"
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "granted exclusive claim on f.txt to bob" in out
+    assert [c["agent"] for c in claims(project)] == ["bob"]
+    assert queue(project) == []
 
 
 def test_lease_expiry_hands_the_claim_over(project: Project) -> None:
