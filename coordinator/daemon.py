@@ -14,17 +14,24 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import anyio
 import structlog
 
 from coordinator import layout
-from coordinator.claims import grant_queued
-from coordinator.dashboard import DashboardWriter
+from coordinator.claims import (
+    EPOCH_KEY,
+    MAX_ATTEMPTS,
+    check_agent_name,
+    grant_queued,
+    release_ops,
+)
+from coordinator.dashboard import DashboardWriter, write_dashboards
 from coordinator.edits import check_unannounced, edit_grace
 from coordinator.plan import TaskSpec
 from coordinator.readiness import (
@@ -44,16 +51,23 @@ from coordinator.readiness import (
 )
 from coordinator.state import TaskRun, encode, event_op, notify_ops, run_op, status_op
 from memory.aio import AsyncStore
-from memory.errors import SwarmError
-from memory.records import Change, Compare, Delete, Put, WriteOp
+from memory.errors import CompactedRevision, Refused, SwarmError
+from memory.records import Change, Compare, Put, Record, WriteOp
 from memory.store import Store
 
 log = structlog.get_logger("swarm.daemon")
+
+T = TypeVar("T")
 
 #: Who receives notifications that concern no single agent (escalations, stale agents).
 OPERATOR = "operator"
 #: Changes read per batch while catching up.
 BATCH = 2000
+#: How many changes the daemon keeps in the log by default (`--keep-changes`).
+DEFAULT_KEEP_CHANGES = 100_000
+#: A failed pass is retried after this many seconds, doubling up to `RETRY_MAX`.
+RETRY_FIRST = 0.1
+RETRY_MAX = 30.0
 
 
 class DaemonRunning(SwarmError):
@@ -89,10 +103,14 @@ class ChangeBatch:
 
     cursor: int
     count: int = 0
+    #: Every change read, the daemon's own cursor writes included (the log grew by this).
+    logged: int = 0
     affected: set[str] = field(default_factory=set)
     completed: set[str] = field(default_factory=set)
     stale_agents: list[str] = field(default_factory=list)
     claims_changed: bool = False
+    #: The log before the cursor was compacted away: the model was reloaded from the keys.
+    reloaded: bool = False
 
 
 @dataclass
@@ -173,8 +191,11 @@ class Daemon:
         clock: Callable[[], float] = time.time,
         watch_worktree: bool = True,
         dashboard: Path | None = None,
+        keep_changes: int | None = DEFAULT_KEEP_CHANGES,
     ) -> None:
         self.db_path = db_path
+        #: Compact the change log to about this many changes (None: never).
+        self.keep_changes = keep_changes
         self.watch_worktree = watch_worktree
         self.repo_root = repo_root
         self.interval = interval
@@ -195,7 +216,16 @@ class Daemon:
         self._merge_heads: tuple[tuple[str, str | None], ...] = ()
         self._group: anyio.abc.TaskGroup | None = None
         #: The dashboard files: `--dashboard PATH` (every phase) and the plans' `dashboard:`.
+        #: Used on the event loop only; the worker thread gets snapshots (see _write_dashboards).
         self.dashboards = DashboardWriter(repo_root, dashboard)
+        #: Plans' `dashboard:` paths refused for leaving the repository (warned once each).
+        self._refused_dashboards: set[str] = set()
+        #: About how many changes the log holds (None: not counted yet).
+        self._log_size: int | None = None
+        #: Passes failed in a row (retried with a growing delay).
+        self._failures = 0
+        #: The catch-up pass failed: the next pass settles every task.
+        self._owe_full_pass = False
 
     @property
     def store(self) -> AsyncStore:
@@ -219,10 +249,21 @@ class Daemon:
             self._store = await AsyncStore.open(self.db_path, actor="swarm-daemon")
             try:
                 await self._load()
-                stats = await self.run_pass(self.clock(), full=True)
-                log.info(
-                    "caught up", cursor=self.cursor, tasks=len(self.model.specs), **stats.__dict__
-                )
+                try:
+                    stats = await self.run_pass(self.clock(), full=True)
+                except (SwarmError, OSError) as err:
+                    if once:
+                        raise
+                    # Like any pass, the catch-up is retried; the daemon stays up.
+                    self._pass_failed(err)
+                    self._owe_full_pass = True
+                else:
+                    log.info(
+                        "caught up",
+                        cursor=self.cursor,
+                        tasks=len(self.model.specs),
+                        **stats.__dict__,
+                    )
                 if once:
                     task_status.started()
                     return
@@ -289,12 +330,31 @@ class Daemon:
 
     async def _loop(self) -> None:
         while True:
-            with anyio.move_on_after(self._timeout(self.clock())):
+            timeout = self._timeout(self.clock())
+            if self._failures:
+                # Retry a failed pass soon, but back off so that a lasting fault never spins.
+                backoff = RETRY_FIRST * 2 ** min(self._failures - 1, 16)
+                timeout = min(self.interval, RETRY_MAX, backoff)
+            with anyio.move_on_after(timeout):
                 await self._wake.wait()
             self._wake = anyio.Event()
-            stats = await self.run_pass(self.clock())
+            try:
+                stats = await self.run_pass(self.clock(), full=self._owe_full_pass)
+            except (SwarmError, OSError) as err:
+                # One failed pass (a store locked past the busy timeout, a bad record, an
+                # agent that cannot be started) must not stop the coordination: the cursor
+                # did not move, so the next pass sees the same changes again.
+                self._pass_failed(err)
+                continue
+            self._failures = 0
+            self._owe_full_pass = False
             if stats.changes or stats.transitions or stats.spawned or stats.escalated:
                 log.info("pass", cursor=self.cursor, **stats.__dict__)
+
+    def _pass_failed(self, err: SwarmError | OSError) -> None:
+        self._failures += 1
+        message = err.message if isinstance(err, SwarmError) else str(err)
+        log.error("pass failed", error=message, kind=type(err).__name__, failures=self._failures)
 
     # --- the model ---------------------------------------------------------------------
 
@@ -339,13 +399,7 @@ class Daemon:
         if key.startswith(layout.TASKS):
             task_id = _task_of(key, layout.TASKS, "/spec")
             if task_id is not None:
-                if value is None:
-                    model.specs.pop(task_id, None)
-                else:
-                    model.specs[task_id] = TaskSpec.from_json(value)
-                    affected.add(task_id)
-                model.index()
-                return affected
+                return affected | self._absorb_spec(task_id, value)
             task_id = _task_of(key, layout.TASKS, "/run")
             if task_id is not None:
                 model.runs[task_id] = TaskRun.from_json(value)
@@ -368,6 +422,24 @@ class Daemon:
                 affected.add(task_id)
         return affected
 
+    def _absorb_spec(self, task_id: str, value: Any) -> set[str]:
+        """A task's spec was written (or removed): the task itself may be affected."""
+        model = self.model
+        affected = set()
+        if value is None:
+            model.specs.pop(task_id, None)
+        else:
+            try:
+                model.specs[task_id] = TaskSpec.from_json(value)
+            except SwarmError as err:
+                # One malformed record must not fail every pass from here on.
+                log.warning("bad task spec", task=task_id, error=err.message)
+                model.specs.pop(task_id, None)
+            else:
+                affected.add(task_id)
+        model.index()
+        return affected
+
     # --- one pass ------------------------------------------------------------------------
 
     async def run_pass(self, now: float, *, full: bool = False) -> PassStats:
@@ -377,14 +449,15 @@ class Daemon:
         if self._next_expiry is not None and self._next_expiry <= now:
             await store.expire_due()
             self._next_expiry = await store.next_expiry()
-        batch = await self._read_changes()
+        batch = await self._catch_up()
+        full = full or batch.reloaded
         affected = set(self.model.specs) if full else batch.affected
         stats.changes = batch.count
         if batch.count:
             self._next_expiry = await store.next_expiry()
         for agent in batch.stale_agents:
-            stats.stale += 1
-            await self._agent_stale(agent, now)
+            if await self._agent_stale(agent, now):
+                stats.stale += 1
         # Gate checks go first: a dependent settled before its requirement's failing gate
         # was checked would be marked ready (and notified, or spawned) on a stale `complete`.
         for task_id in sorted(affected, key=lambda t: (t not in batch.completed, t)):
@@ -395,12 +468,33 @@ class Daemon:
         # knows the dashboards reflect it.
         await self._write_dashboards(stats, full=full)
         self.cursor = batch.cursor
-        if stats.changes:
+        if stats.changes or batch.reloaded:
             # Persist only after real work: the cursor's own write is skipped above, so
             # writing it on every pass would wake the daemon forever.
             await store.put(layout.DAEMON_CURSOR, batch.cursor)
             self._next_deadline = self._earliest_deadline()
+            await self._compact_log(batch)
         return stats
+
+    async def _compact_log(self, batch: ChangeBatch) -> None:
+        """Keep the change log near `keep_changes` entries (DESIGN: compacted by count),
+        never compacting past our own cursor, so that a restart can always catch up.
+
+        The log's size is counted once, then tracked from the changes each pass reads
+        (every change passes through the daemon); it is recounted after a compaction.
+        A tenth of slack keeps a busy store from compacting on every pass.
+        """
+        if self.keep_changes is None:
+            return
+        if self._log_size is None or batch.reloaded:
+            self._log_size = await self.store.change_count()
+        else:
+            self._log_size += batch.logged
+        if self._log_size <= self.keep_changes + self.keep_changes // 10:
+            return
+        point = await self.store.compact_keeping(self.keep_changes, max_rev=self.cursor)
+        self._log_size = await self.store.change_count()
+        log.info("change log compacted", through=point, cursor=self.cursor, kept=self._log_size)
 
     async def _housekeeping(
         self, stats: PassStats, batch: ChangeBatch, now: float, *, full: bool
@@ -410,7 +504,7 @@ class Daemon:
         if batch.claims_changed or full:
             stats.granted = await self._sync(self._grant_queued)
         if self._pending_edits and min(self._pending_edits.values()) + edit_grace() <= now:
-            await self._sync(self._check_edits)
+            await self._check_due_edits(now)
         if full:
             self._next_deadline = self._earliest_deadline()
         if self._next_deadline is not None and self._next_deadline <= now:
@@ -426,28 +520,50 @@ class Daemon:
     async def _write_dashboards(self, stats: PassStats, *, full: bool) -> None:
         """Render the dashboards in a worker thread and write those whose content changed;
         an idle pass (no change seen, nothing done) renders nothing."""
-        if not (full or any(vars(stats).values())) or not self.dashboards.wanted(self.model.plans):
+        if not (full or any(vars(stats).values())):
             return
-        plans = dict(self.model.plans)
-
-        def run() -> list[Path]:
-            with Store.open(self.db_path, actor="swarm-daemon") as store:
-                return self.dashboards.refresh(store, plans)
-
+        plans = self._dashboard_plans()
+        if not self.dashboards.wanted(plans):
+            return
+        # The writer's state stays on the event loop, where the work-tree watcher asks it
+        # which files are ours; the worker thread gets copies and hands back what it wrote.
+        targets = self.dashboards.targets(plans)
+        known = self.dashboards.known()
         try:
-            written = await anyio.to_thread.run_sync(run)
+            contents, written = await self._sync(
+                partial(write_dashboards, targets=targets, known=known)
+            )
         except OSError as err:
             # An unwritable dashboard must not stop the coordination it reports on.
             log.warning("dashboard not written", error=str(err))
             return
+        self.dashboards.remember(contents)
         for path in written:
             log.info("dashboard written", path=str(path))
 
-    async def _sync(self, work: Callable[[Store], int]) -> int:
-        """Run work written for the sync store (claims, edits) in a worker thread, with a
-        connection of its own: one implementation serves the hooks and the daemon."""
+    def _dashboard_plans(self) -> dict[str, dict[str, Any]]:
+        """The plans, less any `dashboard:` that leads out of the repository (plan load
+        refuses those; a plan stored before it did, or a symlink, may still name one)."""
+        root = self.repo_root.resolve()
+        plans = {}
+        for phase, header in self.model.plans.items():
+            name = header.get("dashboard")
+            if isinstance(name, str) and name and not _inside(root, name):
+                if name not in self._refused_dashboards:
+                    self._refused_dashboards.add(name)
+                    log.warning("dashboard outside the repository refused", phase=phase, path=name)
+                continue
+            plans[phase] = header
+        return plans
 
-        def run() -> int:
+    async def _sync(self, work: Callable[[Store], T]) -> T:
+        """Run work written for the sync store (claims, edits) in a worker thread, with a
+        connection of its own: one implementation serves the hooks and the daemon.
+
+        `work` gets its inputs as arguments and returns its results: it must not touch
+        state the event loop uses meanwhile (the work-tree watcher keeps running)."""
+
+        def run() -> T:
             with Store.open(self.db_path, actor="swarm-daemon") as store:
                 return work(store)
 
@@ -486,18 +602,21 @@ class Daemon:
             log.info("claim granted", path=grant.claim.path, agent=grant.claim.agent)
         return len(granted)
 
-    def _check_edits(self, store: Store) -> int:
-        """Turn disk changes no post-edit announced within the grace period into conflicts."""
-        now = self.clock()
-        due = [p for p, seen in self._pending_edits.items() if seen + edit_grace() <= now]
-        found = 0
+    async def _check_due_edits(self, now: float) -> int:
+        """Turn disk changes no post-edit announced within the grace period into conflicts.
+
+        The due paths are taken out of `_pending_edits` here, on the event loop that adds
+        to it; the worker thread sees only its own copy."""
+        grace = edit_grace()
+        due = {path: seen for path, seen in self._pending_edits.items() if seen + grace <= now}
         for path in due:
-            seen = self._pending_edits.pop(path)
-            description = check_unannounced(store, self.repo_root, path, seen)
-            if description:
-                found += 1
-                log.warning("conflict", description=description)
-        return found
+            del self._pending_edits[path]
+        try:
+            return await self._sync(partial(_check_edits, repo_root=self.repo_root, due=due))
+        except BaseException:
+            for path, seen in due.items():  # not checked: keep them for the next pass
+                self._pending_edits.setdefault(path, seen)
+            raise
 
     async def _watch_worktree(self) -> None:
         """Note every file changed in the work tree (not .git, .swarm or ignored paths)."""
@@ -510,11 +629,34 @@ class Daemon:
                     self._pending_edits.setdefault(path, now)
             self._wake.set()
 
+    async def _catch_up(self) -> ChangeBatch:
+        """The changes since the cursor; when the log before them has been compacted away
+        (`swarm memory compact`, an exact import), the model rebuilt from the keys instead."""
+        try:
+            return await self._read_changes()
+        except CompactedRevision as err:
+            # What the lost changes said is in the keys: reload them and settle every task.
+            # The revision is read first, so a write made during the reload is read again.
+            revision = await self.store.revision()
+            log.warning(
+                "change log compacted past the cursor; reloading",
+                cursor=self.cursor,
+                revision=revision,
+                error=err.message,
+            )
+            await self._load()
+            return ChangeBatch(cursor=revision, claims_changed=True, reloaded=True)
+
     async def _read_changes(self) -> ChangeBatch:
-        """Absorb every change since the cursor into the model."""
+        """Absorb every change since the cursor into the model.
+
+        Pages continue from the last change's (rev, seq): one revision may hold more
+        changes than a page (a plan load, a big import), and each is read exactly once."""
         batch = ChangeBatch(cursor=self.cursor)
+        rev, seq = self.cursor + 1, 0
         while True:
-            changes, revision = await self.store.changes_since(batch.cursor + 1, limit=BATCH)
+            changes, revision = await self.store.changes_since(rev, limit=BATCH, after_seq=seq)
+            batch.logged += len(changes)
             for change in changes:
                 if change.key == layout.DAEMON_CURSOR:
                     continue
@@ -525,12 +667,13 @@ class Daemon:
                 if change.key.startswith((layout.CLAIMS, layout.CLAIM_QUEUE)):
                     batch.claims_changed = True
                 if change.op == "expire" and change.key.startswith(layout.AGENTS):
-                    batch.stale_agents.append(change.key[len(layout.AGENTS) :])
-            if changes:
-                batch.cursor = changes[-1].rev
+                    agent = change.key[len(layout.AGENTS) :]
+                    if agent not in batch.stale_agents:
+                        batch.stale_agents.append(agent)
             if len(changes) < BATCH:
                 batch.cursor = max(batch.cursor, revision)
                 return batch
+            rev, seq = changes[-1].rev, changes[-1].seq
 
     async def _settle(self, task_id: str, now: float, *, gate_check: bool) -> bool:
         """Bring one task's status in line with its readiness; True when it changed."""
@@ -612,6 +755,13 @@ class Daemon:
     ) -> list[Put]:
         if not agent:
             return []
+        try:
+            check_agent_name(agent)
+        except SwarmError:
+            # A spec stored before plans validated `agent:`; its inbox key would fail the
+            # whole transaction, and with it every pass.
+            log.warning("notification not delivered: invalid agent name", agent=agent)
+            return []
         return notify_ops(agent, message, now, level=level, sender="swarm-daemon", task=task_id)
 
     async def _escalate(self, now: float) -> int:
@@ -657,30 +807,36 @@ class Daemon:
                 log.warning("escalated", task=task_id)
         return count
 
-    async def _agent_stale(self, agent: str, now: float) -> None:
-        """An agent's lease ran out: flag its running tasks stalled and release its claims."""
+    async def _agent_stale(self, agent: str, now: float) -> bool:
+        """An agent's lease ran out: flag its running tasks stalled and release its claims,
+        in one transaction. Returns False when the agent has registered again since: the
+        expiry is old news (read while catching up) and its work is live."""
+        if await self.store.get(layout.agent_key(agent)) is not None:
+            log.info("agent back before its expiry was handled", agent=agent)
+            return False
+        runs = {
+            task_id: current._replace(stalled=True, reason=f"agent {agent} is stale")
+            for task_id, current in self.model.runs.items()
+            if current.agent == agent
+            and not current.stalled
+            and self.model.statuses.get(task_id) == IN_PROGRESS
+        }
         ops: list[WriteOp] = [
             event_op("agent_stale", now, agent=agent, message=f"agent {agent} went silent")
         ]
-        stalled = []
-        for task_id, current in list(self.model.runs.items()):
-            if current.agent == agent and self.model.statuses.get(task_id) == IN_PROGRESS:
-                run = current._replace(stalled=True, reason=f"agent {agent} is stale")
-                self.model.runs[task_id] = run
-                stalled.append(task_id)
-                ops += [
-                    run_op(task_id, run),
-                    event_op("task_stalled", now, task=task_id, agent=agent),
-                ]
-        for record in await self.store.list_prefix(layout.CLAIMS):
-            if isinstance(record.value, dict) and record.value.get("agent") == agent:
-                ops.append(Delete(record.key))
+        for task_id, run in runs.items():
+            ops += [run_op(task_id, run), event_op("task_stalled", now, task=task_id, agent=agent)]
+        stalled = list(runs)
         message = f"agent {agent} is stale" + (
             f"; stalled: {', '.join(stalled)}" if stalled else ""
         )
         ops += self._tell(OPERATOR, message, now, stalled[0] if stalled else "", "warn")
-        await self.store.txn([], ops)
+        if not await self._sync(partial(_release_stale_agent, agent=agent, ops=ops, now=now)):
+            log.info("agent back before its expiry was handled", agent=agent)
+            return False
+        self.model.runs.update(runs)
         log.warning("agent stale", agent=agent, stalled=stalled)
+        return True
 
     # --- spawning agents -----------------------------------------------------------------
 
@@ -813,3 +969,42 @@ def _hours(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds / 60:g}m"
     return f"{seconds:g}s"
+
+
+def _inside(root: Path, name: str) -> bool:
+    """Whether `name`, relative to the resolved `root`, resolves to a file inside it."""
+    target = (root / name).resolve()
+    return target != root and target.is_relative_to(root)
+
+
+def _check_edits(store: Store, *, repo_root: Path, due: Mapping[str, float]) -> int:
+    """Record an `unannounced_edit` conflict for each due path no post-edit announced."""
+    found = 0
+    for path, seen in due.items():
+        description = check_unannounced(store, repo_root, path, seen)
+        if description:
+            found += 1
+            log.warning("conflict", description=description)
+    return found
+
+
+def _epoch_guard(epoch: Record | None) -> Compare:
+    # The claims epoch as it was read: a claim granted meanwhile fails the transaction.
+    if epoch is None:
+        return Compare(EPOCH_KEY, "version", "==", 0)
+    return Compare(EPOCH_KEY, "mod_rev", "==", epoch.mod_rev)
+
+
+def _release_stale_agent(store: Store, *, agent: str, ops: list[WriteOp], now: float) -> bool:
+    """Commit `ops` together with the release of a silent agent's claims and queued
+    requests (`release_ops`: claims epoch bumped, `claim_released` event), provided the
+    agent is still unregistered. False when it has registered again."""
+    absent = Compare(layout.agent_key(agent), "version", "==", 0)
+    for _ in range(MAX_ATTEMPTS):
+        epoch = store.get(EPOCH_KEY)
+        release = release_ops(store, agent, "", now)
+        if store.txn([absent, _epoch_guard(epoch)], [*ops, *release]).succeeded:
+            return True
+        if store.get(layout.agent_key(agent)) is not None:
+            return False
+    raise Refused(f"claims kept changing while releasing those of stale agent {agent}")

@@ -3,10 +3,11 @@
 `render_dashboard` is a pure function of the plain-JSON dashboard view
 (`coordinator.views.dashboard_view`). It holds nothing that changes with the clock alone:
 no "generated at", no store revision and no live duration of running tasks, so the
-daemon rewrites the file only when what it shows has changed. `DashboardWriter` is the
-I/O edge: it decides where dashboards go, renders them and writes each atomically (a
+daemon rewrites the file only when what it shows has changed. The I/O edge is in two
+parts: `DashboardWriter` decides where dashboards go and remembers what each holds (on
+the daemon's event loop); `write_dashboards` renders them and writes each atomically (a
 temporary file in the same directory, then `os.replace`) only when its content differs
-from what was last written.
+from what was last written (in a worker thread, on copies of that state).
 """
 
 from __future__ import annotations
@@ -374,13 +375,18 @@ def dashboard_targets(
 
 
 class DashboardWriter:
-    """Renders the dashboards of a store and writes each one only when it changed."""
+    """Where the dashboards go and what each file holds, as far as we know.
+
+    Its state belongs to one thread (the daemon's event loop, where the work-tree watcher
+    asks `owns`); `write_dashboards` renders and writes elsewhere, on the snapshots that
+    `targets` and `known` hand out, and `remember` takes back what it wrote.
+    """
 
     def __init__(self, repo_root: Path, override: Path | None = None) -> None:
         self.repo_root = repo_root
         self.override = override
-        #: Every dashboard file this writer has been asked to keep.
-        self._paths: set[Path] = set() if override is None else {override.resolve()}
+        #: Every dashboard file this writer has been asked to keep (replaced, never mutated).
+        self._paths: frozenset[Path] = frozenset(() if override is None else {override.resolve()})
         #: What each dashboard file holds, as far as we know (read back on first use).
         self._last: dict[Path, str | None] = {}
 
@@ -404,21 +410,47 @@ class DashboardWriter:
                 return True
         return False
 
-    def refresh(self, store: Store, plans: Mapping[str, Mapping[str, Any]]) -> list[Path]:
-        """Render every dashboard; write those whose content changed. Returns them."""
-        from coordinator.views import dashboard_view
+    def targets(self, plans: Mapping[str, Mapping[str, Any]]) -> dict[Path, Phases]:
+        """Where the dashboards of `plans` go (see `dashboard_targets`); each is remembered
+        as ours before anything is written to it."""
+        found = dashboard_targets(plans, self.repo_root, self.override)
+        self._paths = self._paths | found.keys()
+        return found
 
-        written = []
-        for path, phases in dashboard_targets(plans, self.repo_root, self.override).items():
-            self._paths.add(path)
-            if path not in self._last:
-                self._last[path] = _read_text(path)
-            content = render_dashboard(dashboard_view(store, phases))
-            if content != self._last[path]:
-                write_atomic(path, content)
-                self._last[path] = content
-                written.append(path)
+    def known(self) -> dict[Path, str | None]:
+        """A copy of what each dashboard file holds, as far as we know."""
+        return dict(self._last)
+
+    def remember(self, contents: Mapping[Path, str | None]) -> None:
+        """Take back what `write_dashboards` found or wrote."""
+        self._last.update(contents)
+
+    def refresh(self, store: Store, plans: Mapping[str, Mapping[str, Any]]) -> list[Path]:
+        """Render every dashboard; write those whose content changed. Returns them.
+        Everything on the calling thread (the daemon splits it; see the class docstring)."""
+        contents, written = write_dashboards(store, targets=self.targets(plans), known=self.known())
+        self.remember(contents)
         return written
+
+
+def write_dashboards(
+    store: Store, *, targets: Mapping[Path, Phases], known: Mapping[Path, str | None]
+) -> tuple[dict[Path, str | None], list[Path]]:
+    """Render each target and write it when its content differs from what `known` says the
+    file holds (read from disk when unknown). Returns what the files now hold and which
+    were written. It shares no state with its caller, so it may run in a worker thread."""
+    from coordinator.views import dashboard_view
+
+    contents: dict[Path, str | None] = {}
+    written = []
+    for path, phases in targets.items():
+        current = known[path] if path in known else _read_text(path)
+        content = render_dashboard(dashboard_view(store, phases))
+        if content != current:
+            write_atomic(path, content)
+            written.append(path)
+        contents[path] = content
+    return contents, written
 
 
 def _read_text(path: Path) -> str | None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Mapping
+from pathlib import PurePosixPath
 from typing import Any, Final, NamedTuple
 
 from coordinator.conditions import Condition, parse_condition
@@ -235,6 +236,12 @@ def plan_from_data(data: Any, source: str = "<plan>") -> Plan:
         raise PlanError(f"{source}: phase {phase!r} is reserved for the coordinator's records")
     session = _optional_str(source, "session", data.get("session")) or phase
     dashboard = _optional_str(source, "dashboard", data.get("dashboard"))
+    if dashboard is not None and not _relative_file(dashboard):
+        # The daemon writes this file: it must stay inside the repository.
+        raise PlanError(
+            f"{source}: dashboard: {dashboard!r} must be a file path relative to the "
+            "repository root, without '..'"
+        )
     baseline = _optional_key(source, "baseline", data.get("baseline"))
     final = _optional_key(source, "final", data.get("final"))
 
@@ -310,11 +317,15 @@ def _task_from_data(
             raise PlanError(
                 f"{where}: files: {pattern!r} must be a path relative to the repository root"
             )
+    # The agent names an inbox and a registration: one key segment, as `--agent` is.
+    agent = _optional_str(where, "agent", body.get("agent"))
+    if agent is not None:
+        _segment(where, "agent", agent)
     return TaskSpec(
         phase=phase,
         name=name,
         title=_optional_str(where, "title", body.get("title")) or name,
-        agent=_optional_str(where, "agent", body.get("agent")),
+        agent=agent,
         requires=requires,
         optional=optional,
         when=_conditions(where, "when", body.get("when")),
@@ -354,6 +365,13 @@ def _segment(where: str, what: str, value: Any) -> str:
     if not _SEGMENT.match(value):
         raise PlanError(f"{where}: {what} {value!r} may only hold letters, digits, '.', '_', '-'")
     return value
+
+
+def _relative_file(path: str) -> bool:
+    """Whether `path` names a file under the repository root: relative, no `..`, and not
+    the root itself (`.`)."""
+    parts = PurePosixPath(path).parts
+    return bool(parts) and not PurePosixPath(path).is_absolute() and ".." not in parts
 
 
 def _optional_str(where: str, field: str, value: Any) -> str | None:

@@ -212,10 +212,16 @@ class AsyncStore:
         return await self._read(engine.history(validate_key(key), from_rev))
 
     async def changes_since(
-        self, from_rev: int, prefix: str = "", limit: int = DEFAULT_BATCH
+        self, from_rev: int, prefix: str = "", limit: int = DEFAULT_BATCH, *, after_seq: int = 0
     ) -> tuple[list[Change], int]:
-        """Changes at or after `from_rev` under `prefix`, and the current revision."""
-        return await self._read(engine.changes_since(from_rev, validate_prefix(prefix), limit))
+        """Changes under `prefix` at or after `from_rev` (past `after_seq` within it: page on
+        from the last change's rev and seq), and the current revision."""
+        steps = engine.changes_since(from_rev, validate_prefix(prefix), limit, after_seq)
+        return await self._read(steps)
+
+    async def change_count(self) -> int:
+        """How many changes the log holds (it scans the log: call it rarely)."""
+        return await self._read(engine.change_count())
 
     async def next_expiry(self) -> float | None:
         """When the next lease runs out, or None."""
@@ -275,9 +281,10 @@ class AsyncStore:
         """Drop the change log up to `through_rev`; return the compaction point."""
         return await self._write(engine.compact(through_rev))
 
-    async def compact_keeping(self, keep: int) -> int:
-        """Drop all but the newest `keep` changes; return the compaction point."""
-        return await self._write(engine.compact_keeping(keep))
+    async def compact_keeping(self, keep: int, *, max_rev: int | None = None) -> int:
+        """Drop all but the newest `keep` changes, never past `max_rev`; return the
+        compaction point."""
+        return await self._write(engine.compact_keeping(keep, max_rev))
 
     async def set_max_value_bytes(self, limit: int) -> None:
         """Set the store-wide limit on one encoded value."""

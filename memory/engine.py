@@ -110,12 +110,27 @@ def history(key: str, from_rev: int | None) -> Steps[list[Change]]:
     return [change_from_row(row) for row in rows]
 
 
-def changes_since(from_rev: int, prefix: str, limit: int) -> Steps[tuple[list[Change], int]]:
-    """Up to `limit` changes at or after `from_rev` under `prefix`, and the store revision."""
+def changes_since(
+    from_rev: int, prefix: str, limit: int, after_seq: int = 0
+) -> Steps[tuple[list[Change], int]]:
+    """Up to `limit` changes under `prefix` after the position (`from_rev`, `after_seq`),
+    in (rev, seq) order, and the store revision.
+
+    With `after_seq` 0 that is every change at or after `from_rev`; a reader whose page
+    ended inside a revision resumes with the last change's (rev, seq), so one revision
+    larger than a page is read whole, once.
+    """
     meta = yield from read_meta()
     _check_not_compacted(from_rev, meta)
-    rows = yield (sql.CHANGES_SINCE, (from_rev, prefix, prefix_upper_bound(prefix), limit))
+    upper = prefix_upper_bound(prefix)
+    rows = yield (sql.CHANGES_SINCE, (from_rev, from_rev, after_seq, prefix, upper, limit))
     return [change_from_row(row) for row in rows], meta.revision
+
+
+def change_count() -> Steps[int]:
+    """How many changes the log holds (a scan: for rare checks, not every pass)."""
+    rows = yield (sql.CHANGE_COUNT, ())
+    return int(rows[0][0])
 
 
 def next_expiry() -> Steps[float | None]:
@@ -291,15 +306,19 @@ def compact(through_rev: int) -> Steps[int]:
     return through_rev
 
 
-def compact_keeping(keep: int) -> Steps[int]:
-    """Compact so that at most the newest `keep` changes remain."""
+def compact_keeping(keep: int, max_rev: int | None = None) -> Steps[int]:
+    """Compact so that at most the newest `keep` changes remain, but never past `max_rev`
+    (a reader's cursor whose later changes must stay readable)."""
     rows = yield (sql.NTH_NEWEST_REV, (keep,))
     if not rows:
         meta = yield from read_meta()
         return meta.compacted_rev
     # rows[0] is the newest change outside the kept window: compact through its revision.
     # That keeps whole revisions; a revision straddling the window is dropped entirely.
-    return (yield from compact(int(rows[0][0])))
+    through = int(rows[0][0])
+    if max_rev is not None:
+        through = min(through, max_rev)
+    return (yield from compact(through))
 
 
 def is_empty() -> Steps[bool]:

@@ -196,9 +196,12 @@ DUE = (
 NEXT_EXPIRY = "SELECT min(expires_at) FROM kv WHERE expires_at IS NOT NULL"
 
 INSERT_CHANGE = f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+# Changes after the position (rev, seq): `rev > ? OR (rev = ? AND seq > ?)`, written with
+# the bound `rev >= ?` first so that both engines search the primary key from the position
+# (the bare OR form makes SQLite scan the key index and sort).
 CHANGES_SINCE = (
-    f"SELECT {_CHANGE_COLUMNS} FROM changes WHERE rev >= ? AND key >= ? AND key < ? "
-    "ORDER BY rev, seq LIMIT ?"
+    f"SELECT {_CHANGE_COLUMNS} FROM changes WHERE rev >= ? AND (rev > ? OR seq > ?) "
+    "AND key >= ? AND key < ? ORDER BY rev, seq LIMIT ?"
 )
 HISTORY = f"SELECT {_CHANGE_COLUMNS} FROM changes WHERE key = ? AND rev >= ? ORDER BY rev, seq"
 COMPACT = "DELETE FROM changes WHERE rev <= ?"

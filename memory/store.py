@@ -220,10 +220,16 @@ class Store:
         return self._read(engine.history(validate_key(key), from_rev))
 
     def changes_since(
-        self, from_rev: int, prefix: str = "", limit: int = DEFAULT_BATCH
+        self, from_rev: int, prefix: str = "", limit: int = DEFAULT_BATCH, *, after_seq: int = 0
     ) -> tuple[list[Change], int]:
-        """Changes at or after `from_rev` under `prefix`, and the current revision."""
-        return self._read(engine.changes_since(from_rev, validate_prefix(prefix), limit))
+        """Changes under `prefix` at or after `from_rev` (past `after_seq` within it: page on
+        from the last change's rev and seq), and the current revision."""
+        steps = engine.changes_since(from_rev, validate_prefix(prefix), limit, after_seq)
+        return self._read(steps)
+
+    def change_count(self) -> int:
+        """How many changes the log holds (it scans the log: call it rarely)."""
+        return self._read(engine.change_count())
 
     def next_expiry(self) -> float | None:
         """When the next lease runs out, or None."""
@@ -279,9 +285,10 @@ class Store:
         """Drop the change log up to `through_rev`; return the compaction point."""
         return self._write(engine.compact(through_rev))
 
-    def compact_keeping(self, keep: int) -> int:
-        """Drop all but the newest `keep` changes; return the compaction point."""
-        return self._write(engine.compact_keeping(keep))
+    def compact_keeping(self, keep: int, *, max_rev: int | None = None) -> int:
+        """Drop all but the newest `keep` changes, never past `max_rev`; return the
+        compaction point."""
+        return self._write(engine.compact_keeping(keep, max_rev))
 
     def set_max_value_bytes(self, limit: int) -> None:
         """Set the store-wide limit on one encoded value."""

@@ -135,21 +135,19 @@ def follow(
 ) -> Iterator[Change]:
     """Every change under `prefix` from `from_rev` (default: the next revision), in order,
     waiting for new ones until `stop` is set."""
-    cursor = None if from_rev is None else from_rev
-    last: tuple[int, int] = (0, 0)
+    # The position read up to: (rev, seq) of the last change sent, or (next rev, 0).
+    position: tuple[int, int] | None = None if from_rev is None else (from_rev, 0)
     for _ in wakeups(store.path, poll, stop):
-        if cursor is None:
+        if position is None:
             # "From now" means from the moment the watcher went live: nothing is missed.
-            cursor = store.revision() + 1
-        last = max(last, (cursor - 1, 1 << 62))
+            position = (store.revision() + 1, 0)
         while True:
-            changes, revision = store.changes_since(cursor, prefix, limit=batch)
+            rev, seq = position
+            changes, revision = store.changes_since(rev, prefix, limit=batch, after_seq=seq)
             for change in changes:
-                if (change.rev, change.seq) > last:
-                    last = (change.rev, change.seq)
-                    yield change
+                position = (change.rev, change.seq)
+                yield change
             if len(changes) < batch:
-                cursor = max(cursor, revision + 1)
+                # Caught up: everything through `revision` has been read.
+                position = max(position, (revision + 1, 0))
                 break
-            # A full batch may end inside a revision: re-read from it, skipping what we sent.
-            cursor = changes[-1].rev

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
 
 import click
 
@@ -30,6 +31,24 @@ def configure_logging(fmt: str, level: str) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+def leaf_errors(error: BaseException) -> Iterator[BaseException]:
+    """The exceptions inside `error`, through any nesting of exception groups."""
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            yield from leaf_errors(inner)
+    else:
+        yield error
+
+
+def root_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """What to report for an exception group escaping the daemon's task group: its first
+    swarm error, else its first exception (never the group's generic message)."""
+    from memory.errors import SwarmError
+
+    leaves = list(leaf_errors(group))
+    return next((e for e in leaves if isinstance(e, SwarmError)), leaves[0])
 
 
 @click.command("daemon")
@@ -61,6 +80,14 @@ def configure_logging(fmt: str, level: str) -> None:
     "with `dashboard:`).",
 )
 @click.option(
+    "--keep-changes",
+    type=click.IntRange(min=0),
+    default=100_000,
+    show_default=True,
+    help="Compact the change log to about the newest N changes (never past the daemon's "
+    "own cursor).",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["console", "json"]),
     default="console",
@@ -81,6 +108,7 @@ def daemon_command(
     max_agents: int,
     watch_worktree: bool,
     dashboard: str | None,
+    keep_changes: int,
     log_format: str,
     log_level: str,
 ) -> None:
@@ -103,5 +131,10 @@ def daemon_command(
         max_agents=max_agents,
         watch_worktree=watch_worktree,
         dashboard=None if dashboard is None else Path(dashboard).resolve(),
+        keep_changes=keep_changes,
     )
-    anyio.run(lambda: daemon.run(once=once))
+    try:
+        anyio.run(lambda: daemon.run(once=once))
+    except BaseExceptionGroup as group:
+        # The task group wraps what escaped it; the one-line error names the real cause.
+        raise root_cause(group) from group

@@ -9,10 +9,16 @@ from __future__ import annotations
 import itertools
 import json
 import signal
+import sqlite3
+import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from coordinator import layout
+from memory.errors import CompactedRevision
+from memory.records import Put
 from tests.integration.conftest import DaemonProcess, Project, wait_until
 
 StartDaemon = Callable[..., DaemonProcess]
@@ -290,6 +296,66 @@ def test_a_silent_agent_is_reported_stale_and_its_task_stalled(
     assert project.value(layout.agent_key("ann")) is None
 
 
+def live_claims(project: Project) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = project.ok("claims", "--json").json()["claims"]
+    return result
+
+
+def test_a_stale_agents_claims_are_released_like_post_task_releases_them(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    from coordinator.claims import EPOCH_KEY
+
+    load(project, "phase: s\ntasks:\n  work:\n    agent: ann\n")
+    start_daemon("--interval", "3600", "--no-watch-worktree")
+    project.ok("hooks", "session-start", "--session-id", "s", "--agent", "ann", "--ttl", "2")
+    project.ok("hooks", "pre-task", "--task-id", "work", "--agent", "ann")
+    project.ok("hooks", "pre-edit", "--file", "src/app.py", "--agent", "ann", "--task", "s/work")
+    epoch = project.value(EPOCH_KEY)
+    assert [c["agent"] for c in live_claims(project)] == ["ann"]
+
+    wait_until(lambda: run_record(project, "s/work").get("stalled"), what="the task stalled")
+    assert live_claims(project) == []
+    # Released the way post-task and session-end release: a new claims epoch (fencing
+    # tokens move on) and a claim_released event...
+    assert project.value(EPOCH_KEY) == epoch + 1
+    [released] = events(project, "claim_released")
+    assert (released["agent"], released["message"]) == ("ann", "src/app.py")
+    # ...in the one transaction that stalls the task.
+    stalled_at = first_rev(project, layout.run_key("s/work"), lambda v: bool(v and v["stalled"]))
+    with project.store() as store:
+        [bumped] = [c for c in store.history(EPOCH_KEY) if c.value == epoch + 1]
+    assert bumped.rev == stalled_at
+
+
+def test_an_expiry_read_while_catching_up_is_old_news_once_the_agent_is_back(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    load(project, "phase: s\ntasks:\n  work:\n    agent: ann\n")
+    project.ok("daemon", "--once")
+    project.ok("hooks", "session-start", "--session-id", "s", "--agent", "ann", "--ttl", "1")
+    project.ok("hooks", "pre-task", "--task-id", "work", "--agent", "ann")
+    project.ok("hooks", "pre-edit", "--file", "src/app.py", "--agent", "ann", "--task", "s/work")
+    # No daemon runs while ann's lease runs out...
+    wait_until(
+        lambda: project.value(layout.agent_key("ann")) is None,
+        what="ann's lease to run out",
+    )
+    # ...and ann comes back: this write logs the expiry and the new registration together.
+    project.ok("hooks", "session-start", "--session-id", "s", "--agent", "ann")
+    with project.store() as store:
+        expired = [c for c in store.history(layout.agent_key("ann")) if c.op == "expire"]
+    assert len(expired) == 1
+
+    daemon = start_daemon("--interval", "3600", "--no-watch-worktree")
+    daemon_pass(project)
+    assert daemon.logged("agent back before its expiry was handled")
+    assert events(project, "agent_stale") == []
+    assert not run_record(project, "s/work").get("stalled")
+    assert [c["agent"] for c in live_claims(project)] == ["ann"]
+    assert inbox(project, "operator") == []
+
+
 # --- run: agents -------------------------------------------------------------------------
 
 RUN_PLAN = """\
@@ -397,3 +463,239 @@ def test_max_agents_1_never_runs_two_commands_at_once(
     # ...and, while it ran, saw the first one complete; the first saw the second waiting.
     assert project.value(layout.receipt_key(f"m/{second}"))["summary"] == "complete"
     assert project.value(layout.receipt_key(f"m/{first}"))["summary"] == "ready"
+
+
+# --- reading the change log ----------------------------------------------------------------
+
+
+def test_a_revision_larger_than_the_daemons_batch_is_read_whole(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    from coordinator.daemon import BATCH
+
+    load(project, "phase: big\ntasks:\n  first: {}\n  second:\n    requires: [first]\n")
+    start_daemon("--interval", "3600", "--no-watch-worktree")
+    wait_status(project, "big/first", "ready")
+    # One transaction, more changes than a batch: the completion is its very last change.
+    filler = [Put(f"test/filler/{n:05d}", "1") for n in range(BATCH + 100)]
+    with project.store() as store:
+        store.txn([], [*filler, Put("big/first/status", json.dumps("complete"))])
+    wait_status(project, "big/second", "ready")
+
+
+def test_the_daemon_starts_after_the_log_was_compacted_past_its_cursor(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    load(project, CHAIN)
+    project.ok("daemon", "--once")
+    cursor = project.value(layout.DAEMON_CURSOR)
+    # While no daemon runs, the requirements complete and the log is compacted.
+    project.ok("hooks", "post-task", "--task-id", "design", "--agent", "alice")
+    project.ok("hooks", "post-task", "--task-id", "api", "--agent", "carol")
+    project.ok("memory", "compact", "--keep", "0")
+    with project.store() as store, pytest.raises(CompactedRevision):
+        store.changes_since(cursor + 1)
+
+    daemon = start_daemon("--interval", "3600", "--no-watch-worktree")
+    wait_status(project, "p1/build", "ready")
+    [reloaded] = daemon.logged("change log compacted past the cursor; reloading")
+    assert reloaded["cursor"] == cursor
+    assert [n["message"] for n in inbox(project, "bob")] == ["task p1/build is now ready"]
+    daemon_pass(project)
+    assert daemon.proc.poll() is None
+
+
+# --- failures do not stop the daemon -------------------------------------------------------
+
+
+def test_a_store_locked_past_the_busy_timeout_fails_one_pass_not_the_daemon(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    load(project, "phase: l\ntasks:\n  a: {}\n  b:\n    requires: [a]\n")
+    project.env["SWARM_BUSY_TIMEOUT"] = "0.1"
+    daemon = start_daemon("--interval", "3600", "--no-watch-worktree")
+    wait_status(project, "l/a", "ready")
+    with project.store() as store:
+        store.put("test/lease", 1, ttl=2)
+    daemon_pass(project)  # the daemon knows when the lease runs out
+
+    # Another writer holds the store while the daemon's timer sweeps the lease.
+    holder = sqlite3.connect(project.db, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        wait_until(
+            lambda: daemon.logged("pass failed") or daemon.proc.poll() is not None,
+            what="the daemon's sweep to meet the lock",
+        )
+        assert daemon.proc.poll() is None, daemon.lines
+        failed = daemon.logged("pass failed")[0]
+        assert failed["kind"] == "StoreLocked"
+        assert "locked" in failed["error"]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    project.ok("hooks", "post-task", "--task-id", "a", "--agent", "ann")
+    wait_status(project, "l/b", "ready")
+    wait_until(lambda: project.value("test/lease") is None, what="the lease swept")
+    assert daemon.proc.poll() is None
+
+
+def test_an_unwritable_dashboard_does_not_stop_the_daemon(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    (project.root / "blocker").write_text("a file, not a directory\n")
+    load(project, CHAIN)
+    daemon = start_daemon("--interval", "3600", "--dashboard", "blocker/dashboard.md")
+    wait_status(project, "p1/design", "ready")
+    project.ok("hooks", "post-task", "--task-id", "design", "--agent", "alice")
+    project.ok("hooks", "post-task", "--task-id", "api", "--agent", "carol")
+    wait_status(project, "p1/build", "ready")
+    assert daemon.logged("dashboard not written")
+    assert daemon.proc.poll() is None
+
+
+def test_a_stored_spec_with_an_invalid_agent_name_does_not_fail_every_pass(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    from coordinator.plan import plan_from_data
+
+    plan = plan_from_data({"phase": "v", "tasks": {"odd": {}, "fine": {}}})
+    # Written the way plan load did before it validated `agent:`.
+    odd = plan.task("odd")._replace(agent="rev iewer")
+    with project.store() as store:
+        store.txn(
+            [],
+            [
+                Put(layout.plan_key("v"), json.dumps({"phase": "v", "session": "v"})),
+                Put(layout.spec_key("v/odd"), json.dumps(odd.to_json())),
+                Put(layout.spec_key("v/fine"), json.dumps(plan.task("fine").to_json())),
+            ],
+        )
+    daemon = start_daemon("--interval", "3600", "--no-watch-worktree")
+    wait_status(project, "v/odd", "ready")
+    wait_status(project, "v/fine", "ready")
+    assert daemon.logged("notification not delivered: invalid agent name")
+    assert not daemon.logged("pass failed")
+
+
+def test_an_exception_group_is_reported_by_its_cause() -> None:
+    from coordinator.cli.daemon import root_cause
+    from memory.errors import StoreLocked
+
+    cause = StoreLocked("memory.db is locked")
+    group = BaseExceptionGroup("unhandled errors in a TaskGroup", [ValueError("x"), cause])
+    assert root_cause(BaseExceptionGroup("outer", [group])) is cause
+    plain = OSError("disk full")
+    assert root_cause(ExceptionGroup("unhandled errors in a TaskGroup", [plain])) is plain
+
+
+class ThreadLog:
+    """Records which threads touch a container of the daemon's state."""
+
+    def __init__(self) -> None:
+        self.threads: set[int] = set()
+
+    def note(self) -> None:
+        self.threads.add(threading.get_ident())
+
+
+def watched_dict(log: ThreadLog, data: dict[Any, Any]) -> dict[Any, Any]:
+    """A dict that notes the thread of every method called on it."""
+
+    def noting(name: str) -> Callable[..., Any]:
+        method = getattr(dict, name)
+
+        def call(self: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
+            log.note()
+            return method(self, *args, **kwargs)
+
+        return call
+
+    names = ["__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__", "__len__"]
+    names += ["items", "keys", "values", "get", "pop", "setdefault", "update", "copy"]
+    watched = type("WatchedDict", (dict,), {name: noting(name) for name in names})
+    return watched(data)  # type: ignore[no-any-return]
+
+
+def watched_set(log: ThreadLog, data: set[Any]) -> set[Any]:
+    """A set that notes the thread of every method called on it."""
+
+    def noting(name: str) -> Callable[..., Any]:
+        method = getattr(set, name)
+
+        def call(self: set[Any], *args: Any, **kwargs: Any) -> Any:
+            log.note()
+            return method(self, *args, **kwargs)
+
+        return call
+
+    names = ["__iter__", "__contains__", "__len__", "__or__", "add", "update", "union"]
+    watched = type("WatchedSet", (set,), {name: noting(name) for name in names})
+    return watched(data)  # type: ignore[no-any-return]
+
+
+async def test_worker_threads_get_copies_of_the_daemons_state_not_the_state(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The work-tree watcher adds to `_pending_edits` and asks the dashboard writer what it
+    owns on the event loop while a pass runs claims, edits and dashboards in a worker
+    thread: that thread must never touch those containers ("dictionary changed size
+    during iteration")."""
+    from coordinator.daemon import Daemon
+    from memory.aio import AsyncStore
+
+    monkeypatch.setenv("SWARM_EDIT_GRACE", "0")
+    load(project, CHAIN)
+    (project.root / "src").mkdir()
+    (project.root / "src" / "app.py").write_text("print('edited')\n")
+    board = project.root / "docs" / "board.md"
+    daemon = Daemon(project.db, repo_root=project.root, watch_worktree=False, dashboard=board)
+    touched = ThreadLog()
+    daemon._pending_edits = watched_dict(touched, {"src/app.py": daemon.clock() - 1})
+    daemon.dashboards._last = watched_dict(touched, {})
+    daemon.dashboards._paths = watched_set(touched, set(daemon.dashboards._paths))  # type: ignore[assignment]
+    daemon._store = await AsyncStore.open(project.db)
+    try:
+        await daemon._load()
+        await daemon.run_pass(daemon.clock(), full=True)
+    finally:
+        await daemon._store.close()
+
+    assert touched.threads == {threading.get_ident()}
+    # The work itself was done: the unannounced edit recorded, the dashboard written.
+    assert not daemon._pending_edits
+    [conflict] = events(project, "conflict")
+    assert conflict["data"]["path"] == "src/app.py"
+    assert board.is_file()
+    assert daemon.dashboards.owns("docs/board.md")
+
+
+# --- compaction ----------------------------------------------------------------------------
+
+
+def test_the_daemon_compacts_the_change_log_but_never_past_its_cursor(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    load(project, CHAIN)
+    daemon = start_daemon("--interval", "3600", "--no-watch-worktree", "--keep-changes", "5")
+    wait_status(project, "p1/design", "ready")
+    project.ok("hooks", "post-task", "--task-id", "design", "--agent", "alice")
+    daemon_pass(project)
+    wait_until(lambda: daemon.logged("change log compacted"), what="a compaction")
+    compactions = daemon.logged("change log compacted")
+    # Through what the daemon had read, never further (its own writes of that pass stay).
+    assert all(0 < entry["through"] <= entry["cursor"] for entry in compactions)
+    with project.store() as store, pytest.raises(CompactedRevision):
+        store.changes_since(1)
+    assert daemon.stop() == 0
+
+    # What the daemon had not read yet is still there: a restart catches up, no reload.
+    cursor = project.value(layout.DAEMON_CURSOR)
+    with project.store() as store:
+        store.changes_since(cursor + 1)
+    project.ok("hooks", "post-task", "--task-id", "api", "--agent", "carol")
+    second = start_daemon("--interval", "3600", "--no-watch-worktree", "--keep-changes", "5")
+    wait_status(project, "p1/build", "ready")
+    assert not second.logged("change log compacted past the cursor; reloading")
+    assert [n["message"] for n in inbox(project, "bob")] == ["task p1/build is now ready"]

@@ -205,6 +205,57 @@ def test_changes_since_filters_by_prefix_and_pages_with_limit(store: StoreUnderT
     assert revision == 5
 
 
+def _read_in_pages(
+    store: StoreUnderTest, from_rev: int, prefix: str, limit: int
+) -> tuple[list[tuple[int, int, str]], int]:
+    """Every change from `from_rev` under `prefix`, read `limit` at a time the way a
+    follower pages (resuming after the last change's rev and seq); and how many reads."""
+    seen: list[tuple[int, int, str]] = []
+    rev, seq, reads = from_rev, 0, 0
+    while True:
+        changes, _ = store.changes_since(rev, prefix, limit=limit, after_seq=seq)
+        reads += 1
+        assert reads < 100, "paging makes no progress"
+        seen += [(c.rev, c.seq, c.key) for c in changes]
+        if len(changes) < limit:
+            return seen, reads
+        rev, seq = changes[-1].rev, changes[-1].seq
+
+
+def test_a_revision_larger_than_a_page_is_read_whole_once_in_order(
+    store: StoreUnderTest,
+) -> None:
+    store.put("a/before", 0)
+    store.txn([], [Put(f"a/{n:02d}", _json(n)) for n in range(7)] + [Put("b/x", _json(1))])
+    store.put("a/after", 1)
+    everything = [(c.rev, c.seq, c.key) for c in store.changes_since(1)[0]]
+    assert len(everything) == 10
+
+    for limit in (1, 2, 3, 7, 8, 10, 11):
+        seen, reads = _read_in_pages(store, 1, "", limit)
+        assert seen == everything, limit
+        assert reads == len(everything) // limit + 1
+    # A prefix filters within the revision too, and the seq cursor still resumes there.
+    seen, _ = _read_in_pages(store, 2, "a/", 3)
+    assert seen == [(2, n + 1, f"a/{n:02d}") for n in range(7)] + [(3, 1, "a/after")]
+
+
+def test_after_seq_resumes_inside_a_revision(store: StoreUnderTest) -> None:
+    store.txn([], [Put(f"k/{n}", _json(n)) for n in range(4)])
+    store.put("k/next", 1)
+    assert [(c.rev, c.seq) for c in store.changes_since(1, after_seq=2)[0]] == [
+        (1, 3),
+        (1, 4),
+        (2, 1),
+    ]
+    assert [(c.rev, c.seq) for c in store.changes_since(1, after_seq=4)[0]] == [(2, 1)]
+    assert store.changes_since(2, after_seq=1) == ([], 2)
+    # The position is still checked against the compaction point.
+    store.compact(1)
+    with pytest.raises(CompactedRevision):
+        store.changes_since(1, after_seq=4)
+
+
 # --- compaction ------------------------------------------------------------------------
 
 
@@ -252,6 +303,28 @@ def test_compact_keeping_keeps_only_the_newest_changes(store: StoreUnderTest) ->
     assert _ops(store, 4) == [(4, "put", "k/4"), (5, "put", "k/5")]
     assert store.compact_keeping(0) == 5
     assert store.changes_since(6) == ([], 5)
+
+
+def test_compact_keeping_never_passes_max_rev(store: StoreUnderTest) -> None:
+    for n in range(1, 6):
+        store.put(f"k/{n}", n)
+    # Keeping none would compact through 5; a reader whose cursor is at 2 holds it there.
+    assert store.compact_keeping(0, max_rev=2) == 2
+    assert _ops(store, 3) == [(3, "put", "k/3"), (4, "put", "k/4"), (5, "put", "k/5")]
+    assert store.compact_keeping(0, max_rev=1) == 2
+    assert store.compact_keeping(1, max_rev=10) == 4
+    assert _ops(store, 5) == [(5, "put", "k/5")]
+
+
+def test_change_count_counts_the_log_not_the_keys(store: StoreUnderTest) -> None:
+    assert store.change_count() == 0
+    store.put("a", 1)
+    store.put("a", 2)
+    store.txn([], [Put("b", _json(1)), Delete("a")])
+    assert store.change_count() == 4
+    assert store.count() == 1
+    store.compact(2)
+    assert store.change_count() == 2
 
 
 def test_compact_keeping_drops_a_revision_whole(store: StoreUnderTest) -> None:

@@ -219,10 +219,29 @@ def test_yaml_merge_keys_still_work() -> None:
         ({"phase": "swarm", "tasks": {"a": {}}}, "reserved"),
         ({"phase": "p", "session": 3, "tasks": {"a": {}}}, "session must be a string"),
         ({"phase": "p", "baseline": "a//b", "tasks": {"a": {}}}, "baseline: invalid key"),
+        ({"phase": "p", "dashboard": 3, "tasks": {"a": {}}}, "dashboard must be a string"),
     ],
 )
 def test_plan_level_errors(data: Any, fragment: str) -> None:
     assert fragment in plan_error(data)
+
+
+@pytest.mark.parametrize(
+    "dashboard", ["/etc/motd", "../outside.md", "docs/../../outside.md", ".", "", "./"]
+)
+def test_a_dashboard_outside_the_repository_is_refused(dashboard: str) -> None:
+    # The daemon writes the dashboard file: it must stay under the repository root.
+    message = plan_error({"phase": "p", "dashboard": dashboard, "tasks": {"a": {}}})
+    assert message == (
+        f"plan.yaml: dashboard: {dashboard!r} must be a file path relative to the "
+        "repository root, without '..'"
+    )
+
+
+@pytest.mark.parametrize("dashboard", ["BOARD.md", "docs/p/board.md", "./docs/board.md"])
+def test_a_dashboard_inside_the_repository_is_kept(dashboard: str) -> None:
+    plan = plan_from_data({"phase": "p", "dashboard": dashboard, "tasks": {"a": {}}})
+    assert plan.dashboard == dashboard
 
 
 def test_bad_task_name() -> None:
@@ -249,6 +268,9 @@ def test_bad_task_name() -> None:
         ({"deadline": "0s"}, "deadline: invalid duration '0s': must be positive"),
         ({"title": ["x"]}, "title must be a string, not a list"),
         ({"agent": 3}, "agent must be a string, not int"),
+        ({"agent": "rev iewer"}, "agent 'rev iewer' may only hold letters, digits"),
+        ({"agent": "team/alice"}, "agent 'team/alice' may only hold letters, digits"),
+        ({"agent": ""}, "agent '' may only hold letters, digits"),
         ({"run": True}, "run must be a string"),
         ({"files": ["/etc/passwd"]}, "files: '/etc/passwd' must be a path relative"),
         ({"files": ["../x"]}, "files: '../x' must be a path relative"),
