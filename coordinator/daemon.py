@@ -44,12 +44,21 @@ from coordinator.readiness import (
     assess,
     describe_wait,
     evaluate_gates,
+    gate_failures_of,
     gates_pass,
     is_overdue,
     keys_of,
     next_status,
 )
-from coordinator.state import TaskRun, encode, event_op, notify_ops, run_op, status_op
+from coordinator.state import (
+    TaskRun,
+    encode,
+    event_op,
+    gate_block_ops,
+    notify_ops,
+    run_op,
+    status_op,
+)
 from memory.aio import AsyncStore
 from memory.errors import CompactedRevision, Refused, SwarmError
 from memory.records import Change, Compare, Put, Record, WriteOp
@@ -68,6 +77,27 @@ DEFAULT_KEEP_CHANGES = 100_000
 #: A failed pass is retried after this many seconds, doubling up to `RETRY_MAX`.
 RETRY_FIRST = 0.1
 RETRY_MAX = 30.0
+
+
+#: How often the daemon looks at agents an earlier daemon started (seconds).
+ADOPTED_POLL = 2.0
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process with this pid is running (signal 0 checks without sending). An
+    exited agent whose parent, the killed daemon, can no longer reap it lingers as a zombie
+    where nothing adopts orphans: that counts as ended."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
 
 
 class DaemonRunning(SwarmError):
@@ -204,6 +234,8 @@ class Daemon:
         self.model = Model()
         self.cursor = 0
         self.children: dict[str, Child] = {}
+        #: Agents an earlier daemon started, by task: their pids, watched until they end.
+        self.adopted: dict[str, int] = {}
         self.exited: list[tuple[Child, int]] = []
         self._wake = anyio.Event()
         self._stop = anyio.Event()
@@ -321,6 +353,9 @@ class Daemon:
 
     def _timeout(self, now: float) -> float:
         moments = [now + self.interval]
+        if self.adopted:
+            # Not our children: their exit is seen only by looking.
+            moments.append(now + ADOPTED_POLL)
         if self._pending_edits:
             moments.append(min(self._pending_edits.values()) + edit_grace())
         for moment in (self._next_expiry, self._next_deadline):
@@ -390,6 +425,15 @@ class Daemon:
         model.index()
         self.model = model
         self._next_expiry = await store.next_expiry()
+        # Agents a previous daemon started (it was killed or restarted): watch their pids.
+        self.adopted = {
+            task_id: run.pid
+            for task_id, run in model.runs.items()
+            if run.pid is not None
+            and run.exit_code is None
+            and task_id not in self.children
+            and model.statuses.get(task_id) not in TERMINAL
+        }
 
     def _absorb(self, change: Change) -> set[str]:
         """Update the model from one change; return the tasks it may affect."""
@@ -514,6 +558,8 @@ class Daemon:
             stats.merge_conflicts = await self._sync(self._predict_merges)
         if self.children:
             stats.transitions += await self._reap_children(now)
+        if self.adopted:
+            stats.transitions += await self._reap_adopted(now)
         if self.model.runnable:
             stats.spawned = await self._spawn(now)
 
@@ -696,21 +742,11 @@ class Daemon:
             results = evaluate_gates(spec, values)
             if gates_pass(results):
                 return False
-            failures = [f"{r.condition.text}: {r.observed}" for r in results if not r.holds]
-            reason = "gate failed: " + "; ".join(failures)
+            reason, blocked = gate_block_ops(
+                task_id, run.agent or spec.agent, gate_failures_of(results), now
+            )
             run = run._replace(reason=reason, blocked_kind="gates")
-            ops += [
-                status_op(task_id, BLOCKED),
-                event_op("gate_failed", now, task=task_id, agent=run.agent, message=reason),
-                event_op("task_blocked", now, task=task_id, message=reason),
-                *self._tell(
-                    run.agent or spec.agent,
-                    f"task {task_id} is blocked: {reason}",
-                    now,
-                    task_id,
-                    "warn",
-                ),
-            ]
+            ops += [status_op(task_id, BLOCKED), *blocked]
             new = BLOCKED
         else:
             readiness = assess(spec, values)
@@ -922,6 +958,35 @@ class Daemon:
             start_new_session=True,
         )
         return Child(spec.id, agent, process, log_file)
+
+    async def _reap_adopted(self, now: float) -> int:
+        """Agents started by an earlier daemon: one that has ended while its task is not
+        finished failed before its post-task (its exit status is lost with that daemon)."""
+        changed = 0
+        for task_id, pid in list(self.adopted.items()):
+            if _process_alive(pid):
+                continue
+            del self.adopted[task_id]
+            record = await self.store.get(layout.status_key(task_id))
+            if record is None or str(record.value) in TERMINAL:
+                continue
+            reason = f"agent process {pid} ended before post-task (started by an earlier daemon)"
+            run = (self.model.runs.get(task_id) or TaskRun())._replace(reason=reason, ended_at=now)
+            ops: list[WriteOp] = [
+                status_op(task_id, FAILED),
+                run_op(task_id, run),
+                event_op("task_failed", now, task=task_id, agent=run.agent, message=reason),
+                *self._tell(OPERATOR, reason, now, task_id, "error"),
+            ]
+            result = await self.store.txn(
+                [Compare(record.key, "mod_rev", "==", record.mod_rev)], ops
+            )
+            if result.succeeded:
+                self.model.statuses[task_id] = FAILED
+                self.model.runs[task_id] = run
+                changed += 1
+                log.warning("adopted agent ended", task=task_id, pid=pid)
+        return changed
 
     async def _await_exit(self, child: Child) -> None:
         await anyio.to_thread.run_sync(child.process.wait, abandon_on_cancel=True)

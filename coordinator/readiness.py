@@ -110,6 +110,11 @@ def gates_pass(results: Iterable[ConditionResult]) -> bool:
     return all(result.holds for result in results)
 
 
+def gate_failures_of(results: Iterable[ConditionResult]) -> tuple[str, ...]:
+    """One line per failed gate: the gate as written and what was found."""
+    return tuple(f"{r.condition.text}: {r.observed}" for r in results if not r.holds)
+
+
 def next_status(
     current_status: str | None,
     readiness: Readiness,

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from coordinator import layout
-from coordinator.conditions import ConditionResult
 from coordinator.errors import TaskNotReady, UnknownTask
 from coordinator.liveness import renew_agent
 from coordinator.plan import Plan, TaskSpec
@@ -26,6 +25,7 @@ from coordinator.readiness import (
     assess,
     describe_wait,
     evaluate_gates,
+    gate_failures_of,
     keys_of,
 )
 from coordinator.state import (
@@ -385,11 +385,6 @@ def finish_task(
         if result.succeeded:
             return Finished(spec.id, final, receipt, False, gate_failures)
     raise Refused(f"task {spec.id} kept changing; try again")
-
-
-def gate_failures_of(results: Iterable[ConditionResult]) -> tuple[str, ...]:
-    """One line per failed gate: the gate as written and what was found."""
-    return tuple(f"{r.condition.text}: {r.observed}" for r in results if not r.holds)
 
 
 def report_progress(

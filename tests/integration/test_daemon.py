@@ -699,3 +699,31 @@ def test_the_daemon_compacts_the_change_log_but_never_past_its_cursor(
     wait_status(project, "p1/build", "ready")
     assert not second.logged("change log compacted past the cursor; reloading")
     assert [n["message"] for n in inbox(project, "bob")] == ["task p1/build is now ready"]
+
+
+def test_an_agent_started_by_a_killed_daemon_is_still_watched(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    # The agent waits for a file the test creates, then fails before its post-task.
+    load(
+        project,
+        """
+phase: adopt
+tasks:
+  job:
+    agent: worker
+    run: "while [ ! -f go ]; do sleep 0.05; done; exit 4"
+""",
+    )
+    first = start_daemon("--interval", "3600")
+    wait_until(lambda: run_record(project, "adopt/job").get("pid"), what="the spawned agent")
+    pid = run_record(project, "adopt/job")["pid"]
+    assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+    second = start_daemon("--interval", "3600")
+    assert status(project, "adopt/job") == "ready"
+    (project.root / "go").write_text("")
+    wait_status(project, "adopt/job", "failed")
+    reason = run_record(project, "adopt/job")["reason"]
+    assert f"agent process {pid} ended before post-task" in reason
+    assert second.logged("adopted agent ended")
+    assert [e["task"] for e in events(project, "agent_spawned")] == ["adopt/job"]
