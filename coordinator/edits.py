@@ -202,7 +202,9 @@ def check_unannounced(store: Store, repo_root: Path, path: str, seen_at: float) 
     `unannounced_edit` conflict. Returns its description, or None."""
     grace = edit_grace()
     digest = content_hash(repo_root / path)
-    edits = recent_edits(store, path, seen_at - grace)
+    # An edit announced around the change, or one that left the file as it is now (an
+    # agent's post-edit may come before its editor's last write reaches the disk).
+    edits = recent_edits(store, path, seen_at - max(grace, edit_window()))
     if any(e.get("sha256") == digest or float(e.get("ts", 0)) >= seen_at - grace for e in edits):
         return None
     now = store.clock()

@@ -330,6 +330,10 @@ def finish_task(
         earlier = _already_finished(store, state, values, status)
         if earlier is not None:
             return earlier
+        holder = state.run.agent
+        if state.status == IN_PROGRESS and agent and holder and agent != holder:
+            # Another agent's work is not ours to close; an operator omits --agent.
+            raise TaskNotReady(f"task {spec.id} is in progress by {holder}, not {agent}")
         run = state.run._replace(agent=agent or state.run.agent, ended_at=now)
         final = status
         gate_failures: tuple[str, ...] = ()

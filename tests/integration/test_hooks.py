@@ -463,3 +463,13 @@ def test_edit_hooks_default_to_the_task_the_agent_is_running(planned: Project) -
     planned.ok("hooks", "pre-edit", "--file", "Makefile", "--agent", "builder")
     claims = planned.ok("claims", "--json").json()["claims"]
     assert [(c["path"], c["task"]) for c in claims] == [("Makefile", None)]
+
+
+def test_only_the_running_agent_or_an_operator_finishes_a_task(planned: Project) -> None:
+    planned.ok("hooks", "pre-task", "--task-id", "build", "--agent", "builder")
+    other = planned.swarm("hooks", "post-task", "--task-id", "build", "--agent", "intruder")
+    assert other.code == 3
+    assert "in progress by builder, not intruder" in other.stderr
+    assert planned.value("p1/build/status") == "in_progress"
+    planned.ok("hooks", "post-task", "--task-id", "build")  # an operator, without --agent
+    assert planned.value("p1/build/status") == "complete"
