@@ -971,22 +971,36 @@ class Daemon:
             if record is None or str(record.value) in TERMINAL:
                 continue
             reason = f"agent process {pid} ended before post-task (started by an earlier daemon)"
-            run = (self.model.runs.get(task_id) or TaskRun())._replace(reason=reason, ended_at=now)
-            ops: list[WriteOp] = [
-                status_op(task_id, FAILED),
-                run_op(task_id, run),
-                event_op("task_failed", now, task=task_id, agent=run.agent, message=reason),
-                *self._tell(OPERATOR, reason, now, task_id, "error"),
-            ]
-            result = await self.store.txn(
-                [Compare(record.key, "mod_rev", "==", record.mod_rev)], ops
-            )
-            if result.succeeded:
-                self.model.statuses[task_id] = FAILED
-                self.model.runs[task_id] = run
+            run = self.model.runs.get(task_id) or TaskRun()
+            if await self._fail_unfinished(task_id, record, run, reason, run.agent, now):
                 changed += 1
                 log.warning("adopted agent ended", task=task_id, pid=pid)
         return changed
+
+    async def _fail_unfinished(
+        self,
+        task_id: str,
+        status: Record,
+        run: TaskRun,
+        reason: str,
+        agent: str | None,
+        now: float,
+    ) -> bool:
+        """Its agent ended before post-task: mark the task failed (if its status is still
+        `status`) and tell the operator. True when written."""
+        run = run._replace(reason=reason, ended_at=now)
+        ops: list[WriteOp] = [
+            status_op(task_id, FAILED),
+            run_op(task_id, run),
+            event_op("task_failed", now, task=task_id, agent=agent, message=reason),
+            *self._tell(OPERATOR, reason, now, task_id, "error"),
+        ]
+        guard = Compare(status.key, "mod_rev", "==", status.mod_rev)
+        if not (await self.store.txn([guard], ops)).succeeded:
+            return False
+        self.model.statuses[task_id] = FAILED
+        self.model.runs[task_id] = run
+        return True
 
     async def _await_exit(self, child: Child) -> None:
         await anyio.to_thread.run_sync(child.process.wait, abandon_on_cancel=True)
@@ -1009,21 +1023,10 @@ class Daemon:
             run = run._replace(exit_code=code)
             if code != 0 and status not in TERMINAL and record is not None:
                 reason = f"agent {child.agent} exited with code {code} before post-task"
-                run = run._replace(reason=reason, ended_at=now)
-                ops: list[WriteOp] = [
-                    status_op(task_id, FAILED),
-                    run_op(task_id, run),
-                    event_op("task_failed", now, task=task_id, agent=child.agent, message=reason),
-                    *self._tell(OPERATOR, reason, now, task_id, "error"),
-                ]
-                result = await self.store.txn(
-                    [Compare(record.key, "mod_rev", "==", record.mod_rev)], ops
-                )
-                if result.succeeded:
-                    self.model.statuses[task_id] = FAILED
+                if await self._fail_unfinished(task_id, record, run, reason, child.agent, now):
                     changed += 1
-            else:
-                await self.store.txn([], [run_op(task_id, run)])
+                continue
+            await self.store.txn([], [run_op(task_id, run)])
             self.model.runs[task_id] = run
         return changed
 
