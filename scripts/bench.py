@@ -82,6 +82,40 @@ def timed_run(cmd: list[str], cwd: Path, env: dict[str, str], stdin: str | None 
     return elapsed
 
 
+@contextmanager
+def running_daemon(db: Path, cwd: Path, env: dict[str, str] | None = None) -> Iterator[int]:
+    """A real `swarm daemon` (hourly poll) on `db`, yielded once its watcher is live."""
+    proc = subprocess.Popen(
+        [
+            SWARM,
+            "--db",
+            str(db),
+            "daemon",
+            "--interval",
+            "3600",
+            "--log-format",
+            "json",
+            "--no-watch-worktree",
+        ],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if '"watching"' in line:
+                break
+        # Keep draining its log so that it never blocks on a full pipe.
+        threading.Thread(target=proc.stderr.read, daemon=True).start()
+        yield proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 # --- 1. hook latency -----------------------------------------------------------------------
 
 
@@ -194,20 +228,7 @@ def bench_unblock(trials: int) -> dict[str, Any]:
         subprocess.run(
             [SWARM, "plan", "load", "plan.yaml"], cwd=root, env=env, check=True, capture_output=True
         )
-        daemon = subprocess.Popen(
-            [SWARM, "daemon", "--interval", "3600", "--log-format", "json", "--no-watch-worktree"],
-            cwd=root,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert daemon.stderr is not None
-            for line in daemon.stderr:
-                if '"watching"' in line:
-                    break
-            threading.Thread(target=daemon.stderr.read, daemon=True).start()
+        with running_daemon(db, root, env):
             from_return: list[float] = []
             from_commit: list[float] = []
             with Store.open(db) as store:
@@ -239,9 +260,6 @@ def bench_unblock(trials: int) -> dict[str, Any]:
                     )
                     from_return.append(ready.ts - returned)
                     from_commit.append(ready.ts - done.ts)
-        finally:
-            daemon.terminate()
-            daemon.wait(10)
     result: dict[str, Any] = {
         "from_post_task_return": summary(from_return),
         "from_post_task_commit": summary(from_commit),
@@ -586,34 +604,10 @@ async def daemon_passes(path: Path, repeats: int) -> dict[str, float]:
 
 def daemon_rss(path: Path) -> float:
     """Resident memory (MB) of a real daemon process watching the store."""
-    proc = subprocess.Popen(
-        [
-            SWARM,
-            "--db",
-            str(path),
-            "daemon",
-            "--interval",
-            "3600",
-            "--log-format",
-            "json",
-            "--no-watch-worktree",
-        ],
-        cwd=path.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            if '"watching"' in line:
-                break
-        status = Path(f"/proc/{proc.pid}/status").read_text()
-        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-        return round(kb / 1024, 1)
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with running_daemon(path, path.parent) as pid:
+        status = Path(f"/proc/{pid}/status").read_text()
+    kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+    return round(kb / 1024, 1)
 
 
 def bench_scale(sizes: list[tuple[int, int]], repeats: int) -> dict[str, Any]:
