@@ -834,9 +834,13 @@ class Daemon:
                 *self._tell(OPERATOR, message, now, task_id, "warn"),
                 *self._tell(agent, message, now, task_id, "warn"),
             ]
-            result = await self.store.txn(
-                [Compare(layout.escalation_key(task_id), "version", "==", 0)], ops
-            )
+            guards = [
+                Compare(layout.escalation_key(task_id), "version", "==", 0),
+                # A post-task that lands meanwhile changes the status: no escalation then,
+                # and its run record is not overwritten with ours.
+                Compare(layout.status_key(task_id), "value", "==", status),
+            ]
+            result = await self.store.txn(guards, ops)
             if result.succeeded:
                 self.model.runs[task_id] = run
                 count += 1
@@ -1015,19 +1019,29 @@ class Daemon:
                 continue
             del self.children[task_id]
             child.log_file.close()
-            status = self.model.statuses.get(task_id)
-            record = await self.store.get(layout.status_key(task_id))
+            records = await self.store.get_many(
+                [layout.status_key(task_id), layout.run_key(task_id)]
+            )
+            record = records.get(layout.status_key(task_id))
             status = None if record is None else str(record.value)
             log.info("agent exited", task=task_id, code=code, status=status)
-            run = self.model.runs.get(task_id) or TaskRun()
-            run = run._replace(exit_code=code)
+            # The run record as stored now: the agent's own post-task may just have written it.
+            stored_run = records.get(layout.run_key(task_id))
+            run = TaskRun.from_json(stored_run.value if stored_run else None)._replace(
+                exit_code=code
+            )
             if code != 0 and status not in TERMINAL and record is not None:
                 reason = f"agent {child.agent} exited with code {code} before post-task"
                 if await self._fail_unfinished(task_id, record, run, reason, child.agent, now):
                     changed += 1
                 continue
-            await self.store.txn([], [run_op(task_id, run)])
-            self.model.runs[task_id] = run
+            run_guard = (
+                Compare(layout.run_key(task_id), "version", "==", 0)
+                if stored_run is None
+                else Compare(stored_run.key, "mod_rev", "==", stored_run.mod_rev)
+            )
+            if (await self.store.txn([run_guard], [run_op(task_id, run)])).succeeded:
+                self.model.runs[task_id] = run
         return changed
 
 

@@ -24,6 +24,7 @@ from rich.text import Text
 
 from coordinator.dashboard import progress_text
 from coordinator.timefmt import human_duration, local_clock
+from coordinator.views import session_dashboard_view
 from memory.store import Store
 
 _STYLE = {
@@ -122,14 +123,6 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
     return Group(*parts)
 
 
-def top_view(store: Store, session: str | None) -> dict[str, Any]:
-    """The dashboard view of `session`'s phases (every loaded plan when None)."""
-    from coordinator.views import dashboard_view, phases_of_session
-
-    phases = None if session is None else phases_of_session(store, session)
-    return dashboard_view(store, phases)
-
-
 def is_interactive(stdin: IO[Any], stdout: IO[Any]) -> bool:
     """Whether both ends are terminals (a live view needs keys in and a screen out)."""
     return stdin.isatty() and stdout.isatty()
@@ -139,7 +132,7 @@ def snapshot(store: Store, session: str | None, out: IO[str]) -> None:
     """Print one rendering of the view and return."""
     width = None if out.isatty() else int(os.environ.get("COLUMNS") or SNAPSHOT_WIDTH)
     console = Console(file=out, width=width)
-    console.print(render_top(top_view(store, session), store.clock()))
+    console.print(render_top(session_dashboard_view(store, session), store.clock()))
 
 
 @contextlib.contextmanager
@@ -191,7 +184,7 @@ def run_top(
         stop = threading.Event()
         fd = stdin.fileno()
         keys = threading.Thread(target=watch_keys, args=(fd, stop), name="swarm-top-keys")
-        revision, view = store.revision(), top_view(store, session)
+        revision, view = store.revision(), session_dashboard_view(store, session)
         with (
             cbreak(fd),
             Live(
@@ -211,7 +204,7 @@ def run_top(
                     # A wake-up is a change or the poll timeout; only a change is re-read,
                     # the timeout just moves the clock and the running tasks' elapsed time.
                     if store.revision() != revision:
-                        revision, view = store.revision(), top_view(store, session)
+                        revision, view = store.revision(), session_dashboard_view(store, session)
                     live.update(render_top(view, store.clock(), live=True), refresh=True)
             finally:
                 stop.set()

@@ -308,3 +308,10 @@ def _other_lines(view: dict[str, Any]) -> list[str]:
             msg = f" — {e['message']}" if e.get("message") else ""
             lines.append(f"  {local_clock(e['ts'])} {e['type']}{what}{who}{msg}")
     return lines
+
+
+def session_dashboard_view(store: Store, session: str | None) -> dict[str, Any]:
+    """The dashboard view of `session`'s phases (every loaded plan when None): what
+    `swarm status` and `swarm top` show."""
+    phases = None if session is None else phases_of_session(store, session)
+    return dashboard_view(store, phases)

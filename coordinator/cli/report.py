@@ -17,10 +17,10 @@ from coordinator.cli.common import CliState, emit_json, pass_state
 def status_command(state: CliState, session_id: str | None, as_json: bool) -> None:
     """Show the dashboard: progress, tasks, gates, claims, conflicts, escalations, events."""
     from coordinator.dashboard import render_dashboard
-    from coordinator.top import top_view
+    from coordinator.views import session_dashboard_view
 
     with state.open_store() as store:
-        view = top_view(store, session_id)
+        view = session_dashboard_view(store, session_id)
     if as_json:
         emit_json(view)
     else:
