@@ -79,6 +79,8 @@ RETRY_FIRST = 0.1
 RETRY_MAX = 30.0
 
 
+#: The pid a run record holds while the daemon is starting its agent.
+STARTING = 0
 #: How often the daemon looks at agents an earlier daemon started (seconds).
 ADOPTED_POLL = 2.0
 
@@ -430,6 +432,7 @@ class Daemon:
             task_id: run.pid
             for task_id, run in model.runs.items()
             if run.pid is not None
+            and run.pid != STARTING
             and run.exit_code is None
             and task_id not in self.children
             and model.statuses.get(task_id) not in TERMINAL
@@ -885,7 +888,9 @@ class Daemon:
             spec = self.model.specs[task_id]
             run = self.model.runs.get(task_id) or TaskRun()
             ready = self.model.statuses.get(task_id) == READY
-            if ready and run.pid is None and task_id not in self.children:
+            # STARTING with no child of ours: a start a killed daemon never finished.
+            unstarted = run.pid is None or run.pid == STARTING
+            if ready and unstarted and task_id not in self.children:
                 yield spec
 
     async def _spawn(self, now: float) -> int:
@@ -896,30 +901,52 @@ class Daemon:
                 break
             if self._files_busy(spec):
                 continue
+            if not await self._claim_spawn(spec):
+                continue
             child = self._start(spec)
-            run = self.model.runs.get(spec.id) or TaskRun()
-            run = run._replace(pid=child.process.pid, agent=run.agent or child.agent)
-            self.model.runs[spec.id] = run
             self.children[spec.id] = child
             if self._group is not None:
                 self._group.start_soon(self._await_exit, child)
-            await self.store.txn(
-                [],
-                [
-                    run_op(spec.id, run),
-                    event_op(
-                        "agent_spawned",
-                        now,
-                        task=spec.id,
-                        agent=child.agent,
-                        message=spec.run or "",
-                        pid=child.process.pid,
-                    ),
-                ],
-            )
+            await self._record_spawn(spec, child, now)
             log.info("spawned", task=spec.id, agent=child.agent, pid=child.process.pid)
             started += 1
         return started
+
+    async def _claim_spawn(self, spec: TaskSpec) -> bool:
+        """Mark the task as being started (pid 0) while it is still `ready`, so that no
+        second start happens; False when its status moved on meanwhile."""
+        record = await self.store.get(layout.run_key(spec.id))
+        run = TaskRun.from_json(record.value if record else None)._replace(pid=STARTING)
+        guards = [Compare(spec.status_key, "value", "==", READY)]
+        if not (await self.store.txn(guards, [run_op(spec.id, run)])).succeeded:
+            return False
+        self.model.runs[spec.id] = run
+        return True
+
+    async def _record_spawn(self, spec: TaskSpec, child: Child, now: float) -> None:
+        """Record the started agent's pid in the run record as it is now: the agent's own
+        pre-task may already have written it."""
+        pid = child.process.pid
+        for _ in range(10):
+            record = await self.store.get(layout.run_key(spec.id))
+            run = TaskRun.from_json(record.value if record else None)
+            run = run._replace(pid=pid, agent=run.agent or child.agent)
+            guard = (
+                Compare(layout.run_key(spec.id), "version", "==", 0)
+                if record is None
+                else Compare(record.key, "mod_rev", "==", record.mod_rev)
+            )
+            spawned = event_op(
+                "agent_spawned",
+                now,
+                task=spec.id,
+                agent=child.agent,
+                message=spec.run or "",
+                pid=pid,
+            )
+            if (await self.store.txn([guard], [run_op(spec.id, run), spawned])).succeeded:
+                self.model.runs[spec.id] = run
+                return
 
     def _files_busy(self, spec: TaskSpec) -> bool:
         """Whether a running task's declared files overlap this task's (run those in turn)."""

@@ -727,3 +727,34 @@ tasks:
     assert f"agent process {pid} ended before post-task" in reason
     assert second.logged("adopted agent ended")
     assert [e["task"] for e in events(project, "agent_spawned")] == ["adopt/job"]
+
+
+def test_a_start_a_killed_daemon_left_unfinished_is_made_again(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    from coordinator.daemon import STARTING
+    from coordinator.state import TaskRun, encode
+
+    load(
+        project,
+        """
+phase: redo
+tasks:
+  job:
+    agent: worker
+    run: "swarm hooks pre-task --task-id $T && swarm hooks post-task --task-id $T"
+""".replace("$T", "$SWARM_TASK_ID"),
+    )
+    # What a daemon killed between marking the start and starting the process leaves.
+    with project.store() as store:
+        store.txn(
+            [],
+            [
+                Put("redo/job/status", encode("ready")),
+                Put(layout.run_key("redo/job"), encode(TaskRun(pid=STARTING).to_json())),
+            ],
+        )
+    start_daemon("--interval", "3600")
+    wait_status(project, "redo/job", "complete")
+    assert run_record(project, "redo/job")["pid"] > 0
+    assert len(events(project, "agent_spawned")) == 1
