@@ -15,6 +15,7 @@ from hooks.adapters.common import (
     Adapter,
     Hook,
     Outcome,
+    additional_context,
     answer,
     claim,
     conflicts_context,
@@ -70,9 +71,7 @@ class ClaudeCode(Adapter):
 
     def context(self, event: str, text: str | None) -> Outcome:
         """`additionalContext` for the model, or nothing when there is nothing to say."""
-        if not text:
-            return SILENT
-        return answer({"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}})
+        return additional_context(event, text)
 
     def deny(self, event: str, reason: str) -> Outcome:
         """Refuse the tool call; the reason is shown to the model."""

@@ -54,6 +54,14 @@ def answer(data: Mapping[str, Any]) -> Outcome:
     return Outcome(json.dumps(data, ensure_ascii=False) + "\n")
 
 
+def additional_context(event: str, text: str | None) -> Outcome:
+    """`hookSpecificOutput.additionalContext` for the model (the shape Claude Code and
+    Gemini CLI share), or nothing when there is nothing to say."""
+    if not text:
+        return SILENT
+    return answer({"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}})
+
+
 def enabled(environ: Mapping[str, str], name: str) -> bool:
     """True when the environment variable `name` is set to 1, true, yes or on."""
     return environ.get(name, "").strip().lower() in _TRUE
