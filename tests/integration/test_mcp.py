@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -449,3 +450,54 @@ async def test_a_2025_client_subscribed_to_a_resource_is_told_when_it_changes(
             while "swarm://events" not in updates:
                 await anyio.sleep(0.02)  # polling a condition against a deadline
         assert "swarm://dashboard" not in updates  # only what was subscribed
+
+
+# --- registration by swarm init ---------------------------------------------------------------
+
+
+async def test_init_registers_the_server_for_each_agent_merge_safe_and_idempotent(
+    project: Project,
+) -> None:
+    other = {"command": "db-mcp", "args": ["--ro"]}
+    (project.root / ".mcp.json").write_text(json.dumps({"mcpServers": {"db": other}}))
+    (project.root / ".gemini").mkdir()
+    gemini_original = json.dumps({"theme": "GitHub"}) + "\n"
+    (project.root / ".gemini" / "settings.json").write_text(gemini_original)
+    (project.root / ".codex").mkdir()
+    codex_original = '# mine\nmodel = "o3"\n'
+    (project.root / ".codex" / "config.toml").write_text(codex_original)
+
+    first = project.ok("init", "--claude", "--codex", "--gemini", "--cursor")
+    assert "claude: added the swarm MCP server to .mcp.json" in first.stdout
+    assert "cursor: created .cursor/mcp.json with the swarm MCP server" in first.stdout
+    ours = {"command": "swarm", "args": ["mcp"]}
+    claude = json.loads((project.root / ".mcp.json").read_text())
+    assert claude == {"mcpServers": {"db": other, "swarm": ours}}
+    cursor = json.loads((project.root / ".cursor" / "mcp.json").read_text())
+    assert cursor == {"mcpServers": {"swarm": ours}}
+    gemini = json.loads((project.root / ".gemini" / "settings.json").read_text())
+    assert gemini["theme"] == "GitHub"
+    assert gemini["mcpServers"] == {"swarm": ours}
+    assert "hooks" in gemini  # the hooks and the server share Gemini's file
+    # One backup per file, holding what was there before this run.
+    assert (project.root / ".gemini" / "settings.json.bak").read_text() == gemini_original
+    codex = (project.root / ".codex" / "config.toml").read_text()
+    assert codex.startswith(codex_original)
+    assert tomllib.loads(codex)["mcp_servers"] == {"swarm": ours}
+
+    files = [".mcp.json", ".cursor/mcp.json", ".gemini/settings.json", ".codex/config.toml"]
+    before = {name: (project.root / name).read_text() for name in files}
+    second = project.ok("init", "--claude", "--codex", "--gemini", "--cursor")
+    assert second.stdout.count("already has the swarm MCP server") == 4
+    assert {name: (project.root / name).read_text() for name in files} == before
+
+    # The registered command is a working server.
+    entry = claude["mcpServers"]["swarm"]
+    params = StdioServerParameters(
+        command=entry["command"],
+        args=entry["args"],
+        env={**project.env, "SWARM_AGENT_ID": "alice"},
+        cwd=str(project.root),
+    )
+    async with Client(params) as client:
+        assert {t.name for t in (await client.list_tools()).tools} == TOOLS
