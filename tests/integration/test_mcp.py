@@ -11,6 +11,7 @@ import subprocess
 import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -501,3 +502,10 @@ async def test_init_registers_the_server_for_each_agent_merge_safe_and_idempoten
     )
     async with Client(params) as client:
         assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+
+
+def test_every_tool_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## MCP server") :]
+    for tool in TOOLS:
+        assert f"`{tool}(" in section, f"README's MCP section does not list {tool}"
