@@ -257,10 +257,13 @@ class SwarmMCP:
 
         revision, digests = -1, dict[str, str]()
         async for _ in awakeups(self.db_path, poll):
-            current = await self.call(lambda store: store.revision())
-            if current == revision:
-                continue  # a backstop poll with nothing new
-            revision, after = await self.call(self.snapshot)
+            try:
+                current = await self.call(lambda store: store.revision())
+                if current == revision:
+                    continue  # a backstop poll with nothing new
+                revision, after = await self.call(self.snapshot)
+            except ToolError:
+                continue  # the store is busy (or briefly unreadable): the next wake-up retries
             if digests:
                 if set(after) != set(digests):
                     await self.bus.publish(ResourcesListChanged())  # a plan came or went
