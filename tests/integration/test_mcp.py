@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.types import CallToolResult, TextContent, TextResourceContents
 
-from tests.integration.conftest import SWARM, Project
+from tests.integration.conftest import SWARM, Project, wait_until
 
 PLAN = """\
 phase: p
@@ -230,6 +230,21 @@ async def test_task_tools_walk_a_task_through_and_unblock_its_dependent(planned:
             "claims": [],
             "queue": [],
         }
+        assert [t["task"] for t in await ok(client, "task_next")] == ["p/deploy", "p/lint"]
+
+
+async def test_with_the_daemon_claim_then_finish_makes_the_dependent_ready(
+    planned: Project, start_daemon: Callable[..., Any]
+) -> None:
+    start_daemon("--interval", "3600")
+    wait_until(lambda: planned.value("p/build/status") == "ready", what="build ready")
+    async with mcp(planned, "alice") as client:
+        await ok(client, "task_start", task_id="build")
+        await ok(client, "claim_files", paths=["src/app.py"])
+        await ok(client, "task_finish", task_id="build", summary="built")
+        wait_until(lambda: planned.value("p/deploy/status") == "ready", what="deploy ready")
+        messages = [n["message"] for n in await ok(client, "read_inbox")]
+        assert "task p/deploy is now ready" in messages
         assert [t["task"] for t in await ok(client, "task_next")] == ["p/deploy", "p/lint"]
 
 
