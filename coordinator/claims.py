@@ -450,3 +450,69 @@ def grant_queued(store: Store) -> list[Grant]:
         )
         granted.append(grant)
     return granted
+
+
+def acquire_claim(
+    store: Store,
+    path: str,
+    agent: str,
+    *,
+    task: str | None = None,
+    mode: Mode = "exclusive",
+    wait: float | None = None,
+) -> Grant:
+    """`grant_claim`, or with `wait` seconds, queue fairly for the claim and wait for it
+    (woken by every change to the store); ClaimHeld when the wait runs out. The grant's
+    `renewed` is True only when the agent already held the claim before asking."""
+    if wait is None:
+        return grant_claim(store, path, agent, task=task, mode=mode)
+    from memory.watch import retry_until
+
+    before = store.revision()
+    queue_key = enqueue(store, path, agent, task, mode, lease=queue_lease(wait))
+    settled = False  # granted (a grant consumes the queue entry), or withdrawn
+    try:
+        grant = retry_until(
+            store.path,
+            wait,
+            lambda: grant_claim(store, path, agent, task=task, mode=mode, queue_key=queue_key),
+            ClaimHeld,
+        )
+        settled = True
+    except ClaimHeld:
+        settled = True
+        # A grant deletes the entry in its own transaction, so an entry this withdrawal
+        # finds gone was granted (by the daemon) as the wait ran out: report that grant.
+        if withdraw(store, queue_key):
+            raise
+        grant = grant_claim(store, path, agent, task=task, mode=mode)
+    finally:
+        if not settled:
+            withdraw(store, queue_key)
+    # A claim created after the request was queued was granted to this wait, even when
+    # the daemon made it and this call only renewed it.
+    return grant._replace(renewed=grant.renewed and grant.claim.token <= before)
+
+
+def claim_paths(
+    store: Store,
+    paths: Iterable[str],
+    agent: str,
+    *,
+    task: str | None = None,
+    mode: Mode = "exclusive",
+    wait: float | None = None,
+) -> list[Grant]:
+    """Claim every path (normalised paths or globs) for `agent`, in order, all or nothing:
+    when one is refused, the claims this call newly granted are released again and the
+    refusal is raised. `wait` is the time to wait for each path in turn."""
+    grants: list[Grant] = []
+    try:
+        for path in paths:
+            grants.append(acquire_claim(store, path, agent, task=task, mode=mode, wait=wait))
+    except SwarmError:
+        for grant in grants:
+            if not grant.renewed:
+                release_claims(store, path=grant.claim.path, agent=agent, actor=agent, force=False)
+        raise
+    return grants

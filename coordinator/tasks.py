@@ -437,3 +437,14 @@ def specs_by_status(store: Store, specs: Iterable[TaskSpec]) -> dict[str, str | 
         s.id: (None if s.status_key not in records else str(records[s.status_key].value))
         for s in spec_list
     }
+
+
+def refuse_gate_failures(done: Finished) -> Finished:
+    """`done`, unless its gates failed: then a refusal naming each failed gate (post-task
+    exits 3 with it; an MCP tool reports it as its error)."""
+    if done.gate_failures:
+        raise Refused(
+            f"task {done.task_id} is blocked: its gates failed",
+            details=tuple(f"gate failed: {failure}" for failure in done.gate_failures),
+        )
+    return done

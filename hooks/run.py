@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from memory.errors import EXIT_ERROR, Refused, SwarmError
+from memory.errors import EXIT_ERROR, SwarmError
 from memory.store import Store
 
 Handler = Callable[[argparse.Namespace, Store], int]
@@ -51,41 +51,22 @@ def pre_task(args: argparse.Namespace, store: Store) -> int:
     if args.wait is None:
         started = start_task(store, args.task_id, agent, session)
     else:
-        started = _wait_for(
-            store, args.wait, lambda: start_task(store, args.task_id, agent, session), TaskNotReady
+        from memory.watch import retry_until
+
+        started = retry_until(
+            store.path,
+            args.wait,
+            lambda: start_task(store, args.task_id, agent, session),
+            TaskNotReady,
         )
     verb = "already in progress" if started.already else "started"
     print(f"task {started.task_id} {verb} by {agent} (rev {started.revision})")
     return 0
 
 
-def _wait_for(
-    store: Store, seconds: float, attempt: Callable[[], Any], retry_on: type[BaseException]
-) -> Any:
-    """Call `attempt` until it stops raising `retry_on` or `seconds` pass, waking on changes."""
-    import threading
-    import time
-
-    from memory.watch import wakeups
-
-    deadline = time.monotonic() + seconds
-    stop = threading.Event()
-    last: BaseException | None = None
-    for _ in wakeups(store.path, poll=min(1.0, max(seconds, 0.01)), stop=stop):
-        try:
-            return attempt()
-        except retry_on as err:
-            last = err
-        if time.monotonic() >= deadline:
-            break
-    stop.set()
-    assert last is not None
-    raise last
-
-
 def post_task(args: argparse.Namespace, store: Store) -> int:
     """Record a task's outcome, receipt and timing; release the agent's claims on it."""
-    from coordinator.tasks import finish_task
+    from coordinator.tasks import finish_task, refuse_gate_failures
 
     metrics = None
     if args.metrics:
@@ -104,11 +85,7 @@ def post_task(args: argparse.Namespace, store: Store) -> int:
         metrics,
         _claim_release(),
     )
-    if done.gate_failures:
-        raise Refused(
-            f"task {done.task_id} is blocked: its gates failed",
-            details=tuple(f"gate failed: {failure}" for failure in done.gate_failures),
-        )
+    refuse_gate_failures(done)
     note = " (already recorded)" if done.already else ""
     print(f"task {done.task_id} {done.status}{note}")
     return 0
@@ -140,44 +117,14 @@ def _task_of(args: argparse.Namespace, store: Store, agent: str) -> str | None:
 
 def pre_edit(args: argparse.Namespace, store: Store) -> int:
     """Claim a file (or glob) before editing it; exit 3 naming the holder if it is held."""
-    from coordinator.claims import enqueue, grant_claim, normalize_path, queue_lease, withdraw
-    from coordinator.errors import ClaimHeld
+    from coordinator.claims import acquire_claim, normalize_path
 
     agent = _agent(args) or ""
     path = normalize_path(_repo_root(store), args.file)
     task = _task_of(args, store, agent)
-    if args.wait is None:
-        grant = grant_claim(store, path, agent, task=task, mode=args.mode)
-        renewed = grant.renewed
-    else:
-        before = store.revision()
-        queue_key = enqueue(store, path, agent, task, args.mode, lease=queue_lease(args.wait))
-        settled = False  # granted (a grant consumes the queue entry), or withdrawn
-        try:
-            grant = _wait_for(
-                store,
-                args.wait,
-                lambda: grant_claim(
-                    store, path, agent, task=task, mode=args.mode, queue_key=queue_key
-                ),
-                ClaimHeld,
-            )
-            settled = True
-        except ClaimHeld:
-            settled = True
-            # A grant deletes the entry in its own transaction, so an entry this withdrawal
-            # finds gone was granted (by the daemon) as the wait ran out: report that grant.
-            if withdraw(store, queue_key):
-                raise
-            grant = grant_claim(store, path, agent, task=task, mode=args.mode)
-        finally:
-            if not settled:
-                withdraw(store, queue_key)
-        # A claim created after the request was queued was granted to this wait, even when
-        # the daemon made it and this hook only renewed it.
-        renewed = grant.renewed and grant.claim.token <= before
+    grant = acquire_claim(store, path, agent, task=task, mode=args.mode, wait=args.wait)
     claim = grant.claim
-    verb = "renewed" if renewed else "granted"
+    verb = "renewed" if grant.renewed else "granted"
     print(f"{verb} {claim.mode} claim on {claim.path} to {agent} (fencing token {claim.token})")
     return 0
 

@@ -7,9 +7,10 @@ with watchfiles wakes a follower within milliseconds; a timeout poll is the back
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from memory.records import Change
 from memory.store import DEFAULT_BATCH, Store
@@ -17,6 +18,8 @@ from memory.store import DEFAULT_BATCH, Store
 if TYPE_CHECKING:
     import anyio
     from watchfiles import Change as FileChange
+
+T = TypeVar("T")
 
 #: How long watchfiles waits for more events after the first before it reports (ms).
 WAKE_STEP_MS = 1
@@ -122,6 +125,29 @@ async def awakeups(
                 yield None
     finally:
         probe.close()
+
+
+def retry_until(
+    db_path: Path, seconds: float, attempt: Callable[[], T], retry_on: type[BaseException]
+) -> T:
+    """Call `attempt` until it stops raising `retry_on` or `seconds` pass, trying again
+    whenever the store changes; the last `retry_on` error is raised when time runs out."""
+    deadline = time.monotonic() + seconds
+    stop = threading.Event()
+    last: BaseException | None = None
+    try:
+        for _ in wakeups(db_path, poll=min(1.0, max(seconds, 0.01)), stop=stop):
+            try:
+                return attempt()
+            except retry_on as err:
+                last = err
+            if time.monotonic() >= deadline:
+                break
+    finally:
+        stop.set()
+    if last is None:  # the watcher stopped before a first attempt: make one
+        return attempt()
+    raise last
 
 
 def follow(

@@ -46,6 +46,7 @@ def register() -> None:
     from coordinator.cli.daemon import daemon_command
     from coordinator.cli.gitguard import conflicts_group, guard_group
     from coordinator.cli.init import init_command
+    from coordinator.cli.mcp import mcp_command
     from coordinator.cli.plan import plan_group
     from coordinator.cli.report import report_command, status_command, top_command
 
@@ -65,6 +66,7 @@ def register() -> None:
         top_command,
         hooks_command,
         session_restore_command,
+        mcp_command,
     ):
         cli.add_command(command)
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from coordinator.cli.common import CliState, pass_state
 from coordinator.project import STORE_DIR, default_store_path
 from memory.store import Store
+
+if TYPE_CHECKING:
+    from coordinator.agent_config import Installed
 
 GITIGNORE = "# Created by swarm init: the store, logs and locks are local to this machine.\n*\n"
 
@@ -38,10 +42,26 @@ def init_store(db_path: Path, max_value_bytes: int | None) -> tuple[Path, bool]:
     help="Also install the git pre-commit guard (refuses commits touching files another "
     "agent holds exclusively); an existing pre-commit hook is chained.",
 )
-@click.option("--claude", is_flag=True, help="Add the swarm hooks to .claude/settings.json.")
-@click.option("--codex", is_flag=True, help="Add the swarm hooks to .codex/hooks.json.")
-@click.option("--gemini", is_flag=True, help="Add the swarm hooks to .gemini/settings.json.")
-@click.option("--cursor", is_flag=True, help="Add the swarm hooks to .cursor/hooks.json.")
+@click.option(
+    "--claude",
+    is_flag=True,
+    help="Add the swarm hooks to .claude/settings.json and `swarm mcp` to .mcp.json.",
+)
+@click.option(
+    "--codex",
+    is_flag=True,
+    help="Add the swarm hooks to .codex/hooks.json and `swarm mcp` to .codex/config.toml.",
+)
+@click.option(
+    "--gemini",
+    is_flag=True,
+    help="Add the swarm hooks and `swarm mcp` to .gemini/settings.json.",
+)
+@click.option(
+    "--cursor",
+    is_flag=True,
+    help="Add the swarm hooks to .cursor/hooks.json and `swarm mcp` to .cursor/mcp.json.",
+)
 @pass_state
 def init_command(
     state: CliState,
@@ -55,7 +75,8 @@ def init_command(
     """Create .swarm/memory.db at the git root (or here, outside git). Safe to re-run.
 
     --claude, --codex, --gemini and --cursor merge `swarm hooks <agent>` into that agent's
-    project settings, keeping its other hooks and a backup (<file>.bak) of what changed.
+    project settings and register the `swarm mcp` server in its MCP configuration, keeping
+    everything else and a backup (<file>.bak) of what changed.
     """
     target = state.db_path if state.explicit_db else default_store_path(Path.cwd())
     path, created = init_store(target, max_value_bytes)
@@ -70,17 +91,31 @@ def init_command(
 
 
 def _install_agent_hooks(db_path: Path, agents: list[str]) -> None:
-    """Merge our hooks into each agent's settings file at the store's repository root."""
-    from coordinator.agent_config import install_agent_hooks
+    """Merge our hooks into each agent's settings file, and our MCP server into its MCP
+    configuration, at the store's repository root."""
+    from coordinator.agent_config import (
+        install_agent_hooks,
+        install_mcp_server,
+        mcp_config_for,
+    )
     from coordinator.project import project_root_for
 
     root = project_root_for(db_path)
     for agent in agents:
-        done = install_agent_hooks(root, agent)
-        where = done.path.relative_to(root)
-        if done.created:
-            click.echo(f"{agent}: created {where} with the swarm hooks")
-        elif done.changed:
-            click.echo(f"{agent}: added the swarm hooks to {where} (previous version: {where}.bak)")
-        else:
-            click.echo(f"{agent}: {where} already has the swarm hooks")
+        hooks = install_agent_hooks(root, agent)
+        _report(root, hooks, "the swarm hooks")
+        # Gemini keeps both in one file: what it held before this run is what to back up.
+        same_file = hooks.path == root / mcp_config_for(agent).path
+        mcp = install_mcp_server(root, agent, backup=not (same_file and hooks.changed))
+        _report(root, mcp, "the swarm MCP server")
+
+
+def _report(root: Path, done: Installed, what: str) -> None:
+    where = done.path.relative_to(root)
+    if done.created:
+        click.echo(f"{done.agent}: created {where} with {what}")
+    elif done.changed:
+        kept = f" (previous version: {where}.bak)" if done.backup else ""
+        click.echo(f"{done.agent}: added {what} to {where}{kept}")
+    else:
+        click.echo(f"{done.agent}: {where} already has {what}")

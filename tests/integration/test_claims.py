@@ -197,22 +197,23 @@ def test_a_wait_that_ends_in_an_error_withdraws_its_queued_request(
 def test_a_grant_made_as_the_wait_runs_out_is_reported_not_refused(
     project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import hooks.run
+    import memory.watch
     from coordinator.claims import grant_queued, release_claims
     from coordinator.errors import ClaimHeld
 
     project.ok("hooks", "pre-edit", "--file", "f.txt", "--agent", "alice")
 
     def wait_times_out_as_the_daemon_grants(
-        store: Store, seconds: float, attempt: Callable[[], Any], retry_on: type[BaseException]
+        db_path: Path, seconds: float, attempt: Callable[[], Any], retry_on: type[BaseException]
     ) -> Any:
         with pytest.raises(ClaimHeld) as refused:
             attempt()
-        release_claims(store, path="f.txt", agent="alice", actor="alice", force=False)
-        assert [g.claim.agent for g in grant_queued(store)] == ["bob"]  # the daemon's pass
+        with Store.open(db_path) as store:
+            release_claims(store, path="f.txt", agent="alice", actor="alice", force=False)
+            assert [g.claim.agent for g in grant_queued(store)] == ["bob"]  # the daemon's pass
         raise refused.value
 
-    monkeypatch.setattr(hooks.run, "_wait_for", wait_times_out_as_the_daemon_grants)
+    monkeypatch.setattr(memory.watch, "retry_until", wait_times_out_as_the_daemon_grants)
     code = run_hook(
         project, monkeypatch, "pre-edit", "--file", "f.txt", "--agent", "bob", "--wait", "5"
     )
