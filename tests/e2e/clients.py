@@ -149,11 +149,13 @@ class Client:
             }
         return env
 
-    def argv(self, binary: Path, prompt: str) -> list[str]:
-        """The non-interactive command line, with the permissions to edit without asking."""
+    def argv(self, binary: Path, prompt: str, extra: Sequence[str] = ()) -> list[str]:
+        """The non-interactive command line, with the permissions to edit without asking;
+        `extra` options (say Claude Code's `--mcp-config F --allowedTools T`) go before the
+        prompt."""
         if self.name == "claude":
             # acceptEdits, not --dangerously-skip-permissions: the latter refuses to run as root.
-            return [str(binary), "-p", prompt, "--permission-mode", "acceptEdits"]
+            return [str(binary), "--permission-mode", "acceptEdits", *extra, "-p", prompt]
         if self.name == "codex":
             return [
                 str(binary),
@@ -161,9 +163,10 @@ class Client:
                 "--dangerously-bypass-approvals-and-sandbox",
                 # Codex runs a project's hooks only once a person has reviewed them.
                 "--dangerously-bypass-hook-trust",
+                *extra,
                 prompt,
             ]
-        return [str(binary), "-p", prompt, "--yolo"]
+        return [str(binary), "--yolo", *extra, "-p", prompt]
 
     def edit(
         self, repo: Path, path: str, old: str, new: str, *, gate: str | None = None
@@ -218,13 +221,22 @@ GEMINI_USER_SETTINGS = {
 
 def codex_config(server: str, repo: Path) -> str:
     """Codex's config.toml: a model provider at the fake server, speaking the Responses
-    API (the model is one Codex knows, so that it offers its apply_patch tool), and `repo`
-    trusted, since Codex loads a project's hooks only in a trusted project."""
+    API (the model is one Codex knows, so that it offers its apply_patch tool), no update
+    check, analytics or plugin catalogue, and `repo` trusted, since Codex loads a project's
+    hooks only in a trusted project."""
     return f"""\
 model = "gpt-5.5"
 model_provider = "e2e"
 approval_policy = "never"
 sandbox_mode = "danger-full-access"
+check_for_update_on_startup = false
+
+# Left on, these reach github.com and chatgpt.com at start-up.
+[analytics]
+enabled = false
+
+[features]
+plugins = false
 
 [model_providers.e2e]
 name = "e2e fake model"

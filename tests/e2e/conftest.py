@@ -92,14 +92,15 @@ class Workspace:
     server: FakeModelServer
     sessions: list[Session] = field(default_factory=list)
 
-    def start(self, name: str, prompt: str) -> Session:
-        """Start a session of the client in the repository, with `prompt`."""
+    def start(self, name: str, prompt: str, *extra: str) -> Session:
+        """Start a session of the client in the repository, with `prompt` (and `extra`
+        command-line options)."""
         home = self.home / name
         home.mkdir(parents=True)
         log = self.home / f"{name}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                self.client.argv(self.binary, prompt),
+                self.client.argv(self.binary, prompt, extra),
                 cwd=self.repo,
                 env=self.client.env(home, self.server.url, self.repo),
                 stdin=subprocess.DEVNULL,
@@ -132,6 +133,11 @@ class Workspace:
         """The store's events of type `kind` (`swarm events --json --type KIND`)."""
         out = self.swarm("events", "--json", "--type", kind, "--limit", "1000")
         return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def edits(self) -> set[tuple[str, str]]:
+        """(agent, path) of every edit the post-edit hooks recorded (`swarm/edits/`)."""
+        records = json.loads(self.swarm("memory", "list", "swarm/edits/", "--json"))
+        return {(r["value"]["agent"], r["value"]["path"]) for r in records}
 
     def read(self, path: str) -> str:
         """A file of the repository."""

@@ -109,6 +109,7 @@ def test_second_session_is_refused_naming_the_first_until_the_first_ends(
     [other] = set(agents.values()) - {holder}
     granted = {(e["agent"], e["message"]) for e in space.events("claim_granted")}
     assert granted == {(holder, PATH), (other, PATH)}
+    assert space.edits() == {(holder, PATH), (other, PATH)}
     assert model.model.unexpected() == []
 
 
