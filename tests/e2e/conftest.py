@@ -8,8 +8,10 @@ This directory is collected only when asked for by path (`scripts/e2e` runs
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -72,9 +74,14 @@ class Session:
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            self.kill()
             pytest.fail(f"session {self.name} did not end within {timeout}s:\n{self.output()}")
+
+    def kill(self) -> None:
+        """Kill the session and whatever it started and left behind (its process group)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
 
     def output(self) -> str:
         """The session's stdout and stderr (the last 4,000 characters)."""
@@ -106,6 +113,7 @@ class Workspace:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         session = Session(name, proc, log)
         self.sessions.append(session)
@@ -179,6 +187,4 @@ def workspace_for(
     yield make
     for space in made:
         for session in space.sessions:
-            if session.proc.poll() is None:
-                session.proc.kill()
-                session.proc.wait()
+            session.kill()
