@@ -17,6 +17,15 @@ scenario (titles, summaries, classifiers), get a short plain answer.
 
 The tool results a client sends back are kept per scenario, so a test can read what the
 client told the model, such as a hook's refusal.
+
+A call names the client's own tool, MCP tools included. Claude Code calls them
+`mcp__<server>__<tool>`, so a session using swarm's MCP tools is
+
+    Scenario("mcp", [Turn([ToolCall("mcp__swarm__claim_files", {...})]),
+                     Turn([ToolCall("mcp__swarm__task_finish", {...})]), Turn(text="done")])
+
+started with `--mcp-config FILE --allowedTools mcp__swarm__claim_files
+mcp__swarm__task_finish` (`Workspace.start(name, prompt, *options)`).
 """
 
 from __future__ import annotations
@@ -113,6 +122,13 @@ class FakeModel:
         """Let the turns waiting on gate `name` go on."""
         self._event(self._gates, name).set()
 
+    def open_all_gates(self) -> None:
+        """Let every held turn go on (when the server stops)."""
+        with self._lock:
+            gates = list(self._gates.values())
+        for gate in gates:
+            gate.set()
+
     def wait_reached(self, gate: str, timeout: float) -> bool:
         """Wait until a client's request is held at `gate` (its earlier turns are done)."""
         return self._event(self._reached, gate).wait(timeout)
@@ -130,6 +146,11 @@ class FakeModel:
                 f"{e.vendor} {e.path}" for e in self.exchanges if e.vendor in ("unknown", "outside")
             ]
 
+    def unserved(self, kind: str, path: str) -> None:
+        """Record a request the server did not serve (`unknown` route, or `outside`)."""
+        with self._lock:
+            self.exchanges.append(Exchange(kind, path, None, None))
+
     # --- one request ------------------------------------------------------------------------
 
     def play(self, vendor: str, path: str, body: Mapping[str, Any]) -> Turn | None:
@@ -137,10 +158,12 @@ class FakeModel:
         name = _find_tag(body)
         scenario = self.scenarios.get(name) if name else None
         turn: Turn | None = None
-        if scenario is not None and _has_tools(vendor, body):
+        if scenario is not None and body.get("tools"):
             calls, results = HISTORY[vendor](body)
             with self._lock:
-                self.results[scenario.name] = results
+                # A retried or side request may carry less of the conversation.
+                if len(results) >= len(self.results.get(scenario.name, [])):
+                    self.results[scenario.name] = results
             turn = scenario.turn_after(calls)
         with self._lock:
             self.exchanges.append(Exchange(vendor, path, name, turn, _tool_names(body)))
@@ -164,10 +187,6 @@ def _tool_names(body: Mapping[str, Any]) -> list[str]:
         declared = tool.get("functionDeclarations") or [tool.get("function") or tool]
         names += [str(d.get("name")) for d in declared if isinstance(d, dict)]
     return names
-
-
-def _has_tools(vendor: str, body: Mapping[str, Any]) -> bool:
-    return bool(body.get("tools"))
 
 
 def _text_of(content: Any) -> str:
@@ -471,14 +490,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _outside(self) -> None:
         """A request through the proxy (the clients' HTTPS_PROXY is this server): refused,
         so that nothing leaves the machine, and recorded."""
-        with self.server.model._lock:
-            self.server.model.exchanges.append(Exchange("outside", self.path, None, None))
+        self.server.model.unserved("outside", self.path)
         self._json({"error": {"message": "fake model server: no outside network"}}, 403)
         self.close_connection = True
 
     def _unknown(self, body: Mapping[str, Any]) -> None:
-        with self.server.model._lock:
-            self.server.model.exchanges.append(Exchange("unknown", self.path, None, None))
+        self.server.model.unserved("unknown", self.path)
         self._json({"error": {"message": f"fake model server: no route {self.path}"}}, 404)
 
     def _json(self, data: Mapping[str, Any], status: int = 200) -> None:
@@ -532,8 +549,7 @@ class FakeModelServer(ThreadingHTTPServer):
 
     def stop(self) -> None:
         """Stop serving, releasing any held turn."""
-        for gate in list(self.model._gates.values()):
-            gate.set()
+        self.model.open_all_gates()
         self.shutdown()
         self.server_close()
         self._thread.join(timeout=5)
