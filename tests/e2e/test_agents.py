@@ -9,13 +9,12 @@ here sleeps: each step waits on a condition with a deadline.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
 
-from tests.e2e.conftest import SESSION_TIMEOUT, Session, Workspace
 from tests.e2e.fake_model import FakeModelServer, Scenario, Turn
+from tests.e2e.workspace import Workspace
 
 #: The Codex cases need issue 13 item 3 (branch i13): agent names from a hash of the whole
 #: session id, and SessionEnd installed by `init --codex`. Remove the mark once merged.
@@ -27,20 +26,6 @@ NEEDS_ITEM_3 = pytest.mark.xfail(
     ),
 )
 PATH = "src/app.py"
-
-
-def wait_at_gate(server: FakeModelServer, gate: str, session: Session) -> None:
-    """Wait until the session's model request is held at `gate`; fail if the session ends
-    first or the deadline passes."""
-    deadline = time.monotonic() + SESSION_TIMEOUT
-    while not server.model.wait_reached(gate, timeout=0.05):
-        if session.proc.poll() is not None:
-            pytest.fail(
-                f"session {session.name} ended (exit {session.proc.returncode}) before "
-                f"reaching {gate}:\n{session.output()}"
-            )
-        if time.monotonic() > deadline:
-            pytest.fail(f"session {session.name} did not reach {gate}:\n{session.output()}")
 
 
 def agents_by_session(space: Workspace) -> dict[str, str]:
@@ -76,7 +61,7 @@ def test_second_session_is_refused_naming_the_first_until_the_first_ends(
 
     # The first session edits the file, then its model "thinks" until the gate opens.
     first = space.start("first", f"{first_tag} Set first to 1 in {PATH}.")
-    wait_at_gate(model, "first-ends", first)
+    first.wait_at_gate(model, "first-ends")
     assert space.read(PATH) == "first = 1\nsecond = 0\n", first.output()
     [held] = space.claims()
     holder = held["agent"]
@@ -85,7 +70,7 @@ def test_second_session_is_refused_naming_the_first_until_the_first_ends(
 
     # The second session's edit is refused, naming the first, and the file is untouched.
     second = space.start("second", f"{second_tag} Set second to 2 in {PATH}.")
-    wait_at_gate(model, "second-retries", second)
+    second.wait_at_gate(model, "second-retries")
     refusal = model.model.tool_results("second")[-1]
     assert "swarm:" in refusal, second.output()
     assert f"held exclusive by {holder}" in refusal
