@@ -1,0 +1,251 @@
+"""The real agent CLIs: which npm package and version, how each is installed into a cache
+shared between runs, pointed at the fake model server, run without a person, and how it
+edits a file (its own edit tool, as a script of tool calls for the fake model).
+
+Each client runs with an environment built from nothing: a home directory of its own, a
+dummy key, its base URL at the fake server, and a proxy that is the fake server too, so
+that a request for anything but 127.0.0.1 is answered 403 there instead of leaving the
+machine. No SWARM_AGENT_ID, SWARM_DB or SWARM_SESSION_ID: the hooks `swarm init` installed
+name the agent and find the store themselves.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.e2e.fake_model import ToolCall, Turn
+
+#: The pinned releases (the ones issue 13 was measured with). Bump them together with a run
+#: of `scripts/e2e`.
+PACKAGES = {
+    "claude": ("@anthropic-ai/claude-code", "2.1.197"),
+    "codex": ("@openai/codex", "0.171.0"),
+    "gemini": ("@google/gemini-cli", "0.61.0"),
+}
+#: The executable each package puts in node_modules/.bin.
+BINARIES = {"claude": "claude", "codex": "codex", "gemini": "gemini"}
+#: The directory of the `swarm` console script the hooks call.
+SWARM_BIN = Path(sys.executable).parent
+
+
+def cache_dir() -> Path:
+    """Where the CLIs are installed: SWARM_E2E_CACHE, else ~/.cache/swarm-e2e/npm."""
+    explicit = os.environ.get("SWARM_E2E_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "swarm-e2e" / "npm"
+
+
+def installed_version(prefix: Path, package: str) -> str | None:
+    """The version of `package` installed under `prefix`, if any."""
+    manifest = prefix / "node_modules" / package / "package.json"
+    try:
+        return str(json.loads(manifest.read_text(encoding="utf-8"))["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def install_clients(prefix: Path) -> dict[str, Path]:
+    """Install the pinned CLIs under `prefix` unless they already are (under a lock, so
+    that concurrent runs share one cache); returns each client's executable."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not on PATH: the end-to-end suite needs Node.js and npm")
+    prefix.mkdir(parents=True, exist_ok=True)
+    with (prefix / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        missing = [
+            f"{package}@{version}"
+            for package, version in PACKAGES.values()
+            if installed_version(prefix, package) != version
+        ]
+        if missing:
+            subprocess.run(
+                [
+                    npm,
+                    "install",
+                    "--prefix",
+                    str(prefix),
+                    "--save-exact",
+                    "--no-audit",
+                    "--no-fund",
+                    "--loglevel=error",
+                    *missing,
+                ],
+                check=True,
+                stdin=subprocess.DEVNULL,
+                timeout=600,
+            )
+    return {name: prefix / "node_modules" / ".bin" / BINARIES[name] for name in PACKAGES}
+
+
+def base_env(home: Path, proxy: str) -> dict[str, str]:
+    """What every client gets: its home, a PATH with `swarm` and node, and the proxy."""
+    node = shutil.which("node")
+    path = [str(SWARM_BIN)]
+    if node is not None:
+        path.append(str(Path(node).parent))
+    path += ["/usr/local/bin", "/usr/bin", "/bin"]
+    return {
+        "HOME": str(home),
+        "PATH": os.pathsep.join(dict.fromkeys(path)),
+        "LANG": "C.UTF-8",
+        "TERM": "dumb",
+        "NO_COLOR": "1",
+        "CI": "1",
+        "TMPDIR": str(home / "tmp"),
+        "HTTP_PROXY": proxy,
+        "HTTPS_PROXY": proxy,
+        "http_proxy": proxy,
+        "https_proxy": proxy,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+
+
+@dataclass(frozen=True)
+class Client:
+    """One agent CLI: its `swarm init` flag, its environment and command line, and how its
+    model edits a file."""
+
+    name: str
+
+    def env(self, home: Path, server: str, repo: Path) -> dict[str, str]:
+        """The environment for a session in `repo` whose model is the fake server at
+        `server`."""
+        env = base_env(home, server)
+        (home / "tmp").mkdir(parents=True, exist_ok=True)
+        if self.name == "claude":
+            env |= {
+                "ANTHROPIC_BASE_URL": server,
+                "ANTHROPIC_API_KEY": "sk-ant-e2e-dummy",
+                "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+                "DISABLE_AUTOUPDATER": "1",
+            }
+        elif self.name == "codex":
+            codex_home = home / ".codex"
+            codex_home.mkdir(parents=True, exist_ok=True)
+            (codex_home / "config.toml").write_text(codex_config(server, repo), encoding="utf-8")
+            env |= {"CODEX_HOME": str(codex_home), "E2E_OPENAI_KEY": "sk-e2e-dummy"}
+        else:
+            settings = home / ".gemini" / "settings.json"
+            settings.parent.mkdir(parents=True, exist_ok=True)
+            settings.write_text(json.dumps(GEMINI_USER_SETTINGS, indent=2), encoding="utf-8")
+            env |= {
+                "GEMINI_API_KEY": "e2e-dummy",
+                "GOOGLE_GEMINI_BASE_URL": server,
+                # Headless runs refuse an untrusted folder; trusting it is the user's choice.
+                "GEMINI_CLI_TRUST_WORKSPACE": "true",
+            }
+        return env
+
+    def argv(self, binary: Path, prompt: str, extra: Sequence[str] = ()) -> list[str]:
+        """The non-interactive command line, with the permissions to edit without asking;
+        `extra` options (say Claude Code's `--mcp-config F --allowedTools T`) go before the
+        prompt."""
+        if self.name == "claude":
+            # acceptEdits, not --dangerously-skip-permissions: the latter refuses to run as root.
+            return [str(binary), "--permission-mode", "acceptEdits", *extra, "-p", prompt]
+        if self.name == "codex":
+            return [
+                str(binary),
+                "exec",
+                "--dangerously-bypass-approvals-and-sandbox",
+                # Codex runs a project's hooks only once a person has reviewed them.
+                "--dangerously-bypass-hook-trust",
+                *extra,
+                prompt,
+            ]
+        return [str(binary), "--yolo", *extra, "-p", prompt]
+
+    def edit(
+        self, repo: Path, path: str, old: str, new: str, *, gate: str | None = None
+    ) -> list[Turn]:
+        """The turns in which the model replaces `old` by `new` in `path` (relative to
+        `repo`) with the client's edit tool; with `gate`, held until the test opens it."""
+        absolute = str(repo / path)
+        if self.name == "claude":
+            # Claude Code's Edit refuses a file the session has not read.
+            return [
+                Turn([ToolCall("Read", {"file_path": absolute})], gate=gate),
+                Turn(
+                    [
+                        ToolCall(
+                            "Edit", {"file_path": absolute, "old_string": old, "new_string": new}
+                        )
+                    ]
+                ),
+            ]
+        if self.name == "codex":
+            patch = f"*** Begin Patch\n*** Update File: {path}\n@@\n-{old}\n+{new}\n*** End Patch\n"
+            return [Turn([ToolCall("apply_patch", {"input": patch})], gate=gate)]
+        return [
+            Turn(
+                [
+                    ToolCall(
+                        "replace",
+                        {
+                            "file_path": absolute,
+                            "old_string": old,
+                            "new_string": new,
+                            "instruction": f"set {new}",
+                        },
+                    )
+                ],
+                gate=gate,
+            )
+        ]
+
+
+CLIENTS: Sequence[Client] = [Client("claude"), Client("codex"), Client("gemini")]
+
+#: Gemini CLI's user settings: API-key auth, nothing sent to Google, no update check.
+GEMINI_USER_SETTINGS = {
+    "security": {"auth": {"selectedType": "gemini-api-key"}},
+    "privacy": {"usageStatisticsEnabled": False},
+    "telemetry": {"enabled": False},
+    "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
+    "model": {"name": "gemini-2.5-flash"},
+}
+
+
+def codex_config(server: str, repo: Path) -> str:
+    """Codex's config.toml: a model provider at the fake server, speaking the Responses
+    API (the model is one Codex knows, so that it offers its apply_patch tool), no update
+    check, analytics or plugin catalogue, and `repo` trusted, since Codex loads a project's
+    hooks only in a trusted project."""
+    return f"""\
+model = "gpt-5.5"
+model_provider = "e2e"
+approval_policy = "never"
+sandbox_mode = "danger-full-access"
+check_for_update_on_startup = false
+
+# Left on, these reach github.com and chatgpt.com at start-up.
+[analytics]
+enabled = false
+
+[features]
+plugins = false
+
+[model_providers.e2e]
+name = "e2e fake model"
+base_url = "{server}/v1"
+env_key = "E2E_OPENAI_KEY"
+wire_api = "responses"
+request_max_retries = 0
+stream_max_retries = 0
+
+[projects.{json.dumps(str(repo))}]
+trust_level = "trusted"
+"""
