@@ -226,6 +226,8 @@ def _tasks_section(view: Mapping[str, Any]) -> list[str]:
     rows = [
         (
             code(t["task"]),
+            t.get("title"),
+            t.get("priority"),
             status_text(t),
             t.get("agent"),
             progress_text(t.get("progress")),
@@ -235,8 +237,32 @@ def _tasks_section(view: Mapping[str, Any]) -> list[str]:
         )
         for t in view["tasks"]
     ]
-    headers = ["task", "status", "agent", "progress", "started", "duration", "waits on / notes"]
-    return ["## Tasks", "", *table(headers, rows), ""]
+    headers = [
+        "task",
+        "title",
+        "priority",
+        "status",
+        "agent",
+        "progress",
+        "started",
+        "duration",
+        "waits on / notes",
+    ]
+    return ["## Tasks", "", *table(headers, rows), "", *deliverables_section(view["tasks"])]
+
+
+def deliverables_section(tasks: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Each task's deliverables as a Markdown checklist, ticked/total in its heading."""
+    lines: list[str] = []
+    for task in tasks:
+        items = task.get("deliverables") or []
+        if not items:
+            continue
+        done = sum(1 for d in items if d.get("done"))
+        lines += [f"**{code(task['task'])} deliverables {done}/{len(items)}**", ""]
+        lines += [f"- [{'x' if d.get('done') else ' '}] {cell(d.get('item'))}" for d in items]
+        lines.append("")
+    return lines
 
 
 def _gates_section(view: Mapping[str, Any]) -> list[str]:
