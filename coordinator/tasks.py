@@ -464,7 +464,10 @@ def report_progress(
             agent,
             ticked_now,
         )
-        message = f"{progress.done}/{progress.total}"
+        counts = [f"{progress.done}/{progress.total}"] if progress.total or done is not None else []
+        if items and wanted:
+            counts.append(f"deliverables {len(ticked_now)}/{len(items)}")
+        message = " ".join(counts)
         message += f" milestone: {milestone}" if milestone else ""
         message += f" blocker: {blocker}" if blocker else ""
         message += "".join(f" done: {item}" for item in wanted)

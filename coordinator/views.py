@@ -64,6 +64,7 @@ def task_row(
         "progress": None if progress is None else progress.to_json(),
         "requires": list(spec.requires),
         "optional": list(spec.optional),
+        "when": [c.text for c in spec.when],
         "waits_on": [describe_wait(w) for w in readiness.waits] if waiting else [],
         "reason": run.reason,
         "stalled": run.stalled,
