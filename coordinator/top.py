@@ -69,8 +69,9 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
             " escalated" if t.get("escalated_at") else ""
         )
         title = t.get("title")
+        # Plain Text cells: conditions such as `KEY[field] >= 1` are not rich markup.
         tasks.add_row(
-            t["task"] + (f"\n{title}" if title and title != t.get("name") else ""),
+            Text(t["task"] + (f"\n{title}" if title and title != t.get("name") else "")),
             t.get("priority") or "-",
             Text(status + flags, style=_STYLE.get(status, "")),
             t.get("agent") or "-",
@@ -78,8 +79,10 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
             + (f"\n✔ {deliverables_text(t)}" if t.get("deliverables") else ""),
             local_clock(t.get("started_at")),
             _elapsed(t, now),
-            "; ".join(t.get("waits_on") or [])
-            or (t.get("reason") or "" if status in ("blocked", "failed") else ""),
+            Text(
+                "; ".join(t.get("waits_on") or [])
+                or (t.get("reason") or "" if status in ("blocked", "failed") else "")
+            ),
         )
     agents = Table(title="Agents", title_justify="left", expand=True, show_edge=False)
     for name in ("agent", "state", "session", "branch", "running"):
@@ -117,7 +120,7 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
             str(e.get("type")),
             e.get("task") or "-",
             e.get("agent") or "-",
-            e.get("message") or "",
+            Text(e.get("message") or ""),
         )
     parts: list[RenderableType] = [header, tasks, agents, claims]
     if view["conflicts"]:

@@ -267,7 +267,7 @@ def _task_lines(tasks: list[dict[str, Any]]) -> list[str]:
     lines: list[str] = []
     for t in tasks:
         progress = ""
-        if t["progress"]:
+        if t["progress"] and t["progress"].get("total"):
             p = Progress.from_json(t["progress"])
             progress = f"  {p.done}/{p.total} ({p.percent}%)"
         status = t["status"] or "-"

@@ -237,10 +237,10 @@ def progress(args: argparse.Namespace, store: Store) -> int:
         metrics=_metrics(args),
         ticked=done_items,
     )
-    line = f"progress {args.task_id}: {result.done}/{result.total} ({result.percent}%)"
+    parts = [f"{result.done}/{result.total} ({result.percent}%)"] if result.total else []
     if done_items or result.ticked:
-        line += f", deliverables ticked: {len(result.ticked)}"
-    print(line)
+        parts.append(f"deliverables ticked: {len(result.ticked)}")
+    print(f"progress {args.task_id}: {', '.join(parts) or 'recorded'}")
     return 0
 
 
