@@ -68,6 +68,8 @@ class TaskRun(NamedTuple):
     stalled: bool = False
     pid: int | None = None
     exit_code: int | None = None
+    #: The metrics of this attempt's post-task (also in the receipt and under the task's keys).
+    metrics: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> TaskRun:

@@ -289,6 +289,7 @@ def start_task(store: Store, ref: str, agent: str, session: str | None) -> Start
             ended_at=None,
             reason=None,
             stalled=False,
+            metrics=None,
         )
         ops: list[WriteOp] = [
             status_op(spec.id, IN_PROGRESS),
@@ -357,16 +358,25 @@ def finish_task(
     for _ in range(MAX_ATTEMPTS):
         now = store.clock()
         state, values = read_state(store, spec)
+        stored = store.get_many(measured) if measured else {}
+        new_metrics = any(
+            key not in stored or stored[key].value != value for key, value in measured.items()
+        )
         # The metrics are written in this transaction, so the gates judge them as written.
         values.update(measured)
         earlier = _already_finished(store, state, values, status)
-        if earlier is not None:
+        # A task still blocked by its gates records new metrics (and the new failure).
+        if earlier is not None and not (new_metrics and earlier.status == BLOCKED):
             return earlier
         holder = state.run.agent
         if state.status == IN_PROGRESS and agent and holder and agent != holder:
             # Another agent's work is not ours to close; an operator omits --agent.
             raise TaskNotReady(f"task {spec.id} is in progress by {holder}, not {agent}")
-        run = state.run._replace(agent=agent or state.run.agent, ended_at=now)
+        run = state.run._replace(
+            agent=agent or state.run.agent,
+            ended_at=now,
+            metrics=dict(metrics) if metrics else state.run.metrics,
+        )
         final = status
         gate_failures: tuple[str, ...] = ()
         events: list[Put] = []

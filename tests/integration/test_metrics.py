@@ -55,6 +55,8 @@ def test_one_post_task_with_metrics_satisfies_a_gate_on_that_metric(planned: Pro
     assert planned.value("phase2/testing_infrastructure/p99_ms") == 4.5
     receipt = planned.value("swarm/receipts/phase2/testing_infrastructure")
     assert receipt["metrics"] == {"throughput_ops": 850, "p99_ms": 4.5}
+    run = planned.value("swarm/tasks/phase2/testing_infrastructure/run")
+    assert run["metrics"] == {"throughput_ops": 850, "p99_ms": 4.5}
 
 
 def test_a_failing_metric_blocks_and_a_second_post_task_with_a_better_one_completes(
@@ -64,6 +66,33 @@ def test_a_failing_metric_blocks_and_a_second_post_task_with_a_better_one_comple
     assert result.code == 3  # type: ignore[attr-defined]
     assert "throughput_ops >= 800: is 640" in result.stderr  # type: ignore[attr-defined]
     assert planned.value("phase2/testing_infrastructure/status") == "blocked"
+    closer = planned.swarm(
+        "hooks",
+        "post-task",
+        "--task-id",
+        "testing_infrastructure",
+        "--agent",
+        "tester",
+        "--metrics",
+        '{"throughput_ops": 790}',
+    )
+    assert closer.code == 3
+    assert "throughput_ops >= 800: is 790" in closer.stderr
+    assert planned.value("phase2/testing_infrastructure/throughput_ops") == 790
+    assert planned.value("phase2/testing_infrastructure/status") == "blocked"
+    before = revision(planned)
+    same = planned.swarm(
+        "hooks",
+        "post-task",
+        "--task-id",
+        "testing_infrastructure",
+        "--agent",
+        "tester",
+        "--metrics",
+        '{"throughput_ops": 790}',
+    )
+    assert same.code == 3
+    assert revision(planned) == before  # the same report again changes nothing
     again = planned.swarm(
         "hooks",
         "post-task",
