@@ -3,6 +3,10 @@
 A condition such as `phase7/code_quality/clippy_warnings < 20` appears in a task's `when`
 (it must hold before the task is ready) and `gates` (it must hold for the task to pass).
 Literals are JSON, parsed with `json.loads`; nothing is ever evaluated as code.
+
+`KEY[field]`, `KEY[field][sub]` and `KEY[0]` reach into the JSON stored at KEY: a field
+of an object, an item of a list (brackets cannot occur in keys, so this is unambiguous).
+A field that is not there reads as missing, exactly like an absent key.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ OPERATORS: Final = EQUALITY_OPS | ORDERING_OPS | {EXISTS}
 # A key runs up to the first blank or operator character; `validate_key` then judges it,
 # so that `a b == 1` is reported as a bad key rather than as a missing operator.
 _KEY_THEN_REST = re.compile(r"\s*(?P<key>[^\s=!<>]+)\s*(?P<rest>.*?)\s*\Z", re.DOTALL)
+_FIELDS = re.compile(r"(?P<key>[^\[\]]+)(?P<fields>(?:\[[^\[\]]*\])*)\Z")
+_FIELD = re.compile(r"\[([^\[\]]*)\]")
 _OPERATOR = re.compile(r"(==|!=|<=|>=|<|>)")
 _BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 # Python spellings that look like JSON constants; taking them as strings would be a trap.
@@ -43,12 +49,22 @@ _KINDS: Final[tuple[tuple[type | tuple[type, ...], str], ...]] = (
 
 
 class Condition(NamedTuple):
-    """A parsed condition; `text` is the source as written (surrounding blanks removed)."""
+    """A parsed condition; `text` is the source as written (surrounding blanks removed).
+
+    `key` is the store key read; `path` the fields (`KEY[a][0]`: `("a", "0")`) followed
+    inside its value, empty when the condition is on the whole value.
+    """
 
     key: str
     op: str
     literal: Any
     text: str
+    path: tuple[str, ...] = ()
+
+    @property
+    def target(self) -> str:
+        """What the condition reads, as written: `KEY` or `KEY[field][0]`."""
+        return self.key + "".join(f"[{field}]" for field in self.path)
 
 
 class ConditionResult(NamedTuple):
@@ -87,13 +103,14 @@ def parse_condition(text: str) -> Condition:
     match = _KEY_THEN_REST.match(source)
     if match is None:
         raise BadCondition(f"invalid condition {text!r}: expected KEY OP LITERAL or KEY exists")
-    key, rest = match["key"], match["rest"]
+    key, path = _split_fields(source, match["key"])
+    rest = match["rest"]
     try:
         validate_key(key)
     except InvalidKey as err:
         raise BadCondition(f"invalid condition {source!r}: {err.message}") from None
     if rest == EXISTS:
-        return Condition(key=key, op=EXISTS, literal=None, text=source)
+        return Condition(key=key, op=EXISTS, literal=None, text=source, path=path)
     op_match = _OPERATOR.match(rest)
     if op_match is None:
         found = rest.split()[0] if rest.split() else ""
@@ -108,11 +125,33 @@ def parse_condition(text: str) -> Condition:
             f"invalid condition {source!r}: {op} needs a number or a string, "
             f"not {format_value(literal)}"
         )
-    return Condition(key=key, op=op, literal=literal, text=source)
+    return Condition(key=key, op=op, literal=literal, text=source, path=path)
+
+
+def resolve_path(present: bool, value: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
+    """(present, value) of the field `path` inside `value`: an object by field name, a list
+    by index (digits); anything not there is absent."""
+    for field in path:
+        if not present:
+            break
+        if isinstance(value, dict):
+            present = field in value
+            value = value.get(field)
+        elif isinstance(value, list) and field.isdigit() and int(field) < len(value):
+            value = value[int(field)]
+        else:
+            present, value = False, None
+    return present, (value if present else None)
 
 
 def evaluate_condition(cond: Condition, present: bool, current: Any) -> ConditionResult:
-    """Evaluate `cond` against its key's current value (`present` False: the key is absent)."""
+    """Evaluate `cond` against its key's current value (`present` False: the key is absent).
+
+    With a field path (`KEY[field]`), the field inside the value is what is compared, and
+    what the result reports as `current`.
+    """
+    if cond.path:
+        present, current = resolve_path(present, current, cond.path)
     if cond.op == EXISTS:
         return ConditionResult(cond, present, present, current, "" if present else "missing")
     if not present:
@@ -148,6 +187,22 @@ def format_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     except (TypeError, ValueError):
         return repr(value)
+
+
+def _split_fields(source: str, written: str) -> tuple[str, tuple[str, ...]]:
+    """(key, fields) of `KEY[field][0]`; a bracket out of place is a clear error."""
+    if "[" not in written and "]" not in written:
+        return written, ()
+    match = _FIELDS.match(written)
+    if match is None:
+        raise BadCondition(
+            f"invalid condition {source!r}: fields are written KEY[field][0], "
+            "with brackets only after the key"
+        )
+    fields = tuple(_FIELD.findall(match["fields"]))
+    if any(not field for field in fields):
+        raise BadCondition(f"invalid condition {source!r}: empty field name in []")
+    return match["key"], fields
 
 
 def _parse_literal(source: str, text: str) -> Any:

@@ -33,7 +33,7 @@ from coordinator.claims import (
 )
 from coordinator.dashboard import DashboardWriter, write_dashboards
 from coordinator.edits import check_unannounced, edit_grace
-from coordinator.plan import TaskSpec
+from coordinator.plan import TaskSpec, by_priority
 from coordinator.readiness import (
     BLOCKED,
     COMPLETE,
@@ -884,8 +884,9 @@ class Daemon:
     # --- spawning agents -----------------------------------------------------------------
 
     def _spawnable(self) -> Iterable[TaskSpec]:
-        for task_id in sorted(self.model.runnable):
-            spec = self.model.specs[task_id]
+        # Most urgent first (P0 to P3), so --max-agents starts the P0 task before a P2 one.
+        for spec in by_priority(self.model.specs[t] for t in sorted(self.model.runnable)):
+            task_id = spec.id
             run = self.model.runs.get(task_id) or TaskRun()
             ready = self.model.statuses.get(task_id) == READY
             # STARTING with no child of ours: a start a killed daemon never finished.

@@ -86,8 +86,8 @@ def status_text(task: Mapping[str, Any]) -> str:
 
 
 def progress_text(progress: Mapping[str, Any] | None) -> str:
-    """`3/5 (60%)`, or `-`."""
-    if not progress:
+    """`3/5 (60%)`, or `-` (also when only deliverables were reported: no total)."""
+    if not progress or not progress.get("total"):
         return "-"
     done, total = int(progress.get("done") or 0), int(progress.get("total") or 0)
     percent = int(100 * done / total) if total else 0
@@ -189,6 +189,7 @@ def render_dashboard(view: Mapping[str, Any]) -> str:
         "kept current by `swarm daemon`",
         "",
     ]
+    lines += plan_titles(view.get("plans") or {})
     lines += _progress_section(view)
     lines += _agents_section(view)
     lines += _tasks_section(view)
@@ -199,6 +200,16 @@ def render_dashboard(view: Mapping[str, Any]) -> str:
     lines += _events_section(view)
     lines += ["## Dependencies", "", "```mermaid", *mermaid_graph(view["tasks"]), "```", ""]
     return "\n".join(lines)
+
+
+def plan_titles(plans: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """One line per plan that has a title or a description (none: no lines)."""
+    lines = []
+    for phase, plan in plans.items():
+        about = " — ".join(cell(plan[f]) for f in ("title", "description") if plan.get(f))
+        if about:
+            lines.append(f"- **{phase}**: {about}")
+    return [*lines, ""] if lines else []
 
 
 def _progress_section(view: Mapping[str, Any]) -> list[str]:
@@ -226,6 +237,8 @@ def _tasks_section(view: Mapping[str, Any]) -> list[str]:
     rows = [
         (
             code(t["task"]),
+            t.get("title"),
+            t.get("priority"),
             status_text(t),
             t.get("agent"),
             progress_text(t.get("progress")),
@@ -235,8 +248,32 @@ def _tasks_section(view: Mapping[str, Any]) -> list[str]:
         )
         for t in view["tasks"]
     ]
-    headers = ["task", "status", "agent", "progress", "started", "duration", "waits on / notes"]
-    return ["## Tasks", "", *table(headers, rows), ""]
+    headers = [
+        "task",
+        "title",
+        "priority",
+        "status",
+        "agent",
+        "progress",
+        "started",
+        "duration",
+        "waits on / notes",
+    ]
+    return ["## Tasks", "", *table(headers, rows), "", *deliverables_section(view["tasks"])]
+
+
+def deliverables_section(tasks: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Each task's deliverables as a Markdown checklist, ticked/total in its heading."""
+    lines: list[str] = []
+    for task in tasks:
+        items = task.get("deliverables") or []
+        if not items:
+            continue
+        done = sum(1 for d in items if d.get("done"))
+        lines += [f"**{code(task['task'])} deliverables {done}/{len(items)}**", ""]
+        lines += [f"- [{'x' if d.get('done') else ' '}] {cell(d.get('item'))}" for d in items]
+        lines.append("")
+    return lines
 
 
 def _gates_section(view: Mapping[str, Any]) -> list[str]:

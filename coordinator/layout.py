@@ -37,6 +37,16 @@ DAEMON = f"{ROOT}/daemon/"
 DAEMON_CURSOR = f"{DAEMON}cursor"
 
 
+#: Names under `<phase>/<task>/` the coordinator keeps for itself (the status, and the
+#: names of a task's own records), so a metric may not take them.
+RESERVED_TASK_NAMES = frozenset({"status", "spec", "run", "progress", "receipt", "attempts"})
+
+
+def metric_key(task_id: str, name: str) -> str:
+    """`<phase>/<task>/<name>`, where post-task and progress write a metric."""
+    return f"{task_id}/{name}"
+
+
 def plan_key(phase: str) -> str:
     """The plan header of a phase."""
     return f"{PLANS}{phase}"

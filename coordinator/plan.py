@@ -2,6 +2,8 @@
 
     phase: phase7
     session: swarm-phase7          # optional, default: the phase
+    title: Phase 7 release         # optional, for views and the report
+    description: free text         # optional
     dashboard: docs/phase7/COORDINATION-DASHBOARD.md   # optional
     baseline: phase7/baseline      # optional key names, for reports
     final: phase7/final            # optional
@@ -17,6 +19,10 @@
         run: "scripts/agents/release.sh"    # optional: started by the daemon when ready
         files: ["CHANGELOG.md", "docs/release/**"]
         description: free text
+        priority: P1                        # P0 (first) to P3; listing and spawning order
+        branch: feature/release-2.0         # the git branch the work lands on
+        team: release                       # a group of tasks, for the report's matrix
+        deliverables: [CHANGELOG updated, Version 2.0.0 everywhere]
 
 `parse_plan` checks everything before it returns, so a plan in hand is always consistent;
 each problem is one line naming the source and the task.
@@ -26,7 +32,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Any, Final, NamedTuple
 
@@ -36,7 +42,16 @@ from memory.errors import InvalidKey
 from memory.keys import RESERVED_ROOT, validate_key
 
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]+\Z")
-_PLAN_FIELDS: Final = ("phase", "session", "dashboard", "baseline", "final", "tasks")
+_PLAN_FIELDS: Final = (
+    "phase",
+    "session",
+    "dashboard",
+    "baseline",
+    "final",
+    "tasks",
+    "title",
+    "description",
+)
 _TASK_FIELDS: Final = (
     "title",
     "agent",
@@ -48,7 +63,13 @@ _TASK_FIELDS: Final = (
     "run",
     "files",
     "description",
+    "priority",
+    "branch",
+    "team",
+    "deliverables",
 )
+#: Task priorities, most urgent first.
+PRIORITIES: Final = ("P0", "P1", "P2", "P3")
 _UNIT_SECONDS: Final = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 _NUMBER = r"\d+(?:\.\d+)?"
 _DURATION = re.compile(rf"(?:\s*{_NUMBER}\s*[dhms])+\s*\Z")
@@ -81,6 +102,10 @@ class TaskSpec(NamedTuple):
     run: str | None
     files: tuple[str, ...]
     description: str | None
+    priority: str | None = None
+    branch: str | None = None
+    team: str | None = None
+    deliverables: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -107,6 +132,10 @@ class TaskSpec(NamedTuple):
             "run": self.run,
             "files": list(self.files),
             "description": self.description,
+            "priority": self.priority,
+            "branch": self.branch,
+            "team": self.team,
+            "deliverables": list(self.deliverables),
         }
 
     @classmethod
@@ -126,6 +155,11 @@ class TaskSpec(NamedTuple):
                 run=data["run"],
                 files=tuple(data["files"]),
                 description=data["description"],
+                # Specs stored before these fields existed have none of them.
+                priority=data.get("priority"),
+                branch=data.get("branch"),
+                team=data.get("team"),
+                deliverables=tuple(data.get("deliverables") or ()),
             )
         except (KeyError, TypeError, ValueError, BadCondition) as err:
             raise PlanError(f"stored task spec is malformed: {_one_line(err)}") from None
@@ -140,6 +174,8 @@ class Plan(NamedTuple):
     dashboard: str | None = None
     baseline: str | None = None
     final: str | None = None
+    title: str | None = None
+    description: str | None = None
 
     def task(self, name: str) -> TaskSpec:
         """The task called `name`; raise UnknownTask when the plan has none."""
@@ -156,6 +192,8 @@ class Plan(NamedTuple):
             "dashboard": self.dashboard,
             "baseline": self.baseline,
             "final": self.final,
+            "title": self.title,
+            "description": self.description,
             "tasks": {name: spec.to_json() for name, spec in self.tasks.items()},
         }
 
@@ -171,6 +209,8 @@ class Plan(NamedTuple):
                 dashboard=data.get("dashboard"),
                 baseline=data.get("baseline"),
                 final=data.get("final"),
+                title=data.get("title"),
+                description=data.get("description"),
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise PlanError(f"stored plan is malformed: {_one_line(err)}") from None
@@ -264,7 +304,19 @@ def plan_from_data(data: Any, source: str = "<plan>") -> Plan:
         dashboard=dashboard,
         baseline=baseline,
         final=final,
+        title=_optional_str(source, "title", data.get("title")),
+        description=_optional_str(source, "description", data.get("description")),
     )
+
+
+def priority_rank(spec: TaskSpec) -> int:
+    """0 for P0 up to 3 for P3; a task without a priority comes after all of them."""
+    return PRIORITIES.index(spec.priority) if spec.priority in PRIORITIES else len(PRIORITIES)
+
+
+def by_priority(specs: Iterable[TaskSpec]) -> list[TaskSpec]:
+    """`specs` most urgent first (P0 before P3, then those without); ties keep their order."""
+    return sorted(specs, key=priority_rank)
 
 
 def topological_order(plan: Plan) -> list[str]:
@@ -334,6 +386,10 @@ def _task_from_data(
         run=_optional_str(where, "run", body.get("run")),
         files=files,
         description=_optional_str(where, "description", body.get("description")),
+        priority=_priority(where, body.get("priority")),
+        branch=_optional_str(where, "branch", body.get("branch")),
+        team=_optional_str(where, "team", body.get("team")),
+        deliverables=_deliverables(where, body.get("deliverables")),
     )
 
 
@@ -420,6 +476,25 @@ def _conditions(where: str, field: str, value: Any) -> tuple[Condition, ...]:
         except BadCondition as err:
             raise PlanError(f"{where}: {field}: {err.message}") from None
     return tuple(conditions)
+
+
+def _priority(where: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip().upper() if isinstance(value, str) else None
+    if text not in PRIORITIES:
+        raise PlanError(f"{where}: priority {value!r} must be one of {', '.join(PRIORITIES)}")
+    return text
+
+
+def _deliverables(where: str, value: Any) -> tuple[str, ...]:
+    items = tuple(" ".join(item.split()) for item in _str_list(where, "deliverables", value))
+    if any(not item for item in items):
+        raise PlanError(f"{where}: deliverables: an item is empty")
+    duplicated = next((item for item in items if items.count(item) > 1), None)
+    if duplicated is not None:
+        raise PlanError(f"{where}: deliverables lists {duplicated!r} twice")
+    return items
 
 
 def _type_name(value: Any) -> str:

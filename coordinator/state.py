@@ -68,6 +68,8 @@ class TaskRun(NamedTuple):
     stalled: bool = False
     pid: int | None = None
     exit_code: int | None = None
+    #: The metrics of this attempt's post-task (also in the receipt and under the task's keys).
+    metrics: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> TaskRun:
@@ -88,15 +90,18 @@ class Progress(NamedTuple):
     milestone: str | None = None
     ts: float = 0.0
     agent: str | None = None
+    #: The plan's deliverables ticked so far (`progress --done ITEM`), in plan order.
+    ticked: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: Any) -> Progress:
         """Parse a stored progress record."""
-        return _from_dict(cls, data)  # type: ignore[no-any-return]
+        progress: Progress = _from_dict(cls, data)
+        return progress._replace(ticked=tuple(progress.ticked or ()))
 
     def to_json(self) -> dict[str, Any]:
         """The record as stored."""
-        return self._asdict()
+        return {**self._asdict(), "ticked": list(self.ticked)}
 
     @property
     def percent(self) -> int:

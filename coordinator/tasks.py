@@ -8,7 +8,7 @@ async shell around the same rules (`coordinator.daemon`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from coordinator import layout
@@ -37,7 +37,8 @@ from coordinator.state import (
     run_op,
     status_op,
 )
-from memory.errors import Refused
+from memory.errors import InvalidKey, InvalidValue, Refused
+from memory.keys import encode_value, validate_key
 from memory.records import Compare, Delete, Put, Record, WriteOp
 from memory.store import Store
 
@@ -117,6 +118,8 @@ def load_plan(store: Store, plan: Plan, source: str) -> LoadResult:
         "dashboard": plan.dashboard,
         "baseline": plan.baseline,
         "final": plan.final,
+        "title": plan.title,
+        "description": plan.description,
         "tasks": list(plan.tasks),
         "source": source,
     }
@@ -204,6 +207,32 @@ def read_state(store: Store, spec: TaskSpec) -> tuple[TaskState, dict[str, Any]]
     return state, values
 
 
+def metric_values(task_id: str, metrics: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The keys `<phase>/<task>/<NAME>` a task's metrics are written to, with their values.
+
+    Each NAME must be one key segment and none the coordinator keeps for itself (`status`
+    and the rest of `layout.RESERVED_TASK_NAMES`); values must be JSON with finite numbers.
+    """
+    if not metrics:
+        return {}
+    found: dict[str, Any] = {}
+    for name, value in metrics.items():
+        if not isinstance(name, str) or "/" in name:
+            raise InvalidKey(f"metric name {name!r} must be one key segment (no '/')")
+        if name in layout.RESERVED_TASK_NAMES:
+            reserved = ", ".join(sorted(layout.RESERVED_TASK_NAMES))
+            raise InvalidKey(
+                f"metric name {name!r} is reserved for the coordinator (reserved: {reserved})"
+            )
+        key = validate_key(layout.metric_key(task_id, name))
+        try:
+            encode_value(value)
+        except InvalidValue as err:
+            raise InvalidValue(f"metric {name!r}: {err.message}") from None
+        found[key] = value
+    return found
+
+
 def waits_lines(readiness: Readiness) -> tuple[str, ...]:
     """What a task waits on, one line per unmet requirement or condition."""
     return tuple(describe_wait(w) for w in readiness.waits)
@@ -260,6 +289,7 @@ def start_task(store: Store, ref: str, agent: str, session: str | None) -> Start
             ended_at=None,
             reason=None,
             stalled=False,
+            metrics=None,
         )
         ops: list[WriteOp] = [
             status_op(spec.id, IN_PROGRESS),
@@ -324,17 +354,29 @@ def finish_task(
     if status not in (COMPLETE, FAILED):
         raise UnknownTask(f"post-task status must be complete or failed, not {status!r}")
     spec, is_new = spec_for(store, ref, agent)
+    measured = metric_values(spec.id, metrics)
     for _ in range(MAX_ATTEMPTS):
         now = store.clock()
         state, values = read_state(store, spec)
+        stored = store.get_many(measured) if measured else {}
+        new_metrics = any(
+            key not in stored or stored[key].value != value for key, value in measured.items()
+        )
+        # The metrics are written in this transaction, so the gates judge them as written.
+        values.update(measured)
         earlier = _already_finished(store, state, values, status)
-        if earlier is not None:
+        # A task still blocked by its gates records new metrics (and the new failure).
+        if earlier is not None and not (new_metrics and earlier.status == BLOCKED):
             return earlier
         holder = state.run.agent
         if state.status == IN_PROGRESS and agent and holder and agent != holder:
             # Another agent's work is not ours to close; an operator omits --agent.
             raise TaskNotReady(f"task {spec.id} is in progress by {holder}, not {agent}")
-        run = state.run._replace(agent=agent or state.run.agent, ended_at=now)
+        run = state.run._replace(
+            agent=agent or state.run.agent,
+            ended_at=now,
+            metrics=dict(metrics) if metrics else state.run.metrics,
+        )
         final = status
         gate_failures: tuple[str, ...] = ()
         events: list[Put] = []
@@ -376,6 +418,7 @@ def finish_task(
             ),
             *events,
             *renew_agent(store, run.agent),
+            *(Put(key, encode(value)) for key, value in measured.items()),
         ]
         if run.agent:
             current = store.get(layout.agent_task_key(run.agent))
@@ -394,39 +437,95 @@ def finish_task(
 def report_progress(
     store: Store,
     ref: str,
-    done: int,
-    total: int,
+    done: int | None,
+    total: int | None,
     blocker: str | None,
     milestone: str | None,
     agent: str | None,
+    *,
+    metrics: Mapping[str, Any] | None = None,
+    ticked: Iterable[str] = (),
 ) -> Progress:
-    """Record an agent's progress on a task, and log a `progress` event."""
+    """Record an agent's progress on a task (counts, ticked deliverables, metrics written
+    to `<phase>/<task>/<NAME>`), and log a `progress` event, in one transaction.
+
+    `done`/`total` None keep the counts last reported; `ticked` names deliverables of the
+    task's plan, which stay ticked.
+    """
     task_id = layout.qualify_task(store, ref)
-    if done < 0 or total < 0 or (total and done > total):
+    if done is not None and (done < 0 or (total or 0) < 0 or (total and done > total)):
         raise UnknownTask(f"progress needs 0 <= done <= total, got {done}/{total}")
-    now = store.clock()
-    progress = Progress(done, total, blocker, milestone, now, agent)
-    message = f"{done}/{total}" + (f" milestone: {milestone}" if milestone else "")
-    message += f" blocker: {blocker}" if blocker else ""
-    store.txn(
-        [],
-        [
-            Put(layout.progress_key(task_id), encode(progress.to_json())),
-            event_op(
-                "progress",
-                now,
-                task=task_id,
-                agent=agent,
-                message=message,
-                done=done,
-                total=total,
-                blocker=blocker,
-                milestone=milestone,
-            ),
-            *renew_agent(store, agent),
-        ],
-    )
-    return progress
+    measured = metric_values(task_id, metrics)
+    wanted = [" ".join(item.split()) for item in ticked]
+    for _ in range(MAX_ATTEMPTS):
+        now = store.clock()
+        records = store.get_many([layout.progress_key(task_id), layout.spec_key(task_id)])
+        before = records.get(layout.progress_key(task_id))
+        spec = records.get(layout.spec_key(task_id))
+        previous = Progress() if before is None else Progress.from_json(before.value)
+        items = TaskSpec.from_json(spec.value).deliverables if spec is not None else ()
+        ticked_now = _tick(task_id, items, previous.ticked, wanted)
+        progress = Progress(
+            previous.done if done is None else done,
+            previous.total if total is None else (total or 0),
+            blocker,
+            milestone,
+            now,
+            agent,
+            ticked_now,
+        )
+        counts = [f"{progress.done}/{progress.total}"] if progress.total or done is not None else []
+        if items and wanted:
+            counts.append(f"deliverables {len(ticked_now)}/{len(items)}")
+        message = " ".join(counts)
+        message += f" milestone: {milestone}" if milestone else ""
+        message += f" blocker: {blocker}" if blocker else ""
+        message += "".join(f" done: {item}" for item in wanted)
+        guard = Compare(
+            layout.progress_key(task_id),
+            "version",
+            "==",
+            0 if before is None else before.version,
+        )
+        result = store.txn(
+            [guard],
+            [
+                Put(layout.progress_key(task_id), encode(progress.to_json())),
+                *(Put(key, encode(value)) for key, value in measured.items()),
+                event_op(
+                    "progress",
+                    now,
+                    task=task_id,
+                    agent=agent,
+                    message=message,
+                    done=progress.done,
+                    total=progress.total,
+                    blocker=blocker,
+                    milestone=milestone,
+                    ticked=wanted,
+                    metrics=dict(metrics or {}),
+                ),
+                *renew_agent(store, agent),
+            ],
+        )
+        if result.succeeded:
+            return progress
+    raise Refused(f"task {task_id} progress kept changing; try again")
+
+
+def _tick(
+    task_id: str, items: tuple[str, ...], already: tuple[str, ...], wanted: list[str]
+) -> tuple[str, ...]:
+    """The deliverables ticked once `wanted` is ticked too, in plan order; an item the plan
+    does not list is refused, naming those it does."""
+    for item in wanted:
+        if item not in items:
+            listed = "; ".join(items) if items else "none"
+            raise UnknownTask(
+                f"task {task_id} has no deliverable {item!r} (deliverables: {listed})"
+            )
+    chosen = set(already) | set(wanted)
+    return tuple(item for item in items if item in chosen)
 
 
 def specs_by_status(store: Store, specs: Iterable[TaskSpec]) -> dict[str, str | None]:

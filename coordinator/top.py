@@ -24,7 +24,7 @@ from rich.text import Text
 
 from coordinator.dashboard import progress_text
 from coordinator.timefmt import human_duration, local_clock
-from coordinator.views import session_dashboard_view
+from coordinator.views import deliverables_text, session_dashboard_view
 from memory.store import Store
 
 _STYLE = {
@@ -61,22 +61,28 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
         ("  ·  press q to quit" if live else "", "dim"),
     )
     tasks = Table(title="Tasks", title_justify="left", expand=True, show_edge=False)
-    for name in ("task", "status", "agent", "progress", "started", "elapsed", "waits on"):
+    for name in ("task", "pri", "status", "agent", "progress", "started", "elapsed", "waits on"):
         tasks.add_column(name, overflow="fold", no_wrap=name == "task")
     for t in view["tasks"]:
         status = t.get("status") or "-"
         flags = (" stalled" if t.get("stalled") else "") + (
             " escalated" if t.get("escalated_at") else ""
         )
+        title = t.get("title")
+        # Plain Text cells: conditions such as `KEY[field] >= 1` are not rich markup.
         tasks.add_row(
-            t["task"],
+            Text(t["task"] + (f"\n{title}" if title and title != t.get("name") else "")),
+            t.get("priority") or "-",
             Text(status + flags, style=_STYLE.get(status, "")),
             t.get("agent") or "-",
-            progress_text(t.get("progress")),
+            progress_text(t.get("progress"))
+            + (f"\n✔ {deliverables_text(t)}" if t.get("deliverables") else ""),
             local_clock(t.get("started_at")),
             _elapsed(t, now),
-            "; ".join(t.get("waits_on") or [])
-            or (t.get("reason") or "" if status in ("blocked", "failed") else ""),
+            Text(
+                "; ".join(t.get("waits_on") or [])
+                or (t.get("reason") or "" if status in ("blocked", "failed") else "")
+            ),
         )
     agents = Table(title="Agents", title_justify="left", expand=True, show_edge=False)
     for name in ("agent", "state", "session", "branch", "running"):
@@ -114,7 +120,7 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
             str(e.get("type")),
             e.get("task") or "-",
             e.get("agent") or "-",
-            e.get("message") or "",
+            Text(e.get("message") or ""),
         )
     parts: list[RenderableType] = [header, tasks, agents, claims]
     if view["conflicts"]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from coordinator import layout
-from coordinator.plan import TaskSpec
+from coordinator.plan import TaskSpec, by_priority
 from coordinator.readiness import assess, describe_wait, evaluate_gates
 from coordinator.sessions import live_agents
 from coordinator.state import Event, Notification, Progress, TaskRun
@@ -49,6 +49,7 @@ def task_row(
         for r in evaluate_gates(spec, values)
     ]
     waiting = status in (None, "pending", "ready", "blocked")
+    ticked = set(progress.ticked) if progress is not None else set()
     return {
         "task": spec.id,
         "phase": spec.phase,
@@ -63,6 +64,7 @@ def task_row(
         "progress": None if progress is None else progress.to_json(),
         "requires": list(spec.requires),
         "optional": list(spec.optional),
+        "when": [c.text for c in spec.when],
         "waits_on": [describe_wait(w) for w in readiness.waits] if waiting else [],
         "reason": run.reason,
         "stalled": run.stalled,
@@ -70,14 +72,20 @@ def task_row(
         "gates": gates,
         "files": list(spec.files),
         "deadline": spec.deadline,
+        "description": spec.description,
+        "priority": spec.priority,
+        "branch": spec.branch,
+        "team": spec.team,
+        "deliverables": [{"item": item, "done": item in ticked} for item in spec.deliverables],
     }
 
 
 def task_rows(store: Store, phase: str) -> list[dict[str, Any]]:
-    """Every task of a phase with status, agent, timing, progress, waits and gates."""
+    """Every task of a phase with status, agent, timing, progress, waits and gates, most
+    urgent first (P0 to P3, then tasks without a priority)."""
     now = store.clock()
     rows = []
-    for spec in load_specs(store, phase).values():
+    for spec in by_priority(load_specs(store, phase).values()):
         state, values = read_state(store, spec)
         rows.append(task_row(spec, state.status, state.run, state.progress, values, now))
     return rows
@@ -170,7 +178,7 @@ def _board(
         "plans": {
             phase: {
                 field: plans.get(phase, {}).get(field)
-                for field in ("session", "dashboard", "baseline", "final")
+                for field in ("session", "dashboard", "baseline", "final", "title", "description")
             }
             for phase in phases
         },
@@ -243,6 +251,10 @@ def render_session(view: dict[str, Any]) -> str:
         f"Session {title}  ·  phases {', '.join(view['phases'])}  ·  "
         f"{summary['complete']}/{summary['tasks']} tasks complete  ·  rev {view['revision']}"
     )
+    for phase, plan in (view.get("plans") or {}).items():
+        if plan.get("title") or plan.get("description"):
+            about = " — ".join(str(plan[f]) for f in ("title", "description") if plan.get(f))
+            lines.append(f"  {phase}: {about}")
     lines.append("")
     lines.append("TASKS")
     lines.extend(_task_lines(view["tasks"]))
@@ -255,7 +267,7 @@ def _task_lines(tasks: list[dict[str, Any]]) -> list[str]:
     lines: list[str] = []
     for t in tasks:
         progress = ""
-        if t["progress"]:
+        if t["progress"] and t["progress"].get("total"):
             p = Progress.from_json(t["progress"])
             progress = f"  {p.done}/{p.total} ({p.percent}%)"
         status = t["status"] or "-"
@@ -266,12 +278,38 @@ def _task_lines(tasks: list[dict[str, Any]]) -> list[str]:
             f"started {local_clock(t['started_at'])}  "
             f"{human_duration(t['duration'])}{progress}{flags}"
         )
+        lines.extend(about_lines(t, "      "))
         if t["reason"] and status in ("blocked", "failed"):
             lines.append(f"      reason: {t['reason']}")
         lines.extend(f"      waits on {w}" for w in t["waits_on"])
         for gate in t["gates"]:
             verdict = "pass" if gate["passes"] else f"FAIL ({gate['reason']})"
             lines.append(f"      gate {gate['gate']}: {verdict}")
+    return lines
+
+
+def deliverables_text(task: Mapping[str, Any]) -> str:
+    """`2/3` deliverables ticked, or empty when the task lists none."""
+    items = task.get("deliverables") or []
+    return f"{sum(1 for d in items if d['done'])}/{len(items)}" if items else ""
+
+
+def about_lines(task: Mapping[str, Any], indent: str) -> list[str]:
+    """A task's title, priority, team, branch and deliverables checklist, for text views."""
+    facts = [
+        task.get("priority") or "",
+        task["title"] if task.get("title") and task["title"] != task.get("name") else "",
+        f"team {task['team']}" if task.get("team") else "",
+        f"branch {task['branch']}" if task.get("branch") else "",
+    ]
+    lines = [indent + "  ·  ".join(f for f in facts if f)] if any(facts) else []
+    if task.get("description"):
+        lines.append(f"{indent}{' '.join(str(task['description']).split())}")
+    if task.get("deliverables"):
+        lines.append(f"{indent}deliverables {deliverables_text(task)}")
+        lines.extend(
+            f"{indent}  [{'x' if d['done'] else ' '}] {d['item']}" for d in task["deliverables"]
+        )
     return lines
 
 

@@ -68,27 +68,37 @@ def post_task(args: argparse.Namespace, store: Store) -> int:
     """Record a task's outcome, receipt and timing; release the agent's claims on it."""
     from coordinator.tasks import finish_task, refuse_gate_failures
 
-    metrics = None
-    if args.metrics:
-        try:
-            metrics = json.loads(args.metrics)
-        except ValueError:
-            raise SwarmError("--metrics must be a JSON object") from None
-        if not isinstance(metrics, dict):
-            raise SwarmError("--metrics must be a JSON object")
     done = finish_task(
         store,
         args.task_id,
         args.status,
         _agent(args, required=False),
         args.summary,
-        metrics,
+        _metrics(args),
         _claim_release(),
     )
     refuse_gate_failures(done)
     note = " (already recorded)" if done.already else ""
     print(f"task {done.task_id} {done.status}{note}")
     return 0
+
+
+def _metrics(args: argparse.Namespace) -> dict[str, Any] | None:
+    """`--metrics` as a JSON object (NaN and Infinity refused), or None when not given."""
+    if args.metrics is None:
+        return None
+    from memory.errors import InvalidValue
+    from memory.keys import loads_json
+
+    try:
+        metrics = loads_json(args.metrics, "--metrics")
+    except InvalidValue as err:
+        if "NaN" in args.metrics or "Infinity" in args.metrics or "JSON number" in err.message:
+            raise
+        metrics = None
+    if not isinstance(metrics, dict):
+        raise SwarmError("--metrics must be a JSON object, e.g. '{\"throughput_ops\": 850}'")
+    return metrics
 
 
 def _claim_release() -> Any:
@@ -152,19 +162,32 @@ def post_edit(args: argparse.Namespace, store: Store) -> int:
 
 
 def progress(args: argparse.Namespace, store: Store) -> int:
-    """Report progress on a task."""
+    """Report progress on a task: counts, ticked deliverables, metrics."""
     from coordinator.tasks import report_progress
 
+    done_items: list[str] = args.done or []
+    count: int | None = None
+    if args.total is not None:
+        if len(done_items) != 1 or not done_items[0].strip().isdigit():
+            raise SwarmError("--total M goes with one --done N, a whole number")
+        count, done_items = int(done_items[0]), []
+    if not (done_items or args.total is not None or args.metrics or args.blocker or args.milestone):
+        raise SwarmError("progress needs --done, --total, --metrics, --blocker or --milestone")
     result = report_progress(
         store,
         args.task_id,
-        args.done,
+        count,
         args.total,
         args.blocker,
         args.milestone,
         _agent(args, required=False),
+        metrics=_metrics(args),
+        ticked=done_items,
     )
-    print(f"progress {args.task_id}: {result.done}/{result.total} ({result.percent}%)")
+    parts = [f"{result.done}/{result.total} ({result.percent}%)"] if result.total else []
+    if done_items or result.ticked:
+        parts.append(f"deliverables ticked: {len(result.ticked)}")
+    print(f"progress {args.task_id}: {', '.join(parts) or 'recorded'}")
     return 0
 
 
@@ -231,6 +254,19 @@ def session_restore(args: argparse.Namespace, store: Store) -> int:
 # --- parser ------------------------------------------------------------------------------
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: a finite, non-negative number of seconds (no NaN, no Infinity)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds")
+    return value
+
+
 def _task_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task-id", required=True, help="TASK or PHASE/TASK")
 
@@ -246,21 +282,26 @@ class _Parser(argparse.ArgumentParser):
 def _pre_task_args(cmd: argparse.ArgumentParser) -> None:
     _task_args(cmd)
     cmd.add_argument("--session-id", help="session (default: $SWARM_SESSION_ID)")
-    cmd.add_argument("--wait", type=float, metavar="SECONDS", help="wait this long for readiness")
+    cmd.add_argument(
+        "--wait", type=_seconds, metavar="SECONDS", help="wait this long for readiness"
+    )
 
 
 def _post_task_args(cmd: argparse.ArgumentParser) -> None:
     _task_args(cmd)
     cmd.add_argument("--status", choices=["complete", "failed"], default="complete")
     cmd.add_argument("--summary", help="one line on what was done")
-    cmd.add_argument("--metrics", help="a JSON object of metrics")
+    cmd.add_argument(
+        "--metrics",
+        help="a JSON object of metrics; each NAME is also written to <phase>/<task>/NAME",
+    )
 
 
 def _pre_edit_args(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--file", required=True, help="a path, or a glob such as src/api/**")
     cmd.add_argument("--task", help="the task the edit is for (default: $SWARM_TASK_ID)")
     cmd.add_argument("--mode", choices=["exclusive", "shared"], default="exclusive")
-    cmd.add_argument("--wait", type=float, metavar="SECONDS", help="queue for the claim")
+    cmd.add_argument("--wait", type=_seconds, metavar="SECONDS", help="queue for the claim")
 
 
 def _post_edit_args(cmd: argparse.ArgumentParser) -> None:
@@ -271,8 +312,17 @@ def _post_edit_args(cmd: argparse.ArgumentParser) -> None:
 
 def _progress_args(cmd: argparse.ArgumentParser) -> None:
     _task_args(cmd)
-    cmd.add_argument("--done", type=int, required=True)
-    cmd.add_argument("--total", type=int, required=True)
+    cmd.add_argument(
+        "--done",
+        action="append",
+        metavar="N|ITEM",
+        help="with --total: how many are done; without: a deliverable to tick (repeatable)",
+    )
+    cmd.add_argument("--total", type=int, help="how many there are in all")
+    cmd.add_argument(
+        "--metrics",
+        help="a JSON object of metrics; each NAME is also written to <phase>/<task>/NAME",
+    )
     cmd.add_argument("--blocker", help="what blocks the work, if anything")
     cmd.add_argument("--milestone", help="a milestone just reached")
 
@@ -289,7 +339,7 @@ def _session_start_args(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--session-id", required=True)
     cmd.add_argument("--branch", help="the git branch the agent works on")
     cmd.add_argument("--worktree", help="the agent's git worktree, if not the main one")
-    cmd.add_argument("--ttl", type=float, help="liveness lease in seconds (default 900)")
+    cmd.add_argument("--ttl", type=_seconds, help="liveness lease in seconds (default 900)")
 
 
 def _session_args(cmd: argparse.ArgumentParser) -> None:

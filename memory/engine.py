@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from memory import sql
 from memory.errors import CompactedRevision, StoreError, ValueTooLarge, VersionMismatch
-from memory.keys import prefix_upper_bound
+from memory.keys import check_finite_seconds, prefix_upper_bound
 from memory.records import (
     Change,
     Compare,
@@ -253,6 +253,8 @@ def put(
     actor: str | None,
 ) -> Steps[Record]:
     """Write one key, optionally only if it is absent or at version `if_version`."""
+    if ttl is not None:
+        check_finite_seconds(ttl, "ttl")
     compares = []
     if if_absent:
         compares.append(Compare(key, "version", "==", 0))
@@ -281,6 +283,7 @@ def delete(key: str, if_version: int | None, now: float, actor: str | None) -> S
 
 def touch(key: str, ttl: float, now: float) -> Steps[Record | None]:
     """Renew the lease on `key`; None when the key is absent."""
+    check_finite_seconds(ttl, "ttl")
     result = yield from txn([], [Touch(key, ttl)], [], now, None)
     return result.results[0]
 

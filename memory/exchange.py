@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from memory.errors import BadImportFile, SwarmError
-from memory.keys import validate_key
+from memory.errors import BadImportFile, InvalidValue, SwarmError
+from memory.keys import loads_json, validate_key
 from memory.records import Record
 
 FORMAT = "swarm-export"
@@ -38,9 +38,9 @@ def parse_lines(lines: Iterable[str]) -> tuple[int, list[Record]]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-        except ValueError:
-            raise BadImportFile(f"line {line_no}: not JSON") from None
+            item = loads_json(line, "record")
+        except InvalidValue as err:
+            raise BadImportFile(f"line {line_no}: {err.message}") from None
         if not isinstance(item, dict):
             raise BadImportFile(f"line {line_no}: expected a JSON object")
         if revision < 0:

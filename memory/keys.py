@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -69,14 +70,55 @@ def encode_value(value: Any, max_bytes: int | None = None) -> str:
     return text
 
 
-def parse_cli_value(text: str) -> Any:
-    """A value typed on a command line: JSON when it parses as JSON, otherwise the string."""
+class _NotFinite(ValueError):
+    """A number JSON has no spelling for: NaN, Infinity, -Infinity, or one too large."""
+
+
+def loads_json(text: str, what: str = "value") -> Any:
+    """Parse strict JSON text; raise InvalidValue (one line naming `what`) when it is not JSON
+    or holds NaN or ±Infinity, which Python's json accepts but JSON has no number for."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _NotFinite as err:
+        raise InvalidValue(
+            f"{what}: {err} is not a JSON number; JSON has no NaN or Infinity"
+        ) from None
     except ValueError:
-        return text
+        raise InvalidValue(f"{what} is not JSON") from None
 
 
-def _reject_constant(name: str) -> Any:
-    # NaN and Infinity parse in Python but are not JSON; keep them as the typed string.
-    raise ValueError(name)
+def parse_cli_value(text: str) -> Any:
+    """A value typed on a command line: JSON when it parses as JSON, otherwise the string.
+
+    NaN and ±Infinity (bare, inside JSON, or a number too large to be finite) are refused
+    rather than stored; the string is written quoted, `'"NaN"'`.
+    """
+    try:
+        return loads_json(text)
+    except InvalidValue as err:
+        try:
+            json.loads(text)  # Python's lenient JSON, which takes NaN, Infinity and 1e999
+        except ValueError:
+            return text
+        hint = "" if text.strip()[:1] in "[{" else f"; to store the string, quote it: '\"{text}\"'"
+        raise InvalidValue(err.message + hint) from None
+
+
+def check_finite_seconds(value: float, what: str) -> float:
+    """`value` when it is a finite number of seconds; InvalidValue naming `what` otherwise."""
+    if not math.isfinite(value):
+        raise InvalidValue(f"{what}: {value} is not a finite number of seconds")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity parse in Python but are not JSON.
+    raise _NotFinite(name)
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        # `1e999` parses to infinity in Python.
+        raise _NotFinite(text)
+    return number

@@ -40,6 +40,7 @@ tasks:
     agent: planner
     requires: [code_quality]
     optional: [config_system]
+    when: ["phase7/baseline[tests_passing] >= 626"]
     deadline: 24h
     run: "python agents/release.py"
 """
@@ -220,12 +221,11 @@ def run_agents(root: Path, env: dict[str, str]) -> None:
     )
     out, _ = waiter.communicate(timeout=30)
     print(textwrap.indent(f"(the waiting reviewer) {out.strip()}", "  "))
-    hook("memory put phase7/code_quality/clippy_warnings 9")
-
     say("code_quality completes: the daemon unblocks release_prep and starts its agent")
     hook(
         "hooks post-task --task-id code_quality --agent reviewer "
-        "--summary '9 clippy warnings, 512 LOC removed'"
+        "--summary '9 clippy warnings, 512 LOC removed' "
+        '--metrics \'{"clippy_warnings": 9, "loc_removed": 512}\''
     )
     wait_for(
         lambda: status(root, env, "phase7/release_prep/status") == "complete",

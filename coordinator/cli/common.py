@@ -33,6 +33,16 @@ class CliState:
 pass_state = click.make_pass_decorator(CliState)
 
 
+def finite_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> Any:
+    """A callback for number-of-seconds options: refuse NaN and ±Infinity, which click's
+    FloatRange lets through (NaN compares false with every bound)."""
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number of seconds", ctx, param)
+    return value
+
+
 def emit_json(data: Any) -> None:
     """Print `data` as indented JSON on stdout."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))

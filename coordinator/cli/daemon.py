@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import click
 
-from coordinator.cli.common import CliState, pass_state
+from coordinator.cli.common import CliState, finite_seconds, pass_state
 
 
 def configure_logging(fmt: str, level: str) -> None:
@@ -55,6 +55,7 @@ def root_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.05),
+    callback=finite_seconds,
     default=300.0,
     show_default=True,
     help="Backstop poll, in seconds; changes wake the daemon within milliseconds anyway.",

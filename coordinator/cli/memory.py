@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from coordinator.cli.common import CliState, emit_json, emit_json_line, pass_state
+from coordinator.cli.common import CliState, emit_json, emit_json_line, finite_seconds, pass_state
 from coordinator.timefmt import local_time
 from memory.keys import parse_cli_value
 from memory.records import Change, Record
@@ -50,7 +50,12 @@ def memory_group() -> None:
 @memory_group.command("put")
 @click.argument("key")
 @click.argument("value")
-@click.option("--ttl", type=click.FloatRange(min=0, min_open=True), help="Lease in seconds.")
+@click.option(
+    "--ttl",
+    type=click.FloatRange(min=0, min_open=True),
+    callback=finite_seconds,
+    help="Lease in seconds.",
+)
 @click.option("--if-version", type=click.IntRange(min=0), help="Write only at this version.")
 @click.option("--if-absent", is_flag=True, help="Write only if the key does not exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the written record as JSON.")
@@ -164,7 +169,11 @@ def history_command(state: CliState, key: str, from_rev: int | None, as_json: bo
 @click.option("--from-rev", type=click.IntRange(min=1), help="Replay from this revision first.")
 @click.option("--count", type=click.IntRange(min=1), help="Stop after this many changes.")
 @click.option(
-    "--poll", type=click.FloatRange(min=0.01), default=5.0, help="Backstop poll, seconds."
+    "--poll",
+    type=click.FloatRange(min=0.01),
+    callback=finite_seconds,
+    default=5.0,
+    help="Backstop poll, seconds.",
 )
 @pass_state
 def watch_command(

@@ -44,7 +44,7 @@ def load_command(state: CliState, file: Path) -> None:
 def show_command(state: CliState, phase: str | None, as_json: bool) -> None:
     """List each task with its status and what it waits on."""
     from coordinator.tasks import plan_phases
-    from coordinator.views import task_rows
+    from coordinator.views import about_lines, task_rows
 
     with state.open_store() as store:
         phases = [phase] if phase else sorted(plan_phases(store))
@@ -57,5 +57,7 @@ def show_command(state: CliState, phase: str | None, as_json: bool) -> None:
         return
     for row in rows:
         click.echo(f"{row['task']:<36} {row['status'] or '-':<12} {row['agent'] or '-'}")
+        for line in about_lines(row, "    "):
+            click.echo(line)
         for wait in row["waits_on"]:
             click.echo(f"    waits on {wait}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from coordinator.cli.common import CliState, emit_json, pass_state
+from coordinator.cli.common import CliState, emit_json, finite_seconds, pass_state
 
 
 @click.command("status")
@@ -71,6 +71,7 @@ def report_command(state: CliState, session_id: str, fmt: str, output: str | Non
 @click.option(
     "--poll",
     type=click.FloatRange(min=0.1),
+    callback=finite_seconds,
     default=5.0,
     show_default=True,
     help="Redraw at least this often, in seconds; changes redraw at once.",

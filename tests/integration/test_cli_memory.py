@@ -23,6 +23,7 @@ import pytest
 from coordinator.project import find_repo_root
 from memory.errors import EXIT_ERROR, EXIT_REFUSED
 from tests.integration.conftest import SWARM, Project, Result, git_env, wait_until
+from tests.integration.test_hooks import assert_one_error_line
 
 # --- helpers -----------------------------------------------------------------------------
 
@@ -239,7 +240,7 @@ def test_init_max_value_bytes_must_be_positive(project: Project) -> None:
         ("hello world", "hello world", "hello world"),
         ('"quoted"', "quoted", "quoted"),
         ('"42"', "42", "42"),
-        ("NaN", "NaN", "NaN"),
+        ('"NaN"', "NaN", "NaN"),
         ("{not json", "{not json", "{not json"),
     ],
 )
@@ -853,3 +854,38 @@ def test_the_reserved_swarm_root_is_refused_without_force(project: Project) -> N
     assert project.value("swarm/notes/x") == 1
     assert project.swarm("memory", "delete", "swarm/notes/x").code == 1
     project.ok("memory", "delete", "swarm/notes/x", "--force")
+
+
+@pytest.mark.parametrize(
+    "typed", ["NaN", "Infinity", "-Infinity", "1e999", '{"a": NaN}', "[1, -Infinity]"]
+)
+def test_put_refuses_non_finite_numbers_and_leaves_the_store_unchanged(
+    project: Project, typed: str
+) -> None:
+    project.ok("memory", "put", "k", "1")
+    result = project.swarm("memory", "put", "--", "k", typed)
+    assert result.code == 1
+    line = assert_one_error_line(result.stderr)
+    assert "is not a JSON number" in line
+    assert get_json(project, "k")["version"] == 1
+    export = project.ok("memory", "export").stdout
+    assert "NaN" not in export and "Infinity" not in export
+
+
+@pytest.mark.parametrize("ttl", ["nan", "inf", "Infinity"])
+def test_put_refuses_a_non_finite_ttl(project: Project, ttl: str) -> None:
+    result = project.swarm("memory", "put", "k", "1", "--ttl", ttl)
+    assert result.code != 0
+    assert "--ttl" in assert_one_error_line(result.stderr)
+    assert project.swarm("memory", "get", "k").code != 0
+
+
+def test_import_refuses_non_finite_numbers(project: Project, tmp_path: Path) -> None:
+    dump = tmp_path / "dump.jsonl"
+    header = '{"format": "swarm-export", "version": 1, "revision": 1, "exported_at": 0}'
+    record = '{"key": "k", "value": NaN, "version": 1, "create_rev": 1, "mod_rev": 1}'
+    dump.write_text(f"{header}\n{record}\n")
+    result = project.swarm("memory", "import", str(dump))
+    assert result.code == 1
+    assert "line 2: record: NaN is not a JSON number" in assert_one_error_line(result.stderr)
+    assert project.swarm("memory", "get", "k").code != 0

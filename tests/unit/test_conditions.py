@@ -239,3 +239,66 @@ def test_format_value() -> None:
     assert format_value(True) == "true"
     assert format_value(None) == "null"
     assert format_value([1, "a"]) == '[1, "a"]'
+
+
+# --- fields inside values ----------------------------------------------------------------
+
+
+def test_parse_field_path() -> None:
+    cond = parse_condition("phase3/final[deliverable_completion_pct] >= 95")
+    assert (cond.key, cond.path, cond.op, cond.literal) == (
+        "phase3/final",
+        ("deliverable_completion_pct",),
+        ">=",
+        95,
+    )
+    assert cond.target == "phase3/final[deliverable_completion_pct]"
+    nested = parse_condition("a/b[build][times][0]<3")
+    assert (nested.key, nested.path) == ("a/b", ("build", "times", "0"))
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "expected"),
+    [
+        ("k[pct] >= 95", {"pct": 96}, True),
+        ("k[pct] >= 95", {"pct": 94}, False),
+        ("k[build][seconds] < 60", {"build": {"seconds": 42}}, True),
+        ('k[0] == "first"', ["first", "second"], True),
+        ('k[1] == "second"', ["first", "second"], True),
+        ('k[0][name] == "a"', [{"name": "a"}], True),
+        ("k[0] exists", {"0": None}, True),  # digits name a field of an object too
+        ("k[pct] exists", {"pct": 0}, True),
+    ],
+)
+def test_fields_are_compared(text: str, value: Any, expected: bool) -> None:
+    assert holds(text, value) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("k[pct] >= 95", {"other": 96}),
+        ("k[pct] != 95", {"other": 96}),  # a missing field satisfies no comparison
+        ("k[pct] exists", {"other": 1}),
+        ("k[2] == 1", [1, 2]),  # past the end
+        ("k[x] == 1", [1, 2]),  # a list has no named fields
+        ("k[pct][deep] == 1", {"pct": 5}),  # a number has no fields
+        ("k[pct] == 1", "pct"),
+    ],
+)
+def test_missing_fields_read_as_missing(text: str, value: Any) -> None:
+    result = evaluate_condition(parse_condition(text), True, value)
+    assert (result.holds, result.present, result.observed) == (False, False, "missing")
+
+
+def test_field_of_absent_key_is_missing_and_result_shows_the_field() -> None:
+    cond = parse_condition("k[pct] >= 95")
+    assert evaluate_condition(cond, False, None).reason == "missing"
+    failed = evaluate_condition(cond, True, {"pct": 90, "other": 1})
+    assert (failed.current, failed.reason) == (90, "is 90, needs >= 95")
+
+
+@pytest.mark.parametrize("text", ["k[] == 1", "k[a == 1", "k]a[ == 1", "k[a]b == 1", "[a] == 1"])
+def test_bad_field_syntax_is_refused(text: str) -> None:
+    with pytest.raises(BadCondition, match="invalid condition"):
+        parse_condition(text)

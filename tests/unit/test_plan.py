@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any
 
@@ -11,9 +12,11 @@ from coordinator.errors import BadDuration, PlanError, UnknownTask
 from coordinator.plan import (
     Plan,
     TaskSpec,
+    by_priority,
     parse_duration,
     parse_plan,
     plan_from_data,
+    priority_rank,
     topological_order,
 )
 
@@ -316,3 +319,80 @@ def test_optional_edges_do_not_make_cycles() -> None:
         {"phase": "p", "tasks": {"a": {"requires": ["b"]}, "b": {"optional": ["a"]}}}
     )
     assert topological_order(plan) == ["b", "a"]
+
+
+# --- title, priority, branch, team, deliverables -----------------------------------------
+
+
+def _one(task: dict[str, object]) -> TaskSpec:
+    return plan_from_data({"phase": "p", "tasks": {"t": task}}).task("t")
+
+
+def test_people_fields_load_and_round_trip() -> None:
+    plan = plan_from_data(
+        {
+            "phase": "p",
+            "title": "Phase 1 orchestration",
+            "description": "Stabilise the build",
+            "tasks": {
+                "t": {
+                    "title": "Build system stabilization",
+                    "priority": "p0",
+                    "branch": "feature/build-system-stabilization",
+                    "team": "infrastructure",
+                    "deliverables": ["Resolve  base64ct", "Test build"],
+                }
+            },
+        }
+    )
+    spec = plan.task("t")
+    assert (spec.priority, spec.branch, spec.team) == (
+        "P0",
+        "feature/build-system-stabilization",
+        "infrastructure",
+    )
+    assert spec.deliverables == ("Resolve base64ct", "Test build")
+    assert TaskSpec.from_json(spec.to_json()) == spec
+    assert Plan.from_json(plan.to_json()) == plan
+    assert plan.title == "Phase 1 orchestration"
+
+
+def test_a_spec_stored_before_the_people_fields_still_reads() -> None:
+    data = _one({}).to_json()
+    for name in ("priority", "branch", "team", "deliverables"):
+        del data[name]
+    spec = TaskSpec.from_json(data)
+    assert (spec.priority, spec.deliverables) == (None, ())
+
+
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [
+        ({"priority": "P4"}, "priority 'P4' must be one of P0, P1, P2, P3"),
+        ({"priority": 1}, "priority 1 must be one of"),
+        ({"deliverables": "one"}, "deliverables must be a list of strings"),
+        ({"deliverables": ["a", " a "]}, "deliverables lists 'a' twice"),
+        ({"deliverables": [" "]}, "deliverables: an item is empty"),
+        ({"team": ["x"]}, "team must be a string"),
+    ],
+)
+def test_bad_people_fields_are_refused(task: dict[str, object], message: str) -> None:
+    with pytest.raises(PlanError, match=re.escape(message)):
+        _one(task)
+
+
+def test_by_priority_orders_p0_first_and_keeps_ties_in_order() -> None:
+    plan = plan_from_data(
+        {
+            "phase": "p",
+            "tasks": {
+                "a": {"priority": "P2"},
+                "b": {},
+                "c": {"priority": "P0"},
+                "d": {"priority": "P2"},
+                "e": {"priority": "P3"},
+            },
+        }
+    )
+    assert [s.name for s in by_priority(plan.tasks.values())] == ["c", "a", "d", "e", "b"]
+    assert [priority_rank(plan.task(n)) for n in "abcde"] == [2, 4, 0, 2, 3]

@@ -232,3 +232,25 @@ def test_describe_wait() -> None:
         "requires code_quality: status missing (needs complete)",
         "when phase7/baseline/tests_passing >= 626: missing",
     ]
+
+
+def test_when_and_gates_reach_into_stored_objects() -> None:
+    spec = plan_from_data(
+        {
+            "phase": "phase3",
+            "tasks": {
+                "close": {
+                    "when": ["phase3/baseline[tests][passing] >= 626"],
+                    "gates": ["phase3/final[deliverable_completion_pct] >= 95"],
+                }
+            },
+        }
+    ).task("close")
+    assert keys_of(spec) == {"phase3/baseline", "phase3/final"}
+    waiting = assess(spec, {"phase3/baseline": {"tests": {"passing": 600}}})
+    assert [w.reason for w in waiting.waits] == ["is 600"]
+    assert assess(spec, {"phase3/baseline": {"tests": {"passing": 626}}}).verdict == "ready"
+    assert not gates_pass(evaluate_gates(spec, {"phase3/final": {"other": 96}}))
+    passed = evaluate_gates(spec, {"phase3/final": {"deliverable_completion_pct": 96}})
+    assert gates_pass(passed)
+    assert passed[0].current == 96
