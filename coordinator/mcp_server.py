@@ -421,17 +421,41 @@ def add_task_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
     @server.tool()
     async def task_progress(
         task_id: TaskRef,
-        done: Annotated[int, Field(description="Units of work done.", ge=0)],
-        total: Annotated[int, Field(description="Units of work in all.", ge=0)],
+        done: Annotated[
+            int | None, Field(description="Units of work done (with total).", ge=0)
+        ] = None,
+        total: Annotated[int | None, Field(description="Units of work in all.", ge=0)] = None,
         blocker: Annotated[str | None, Field(description="What blocks you, if anything.")] = None,
         milestone: Annotated[str | None, Field(description="A milestone just reached.")] = None,
+        deliverables_done: Annotated[
+            list[str] | None,
+            Field(description="Deliverables of the task's plan checklist you just finished."),
+        ] = None,
+        metrics: Annotated[
+            dict[str, Any] | None,
+            Field(
+                description='Numbers measured so far, e.g. {"clippy_warnings": 12}; each is '
+                "stored as the key <phase>/<task>/<name>, where gates read it."
+            ),
+        ] = None,
     ) -> dict[str, Any]:
-        """Report progress on a task you run (done out of total, a milestone, a blocker), so
-        that the dashboard and other agents see where it stands."""
+        """Report progress on a task you run (done out of total, deliverables ticked off the
+        plan's checklist, metrics, a milestone, a blocker), so that the dashboard, the gates
+        and other agents see where it stands."""
         from coordinator.tasks import report_progress
 
         def report(store: Store) -> dict[str, Any]:
-            progress = report_progress(store, task_id, done, total, blocker, milestone, swarm.me())
+            progress = report_progress(
+                store,
+                task_id,
+                done,
+                total,
+                blocker,
+                milestone,
+                swarm.me(),
+                metrics=metrics,
+                ticked=deliverables_done or (),
+            )
             return {**progress.to_json(), "percent": progress.percent}
 
         return await swarm.call(report)

@@ -29,6 +29,7 @@ tasks:
   build:
     title: Build it
     agent: alice
+    deliverables: [compile, package]
   deploy:
     agent: alice
     requires: [build]
@@ -211,6 +212,19 @@ async def test_task_tools_walk_a_task_through_and_unblock_its_dependent(planned:
 
         progress = await ok(client, "task_progress", task_id="build", done=3, total=4)
         assert progress["percent"] == 75
+        ticked = await ok(
+            client,
+            "task_progress",
+            task_id="build",
+            deliverables_done=["compile"],
+            metrics={"warnings": 3},
+        )
+        assert ticked["ticked"] == ["compile"]
+        assert planned.value("p/build/warnings") == 3  # a metric is a key gates can read
+        unknown = await refused(
+            client, "task_progress", task_id="build", deliverables_done=["deploy"]
+        )
+        assert "deploy" in unknown
         await ok(client, "claim_files", paths=["src/app.py"])
 
         finished = await ok(
