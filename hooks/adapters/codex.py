@@ -7,8 +7,8 @@ tool_name/tool_input/tool_use_id on PreToolUse and PostToolUse, and the same
 `permissionDecision: "deny"` and `additionalContext` answers. Its file edits go through
 `apply_patch`, whose `tool_input.command` is the patch itself: the files are named on its
 `*** Add File:`, `*** Update File:`, `*** Delete File:` and `*** Move to:` lines, relative to
-the session's cwd. Codex has no SessionEnd event, so claims are released by post-task or
-run out with their lease (SWARM_CLAIM_TTL).
+the session's cwd. Codex fires SessionEnd when a session ends (it is in the client's
+built-in hook schemas), which releases the session's claims like Claude Code's.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def patch_paths(patch: str) -> list[str]:
 
 
 class Codex(ClaudeCode):
-    """Codex's events: SessionStart, UserPromptSubmit, PreToolUse, PostToolUse, Stop."""
+    """Codex's events: SessionStart, UserPromptSubmit, PreToolUse, PostToolUse, Stop,
+    SessionEnd."""
 
     name = "codex"
 

@@ -12,9 +12,9 @@ Like the rest of the hook path, nothing here imports click, asyncio or structlog
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -28,9 +28,8 @@ EXIT_BLOCK = 2
 #: Exit code for an interrupted hook.
 EXIT_INTERRUPTED = 130
 _TRUE = frozenset({"1", "true", "yes", "on"})
-_NOT_SEGMENT = re.compile(r"[^A-Za-z0-9._-]")
-#: How many characters of a session (or subagent) id a derived agent name keeps.
-ID_CHARS = 8
+#: How many hex digits of the hash of a session (or subagent) id a derived agent name keeps.
+ID_CHARS = 10
 
 
 class BadPayload(SwarmError):
@@ -158,7 +157,8 @@ class Hook:
 
     @cached_property
     def agent(self) -> str:
-        """`--agent`, else `SWARM_AGENT_ID`, else `<adapter>-<session[:8]>[-<subagent[:8]>]`."""
+        """`--agent`, else `SWARM_AGENT_ID`, else `<adapter>-<hash of session>[-<hash of
+        subagent>]` (see `derived_agent_name`)."""
         from coordinator.claims import check_agent_name
 
         explicit = self._agent_flag or self.environ.get("SWARM_AGENT_ID")
@@ -230,20 +230,32 @@ class Hook:
         except PathOutsideRepo:
             return None
 
+    @cached_property
+    def subagents_prefix(self) -> str | None:
+        """The name prefix of this session's subagents (`<agent>-`), when the agent's name
+        is derived from the payload and the event is the session's own, not a subagent's."""
+        if self._agent_flag or self.environ.get("SWARM_AGENT_ID"):
+            return None
+        field = self.adapter.subagent_field
+        if field is not None and self.text(field) is not None:
+            return None
+        return f"{self.agent}-"
+
 
 def derived_agent_name(prefix: str, session: str, subagent: str | None = None) -> str:
-    """`<prefix>-<first 8 of session>[-<first 8 of subagent>]`, kept to key-segment characters."""
-    parts = [prefix, _id_part(session)]
+    """`<prefix>-<id hash>[-<id hash>]`: a short hash of the whole session id (and of the
+    whole subagent id), so that ids sharing a prefix (Codex's UUIDv7 ids start with the
+    time) still name different agents."""
+    parts = [prefix, id_hash(session)]
     if subagent:
-        parts.append(_id_part(subagent))
+        parts.append(id_hash(subagent))
     return "-".join(parts)
 
 
-def _id_part(raw: str) -> str:
-    part = _NOT_SEGMENT.sub("", raw)[:ID_CHARS]
-    if not part:
-        raise BadPayload(f"cannot derive an agent name from id {raw!r}; set SWARM_AGENT_ID")
-    return part
+def id_hash(raw: str) -> str:
+    """The first `ID_CHARS` hex digits of the SHA-256 of `raw` (UTF-8, lone surrogates kept)."""
+    data = raw.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()[:ID_CHARS]
 
 
 # --- the coordinator calls ----------------------------------------------------------------
@@ -394,11 +406,17 @@ def ensure_registered(hook: Hook) -> None:
 
 
 def end(hook: Hook) -> None:
-    """session-end for the agent: its summary, and the release of everything it held."""
+    """session-end for the agent (its summary, and the release of everything it held), and
+    for every subagent of its session that still holds or is registered."""
     from coordinator.claims import release_ops
-    from coordinator.sessions import end_session
+    from coordinator.sessions import end_session, subagents_of
 
-    end_session(hook.store(), hook.session, hook.agent, release_ops)
+    store = hook.store()
+    end_session(store, hook.session, hook.agent, release_ops)
+    prefix = hook.subagents_prefix
+    if prefix is not None:
+        for sub in subagents_of(store, prefix):
+            end_session(store, hook.session, sub, release_ops)
 
 
 def post_task_on_stop(hook: Hook) -> bool:

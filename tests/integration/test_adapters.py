@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from coordinator import layout
+from coordinator.claims import check_agent_name
 from hooks.adapters.codex import patch_paths
-from hooks.adapters.common import derived_agent_name
+from hooks.adapters.common import derived_agent_name, id_hash
 from tests.integration.conftest import Project, Result
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "adapters"
@@ -113,7 +114,7 @@ CODEX = Protocol(
     "UserPromptSubmit",
     "PreToolUse",
     "PostToolUse",
-    None,
+    "SessionEnd",
     "Stop",
     ("src/app.py", "src/limits.py"),
     _set_patch_path,
@@ -283,8 +284,8 @@ def test_claude_subagent_has_its_own_name(repo: Project) -> None:
     payload = load_fixture("claude-PreToolUse-subagent", repo.root)
     silent(hook(repo, "claude", payload))
     parent = CLAUDE.agent_id(payload)
-    assert parent == "claude-3f2a9c1e"
-    sub = "claude-3f2a9c1e-a7c3e9f1"
+    sub = derived_agent_name("claude", payload["session_id"], payload["agent_id"])
+    assert sub.startswith(f"{parent}-")
     assert claims(repo) == [("src/app.py", sub, None)]
     # The parent session is another agent: the subagent's claim refuses it.
     reason = CLAUDE.denial(hook(repo, "claude", CLAUDE.fixture("PreToolUse", repo.root)))
@@ -362,7 +363,7 @@ def test_prompt_event_delivers_unread_notifications_once(proto: Protocol, repo: 
 # --- session end and stop ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("proto", [CLAUDE, GEMINI, CURSOR], ids=lambda p: p.agent)
+@by_agent
 def test_session_end_releases_what_the_agent_held(proto: Protocol, repo: Project) -> None:
     assert proto.end is not None
     start = proto.fixture(proto.start, repo.root)
@@ -394,9 +395,46 @@ def test_stop_does_nothing_by_default_and_finishes_the_task_when_configured(
     assert claims(repo) == []  # post-task released the task's claims
 
 
+def test_claude_subagent_stop_releases_the_subagents_claims(repo: Project) -> None:
+    pre = load_fixture("claude-PreToolUse-subagent", repo.root)
+    sub = derived_agent_name("claude", pre["session_id"], pre["agent_id"])
+    silent(hook(repo, "claude", pre))
+    assert claims(repo) == [("src/app.py", sub, None)]
+    silent(hook(repo, "claude", CLAUDE.fixture("SubagentStop", repo.root)))
+    assert claims(repo) == []
+    # The parent session may now edit the file.
+    silent(hook(repo, "claude", CLAUDE.fixture("PreToolUse", repo.root)))
+
+
+def test_claude_session_end_releases_the_subagents_claims_too(repo: Project) -> None:
+    pre = load_fixture("claude-PreToolUse-subagent", repo.root)
+    silent(hook(repo, "claude", pre))
+    (repo.root / "src" / "other.py").write_text("x = 1\n")
+    parent = CLAUDE.fixture("PreToolUse", repo.root)
+    parent["tool_input"]["file_path"] = str(repo.root / "src" / "other.py")
+    silent(hook(repo, "claude", parent))
+    assert len(claims(repo)) == 2
+    silent(hook(repo, "claude", CLAUDE.fixture("SessionEnd", repo.root)))
+    assert claims(repo) == []
+
+
+def test_two_codex_sessions_started_seconds_apart_are_two_agents(repo: Project) -> None:
+    # UUIDv7: the first 8 characters are the top of a millisecond timestamp.
+    first = "019a4c2e-7f3b-7d21-a8c4-5e6f7a8b9c0d"
+    second = "019a4c2e-a1c0-7e55-9b01-0a1b2c3d4e5f"
+    silent(hook(repo, "codex", CODEX.fixture("PreToolUse", repo.root, session_id=first)))
+    reason = CODEX.denial(
+        hook(repo, "codex", CODEX.fixture("PreToolUse", repo.root, session_id=second))
+    )
+    assert reason is not None
+    assert derived_agent_name("codex", first) in reason
+    silent(hook(repo, "codex", CODEX.fixture("SessionEnd", repo.root, session_id=first)))
+    silent(hook(repo, "codex", CODEX.fixture("PreToolUse", repo.root, session_id=second)))
+
+
 def test_claude_subagent_stop_finishes_the_subagents_task(repo: Project) -> None:
     payload = CLAUDE.fixture("SubagentStop", repo.root)
-    sub = "claude-3f2a9c1e-a7c3e9f1"
+    sub = derived_agent_name("claude", payload["session_id"], payload["agent_id"])
     repo.ok("hooks", "pre-task", "--task-id", "write_tests", "--agent", sub)
     silent(hook(repo, "claude", payload, env={"SWARM_POST_TASK_ON_STOP": "1"}))
     assert repo.value("adhoc/write_tests/status") == "complete"
@@ -462,7 +500,8 @@ def test_two_claude_sessions_editing_one_file(repo: Project) -> None:
     def send(session: str, event: str) -> Result:
         return hook(repo, "claude", CLAUDE.fixture(event, repo.root, session_id=session))
 
-    first, second = "claude-aaaaaaaa", "claude-bbbbbbbb"
+    first = derived_agent_name("claude", first_id)
+    second = derived_agent_name("claude", second_id)
     assert first in CLAUDE.context(send(first_id, "SessionStart"), "SessionStart")
     assert second in CLAUDE.context(send(second_id, "SessionStart"), "SessionStart")
 
@@ -484,7 +523,7 @@ def test_two_claude_sessions_editing_one_file(repo: Project) -> None:
     context = CLAUDE.context(send(second_id, "PostToolUse"), "PostToolUse")
     assert f"{second} and {first} edited src/app.py" in context
     assert claims(repo) == [("src/app.py", second, None)]
-    assert sorted(e["agent"] for e in edits(repo)) == [first, second]
+    assert sorted(e["agent"] for e in edits(repo)) == sorted([first, second])
     silent(send(second_id, "SessionEnd"))
     assert claims(repo) == []
     for session, agent in ((first_id, first), (second_id, second)):
@@ -641,7 +680,7 @@ def test_init_several_agents_at_once(project: Project) -> None:
     assert gemini["hooks"]["BeforeTool"][0]["hooks"][0]["timeout"] == 10_000
     codex = json.loads((project.root / ".codex" / "hooks.json").read_text())
     assert codex["hooks"]["PreToolUse"][0]["matcher"] == "apply_patch"
-    assert "SessionEnd" not in codex["hooks"]
+    assert codex["hooks"]["SessionEnd"][0]["hooks"][0]["command"] == "swarm hooks codex"
 
 
 # --- pure pieces ---------------------------------------------------------------------------
@@ -662,12 +701,18 @@ def test_patch_paths_reads_every_file_header() -> None:
     assert patch_paths(patch) == ["src/app.py", "src/main.py", "docs/new.md", "old.txt"]
 
 
-def test_derived_agent_names_are_key_segments() -> None:
-    assert derived_agent_name("claude", "3f2a9c1e-8b7d") == "claude-3f2a9c1e"
+def test_derived_agent_names_are_key_segments_from_the_whole_id() -> None:
+    session = derived_agent_name("claude", "3f2a9c1e-8b7d")
+    assert session == f"claude-{id_hash('3f2a9c1e-8b7d')}"
     assert derived_agent_name("claude", "3f2a9c1e-8b7d", "a7c3e9f1b2d4") == (
-        "claude-3f2a9c1e-a7c3e9f1"
+        f"{session}-{id_hash('a7c3e9f1b2d4')}"
     )
-    assert derived_agent_name("cursor", "a/b c:d+e-f.g_hij") == "cursor-abcde-f."
+    odd = derived_agent_name("cursor", "a/b c:d+e-f.g_hij\udc80")
+    assert check_agent_name(odd) == odd
+    # Codex ids are UUIDv7: two sessions started seconds apart share their first 8 characters.
+    first = derived_agent_name("codex", "019a1b2c-3d4e-7f00-8000-000000000001")
+    second = derived_agent_name("codex", "019a1b2c-3d4f-7a11-9000-000000000002")
+    assert first != second
 
 
 def test_codex_patch_is_refused_whole_when_one_of_its_files_is_held(repo: Project) -> None:
