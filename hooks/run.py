@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from memory.errors import EXIT_ERROR, Refused, SwarmError
@@ -23,7 +24,10 @@ Handler = Callable[[argparse.Namespace, Store], int]
 def _open(args: argparse.Namespace) -> Store:
     from coordinator.project import resolve_store_path
 
-    path = resolve_store_path(args.db, os.environ)
+    # pre-edit and post-edit look for the store from the file first (see resolve_store_path).
+    edited = getattr(args, "file", None)
+    files = [] if edited is None else [os.path.abspath(edited)]
+    path = resolve_store_path(args.db, os.environ, None, map(Path, files))
     return Store.open(path, actor=getattr(args, "agent", None) or os.environ.get("SWARM_AGENT_ID"))
 
 
@@ -184,12 +188,12 @@ def pre_edit(args: argparse.Namespace, store: Store) -> int:
 
 def post_edit(args: argparse.Namespace, store: Store) -> int:
     """Record an edit (who, when, file, content hash) and renew the agent's claim."""
-    from coordinator.claims import normalize_path
     from coordinator.edits import record_edit
+    from coordinator.paths import repo_path
 
     agent = _agent(args) or ""
     root = _repo_root(store)
-    path = normalize_path(root, args.file)
+    path = repo_path(root, args.file)
     result = record_edit(
         store,
         root,
@@ -310,14 +314,18 @@ def _post_task_args(cmd: argparse.ArgumentParser) -> None:
 
 
 def _pre_edit_args(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--file", required=True, help="a path, or a glob such as src/api/**")
+    cmd.add_argument(
+        "--file",
+        required=True,
+        help="a path, or a glob such as src/api/** (a name that exists is that file)",
+    )
     cmd.add_argument("--task", help="the task the edit is for (default: $SWARM_TASK_ID)")
     cmd.add_argument("--mode", choices=["exclusive", "shared"], default="exclusive")
     cmd.add_argument("--wait", type=float, metavar="SECONDS", help="queue for the claim")
 
 
 def _post_edit_args(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--file", required=True)
+    cmd.add_argument("--file", required=True, help="the file edited (a literal path)")
     cmd.add_argument("--task", help="the task the edit is for (default: $SWARM_TASK_ID)")
     cmd.add_argument("--memory-key", help="also store the edit record under this key")
 

@@ -115,6 +115,7 @@ class Hook:
         self._agent_flag = agent
         self._db_flag = db
         self._store: Store | None = None
+        self._edited: list[Path] = []
 
     # --- the payload -----------------------------------------------------------------
 
@@ -188,12 +189,18 @@ class Hook:
                 return value
         return None
 
+    def editing(self, paths: Iterable[str]) -> None:
+        """Say which files the event edits, before the store is first used: the store is
+        looked for from them first (their repository's `.swarm/`), not only from the cwd."""
+        self._edited = [Path(p) if Path(p).is_absolute() else self.cwd / p for p in paths]
+
     def store(self) -> Store:
-        """The store (`--db`, `SWARM_DB`, else the nearest one above the working directory)."""
+        """The store: `--db`, else that of the repository holding the edited file, else
+        `SWARM_DB`, else the nearest one above the working directory."""
         if self._store is None:
             from coordinator.project import resolve_store_path
 
-            path = resolve_store_path(self._db_flag, self.environ, self.cwd)
+            path = resolve_store_path(self._db_flag, self.environ, self.cwd, self._edited)
             self._store = Store.open(path, actor=self.agent)
         return self._store
 
@@ -221,12 +228,13 @@ class Hook:
         return current_task(self.store(), self.agent)
 
     def relative(self, path: str) -> str | None:
-        """`path` relative to the repository root, or None when it lies outside it."""
-        from coordinator.claims import normalize_path
+        """The literal `path` relative to the repository root (`..` and symlinks resolved
+        first), or None when it lies outside it. InvalidPath for control characters."""
         from coordinator.errors import PathOutsideRepo
+        from coordinator.paths import repo_path
 
         try:
-            return normalize_path(self.root, path, self.cwd)
+            return repo_path(self.root, path, self.cwd)
         except PathOutsideRepo:
             return None
 
@@ -265,15 +273,23 @@ def claim(hook: Hook, paths: Iterable[str]) -> str | None:
     """pre-edit for each path inside the repository. Returns None when all are granted, else
     the refusal naming the holder and its task (claims granted by this call are undone)."""
     from coordinator.claims import grant_claim, release_claims
-    from coordinator.errors import ClaimHeld
+    from coordinator.errors import ClaimHeld, InvalidPath
+    from coordinator.paths import claim_pattern
 
+    paths = list(dict.fromkeys(paths))
+    hook.editing(paths)
     store = hook.store()
     ensure_registered(hook)
     granted: list[str] = []
-    for raw in dict.fromkeys(paths):
-        path = hook.relative(raw)
-        if path is None:
+    for raw in paths:
+        try:
+            literal = hook.relative(raw)
+        except InvalidPath as err:
+            # A name no one can claim could never be refused: refuse the edit instead.
+            return f"swarm: {err.message}; rename it without control characters."
+        if literal is None:
             continue  # outside the repository: not ours to coordinate
+        path = claim_pattern(literal)  # a literal name, never a pattern
         try:
             grant = grant_claim(store, path, hook.agent, task=hook.task)
         except ClaimHeld as err:
@@ -299,9 +315,11 @@ def record(hook: Hook, paths: Iterable[str]) -> list[str]:
     """post-edit for each path inside the repository; returns the conflicts it revealed."""
     from coordinator.edits import record_edit
 
+    paths = list(dict.fromkeys(paths))
+    hook.editing(paths)
     ensure_registered(hook)
     conflicts: list[str] = []
-    for raw in dict.fromkeys(paths):
+    for raw in paths:
         path = hook.relative(raw)
         if path is None:
             continue

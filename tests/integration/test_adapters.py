@@ -479,7 +479,10 @@ def test_fail_closed_blocks_other_events_with_exit_2(proto: Protocol, repo: Proj
 def test_a_missing_store_fails_open_or_closed(
     proto: Protocol, repo: Project, tmp_path: Path
 ) -> None:
-    payload = proto.fixture(proto.pre, repo.root)
+    bare = tmp_path / "bare"  # a directory with no store
+    bare.mkdir()
+    payload = proto.fixture(proto.pre, bare)
+    proto.set_path(payload, "x.py" if proto.agent == "codex" else str(bare / "x.py"))
     missing = {"SWARM_DB": str(tmp_path / "nowhere" / "memory.db")}
     result = hook(repo, proto.agent, payload, env=missing)
     assert result.code == 1
@@ -722,3 +725,82 @@ def test_codex_patch_is_refused_whole_when_one_of_its_files_is_held(repo: Projec
     assert "src/limits.py" in reason
     # src/app.py, granted before src/limits.py was found held, was given back.
     assert claims(repo) == [("src/limits.py", "rival", "adhoc/fix_parser")]
+
+
+# --- every spelling of a held path is the held file (issue 13) -----------------------------
+
+
+def _spelled(proto: Protocol, repo: Project, spelling: str, cwd: Path | None = None) -> Result:
+    """Run the pre-tool event of `proto` editing `spelling` (relative to `cwd`, the repo by
+    default), with fail-closed off."""
+    payload = proto.fixture(proto.pre, repo.root)
+    if cwd is not None:
+        payload["cwd"] = str(cwd)
+        if proto.agent == "cursor":
+            payload["workspace_roots"] = [str(cwd)]
+    proto.set_path(payload, spelling)
+    return hook(repo, proto.agent, payload)
+
+
+@by_agent
+def test_a_glob_looking_directory_and_dot_dot_reach_the_held_file(
+    proto: Protocol, repo: Project
+) -> None:
+    (repo.root / "app" / "[slug]").mkdir(parents=True)
+    rival_holds(repo)
+    for spelling in ("app/[slug]/../../src/app.py", "app/*/../../src/app.py", "src//./app.py"):
+        relative = spelling if proto.agent == "codex" else str(repo.root / spelling)
+        reason = proto.denial(_spelled(proto, repo, relative))
+        assert reason is not None, spelling
+        assert "rival" in reason
+
+
+@by_agent
+def test_a_symlink_with_glob_characters_reaches_the_held_file(
+    proto: Protocol, repo: Project
+) -> None:
+    (repo.root / "x[1].py").symlink_to(repo.root / "src" / "app.py")
+    rival_holds(repo)
+    target = "x[1].py" if proto.agent == "codex" else str(repo.root / "x[1].py")
+    reason = proto.denial(_spelled(proto, repo, target))
+    assert reason is not None
+    assert "src/app.py" in reason
+
+
+@by_agent
+def test_an_agent_outside_the_repository_editing_a_held_file_is_denied(
+    proto: Protocol, repo: Project, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    rival_holds(repo)
+    reason = proto.denial(_spelled(proto, repo, str(repo.root / "src" / "app.py"), elsewhere))
+    assert reason is not None
+    assert "rival" in reason
+
+
+@by_agent
+def test_a_file_named_like_a_glob_is_claimed_as_that_file_only(
+    proto: Protocol, repo: Project
+) -> None:
+    page = repo.root / "app" / "[slug]" / "page.py"
+    page.parent.mkdir(parents=True)
+    page.write_text("x = 1\n")
+    (repo.root / "app" / "s").mkdir()
+    name = "app/[slug]/page.py" if proto.agent == "codex" else str(page)
+    silent(_spelled(proto, repo, name))
+    assert [c[0] for c in claims(repo)] == ["app/[[]slug]/page.py"]
+    # It covers that file and not the files the name would match as a pattern.
+    repo.ok("hooks", "pre-edit", "--file", "app/s/page.py", "--agent", "rival")
+    refused = repo.swarm("hooks", "pre-edit", "--file", "app/[slug]/page.py", "--agent", "rival")
+    assert refused.code == 3
+    assert "app/[slug]/page.py is held" in refused.stderr
+
+
+def test_a_path_with_a_control_character_is_denied(repo: Project) -> None:
+    payload = CLAUDE.fixture("PreToolUse", repo.root)
+    payload["tool_input"]["file_path"] = str(repo.root / "src" / "a\nb.py")
+    reason = CLAUDE.denial(hook(repo, "claude", payload))
+    assert reason is not None
+    assert "control character" in reason
+    assert claims(repo) == []
