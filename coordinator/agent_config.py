@@ -148,7 +148,12 @@ def cursor_settings() -> AgentSettings:
         ".cursor/hooks.json",
         {
             "sessionStart": plain,
-            "preToolUse": [{"command": command, "matcher": "Write|Edit|MultiEdit|Delete"}],
+            "preToolUse": [
+                {
+                    "command": command,
+                    "matcher": "Write|Edit|MultiEdit|StrReplace|ApplyPatch|Delete",
+                }
+            ],
             "afterFileEdit": plain,
             "stop": plain,
             "sessionEnd": plain,

@@ -43,6 +43,7 @@ class ClaudeCode(Adapter):
     name = "claude"
     subagent_field = "agent_id"
     tool_events = frozenset({"PreToolUse"})
+    stop_events = frozenset({"Stop", "SubagentStop"})
 
     def handle(self, hook: Hook) -> Outcome:
         """Act on one Claude Code event."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -82,6 +83,8 @@ class Adapter:
     subagent_field: str | None = None
     #: Events that ask permission for a tool call: refused with `deny`, not with exit 2.
     tool_events: frozenset[str] = frozenset()
+    #: Events that end a turn, for which exit 2 means "keep going": never answered with it.
+    stop_events: frozenset[str] = frozenset()
 
     def handle(self, hook: Hook) -> Outcome:
         """Act on one event and return the answer."""
@@ -461,16 +464,25 @@ def finish_on_stop(hook: Hook) -> None:
 # --- the runner ---------------------------------------------------------------------------
 
 
-def read_payload(stream: IO[str]) -> dict[str, Any]:
-    """The JSON object on `stream`, with a non-empty `hook_event_name`."""
+def read_payload(stream: IO[bytes] | IO[str]) -> dict[str, Any]:
+    """The JSON object on `stream` (see `parse_payload`)."""
+    return parse_payload(stream.read())
+
+
+def parse_payload(raw: bytes | str) -> dict[str, Any]:
+    """The JSON object in `raw` (bytes are read as UTF-8; a leading byte order mark is
+    ignored), with a non-empty `hook_event_name`."""
     try:
-        text = stream.read()
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as err:
         raise BadPayload(f"hook payload is not UTF-8 text: {err}") from None
+    text = text.removeprefix("\ufeff")
     if not text.strip():
         raise BadPayload("no hook payload on stdin (expected the agent's hook JSON)")
     try:
         payload = json.loads(text)
+    except RecursionError:
+        raise BadPayload("hook payload is nested too deeply") from None
     except ValueError as err:
         raise BadPayload(f"hook payload is not JSON: {err}") from None
     if not isinstance(payload, dict):
@@ -481,10 +493,22 @@ def read_payload(stream: IO[str]) -> dict[str, Any]:
     return payload
 
 
+_EVENT_NAME = re.compile(r'"hook_event_name"\s*:\s*"([A-Za-z_]+)"')
+
+
+def guess_event(raw: bytes | str) -> str:
+    """The event a payload that could not be read names, if it is recognisable at all (so
+    that a failure on a stop-like event is not answered with the "continue" code)."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    found = _EVENT_NAME.search(text)
+    return found.group(1) if found else ""
+
+
 def failure(adapter: Adapter, event: str, line: str, environ: Mapping[str, str]) -> Outcome:
     """How a failure is answered: one stderr line and exit 1 (the agent goes on), or with
-    SWARM_FAIL_CLOSED=1 a refusal (deny for a tool call, else exit 2)."""
-    if not enabled(environ, "SWARM_FAIL_CLOSED"):
+    SWARM_FAIL_CLOSED=1 a refusal (deny for a tool call, else exit 2). A stop-like event
+    is never answered with exit 2, which its agent reads as "keep going"."""
+    if not enabled(environ, "SWARM_FAIL_CLOSED") or event in adapter.stop_events:
         return Outcome(code=EXIT_ERROR, stderr=line)
     if event in adapter.tool_events:
         return adapter.deny(event, f"{line} (SWARM_FAIL_CLOSED is set, so the edit is refused)")
@@ -493,7 +517,7 @@ def failure(adapter: Adapter, event: str, line: str, environ: Mapping[str, str])
 
 def run(
     adapter: Adapter,
-    stdin: IO[str],
+    stdin: IO[bytes] | IO[str],
     *,
     agent: str | None = None,
     db: str | None = None,
@@ -501,19 +525,22 @@ def run(
 ) -> int:
     """Read one payload from `stdin`, act on it, print the answer; return the exit code."""
     event = ""
+    raw: bytes | str = ""
     hook: Hook | None = None
     try:
-        payload = read_payload(stdin)
+        raw = stdin.read()
+        payload = parse_payload(raw)
         event = str(payload["hook_event_name"])
         hook = Hook(adapter, payload, environ, agent=agent, db=db)
         outcome = adapter.handle(hook)
     except SwarmError as err:
-        outcome = failure(adapter, event, one_line(f"swarm: error: {err.message}"), environ)
+        line = one_line(f"swarm: error: {err.message}")
+        outcome = failure(adapter, event or guess_event(raw), line, environ)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as err:  # noqa: BLE001 - a hook never shows an agent a traceback
         line = one_line(f"swarm: internal error: {type(err).__name__}: {err}")
-        outcome = failure(adapter, event, line, environ)
+        outcome = failure(adapter, event or guess_event(raw), line, environ)
     finally:
         if hook is not None:
             hook.close()

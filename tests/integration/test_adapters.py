@@ -804,3 +804,80 @@ def test_a_path_with_a_control_character_is_denied(repo: Project) -> None:
     assert reason is not None
     assert "control character" in reason
     assert claims(repo) == []
+
+
+# --- Cursor's edit tools, byte order marks, stop-like events (issue 13) --------------------
+
+
+@pytest.mark.parametrize(
+    ("tool", "tool_input"),
+    [
+        ("StrReplace", {"path": "__FILE__", "old_string": "10", "new_string": "11"}),
+        ("ApplyPatch", {"file_path": "__FILE__", "patch": "@@\n-limit = 10\n+limit = 11\n"}),
+        (
+            "ApplyPatch",
+            {"patch": "*** Begin Patch\n*** Update File: src/app.py\n@@\n-a\n+b\n*** End Patch\n"},
+        ),
+        ("ApplyPatch", {"patch": "--- a/src/app.py\n+++ b/src/app.py\n@@ -1 +1 @@\n-a\n+b\n"}),
+        ("Delete", {"target_file": "__FILE__"}),
+    ],
+)
+def test_cursor_edit_tools_are_claimed(
+    repo: Project, tool: str, tool_input: dict[str, str]
+) -> None:
+    rival_holds(repo)
+    payload = CURSOR.fixture("preToolUse", repo.root, tool_name=tool)
+    held = str(repo.root / "src" / "app.py")
+    payload["tool_input"] = {k: v.replace("__FILE__", held) for k, v in tool_input.items()}
+    reason = CURSOR.denial(hook(repo, "cursor", payload))
+    assert reason is not None
+    assert "rival" in reason
+
+
+def test_init_cursor_matches_every_edit_tool(project: Project) -> None:
+    project.ok("init", "--cursor")
+    cursor = json.loads((project.root / ".cursor" / "hooks.json").read_text())
+    matcher = cursor["hooks"]["preToolUse"][0]["matcher"].split("|")
+    assert sorted(matcher) == sorted(
+        ["Write", "Edit", "MultiEdit", "StrReplace", "ApplyPatch", "Delete"]
+    )
+
+
+@by_agent
+def test_a_payload_starting_with_a_byte_order_mark_is_read(proto: Protocol, repo: Project) -> None:
+    rival_holds(repo)
+    text = "\ufeff" + json.dumps(proto.fixture(proto.pre, repo.root))
+    for env in ({}, {"LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": "latin-1"}):
+        reason = proto.denial(hook(repo, proto.agent, text, env=env))
+        assert reason is not None
+        assert "rival" in reason
+
+
+STOP_LIKE = [(CLAUDE, "Stop"), (CLAUDE, "SubagentStop"), (CODEX, "Stop"), (GEMINI, "AfterAgent")]
+
+
+@pytest.mark.parametrize(("proto", "event"), STOP_LIKE, ids=lambda x: getattr(x, "agent", x))
+def test_fail_closed_never_answers_a_stop_like_event_with_continue(
+    proto: Protocol, event: str, repo: Project, tmp_path: Path
+) -> None:
+    closed = {"SWARM_FAIL_CLOSED": "1"}
+    # A failure acting on the event (the store is unreadable) ...
+    bad = tmp_path / "bad.db"
+    bad.write_text("not a database")
+    payload = proto.fixture(event, repo.root)
+    payload["cwd"] = str(tmp_path)
+    env = {**closed, "SWARM_DB": str(bad), "SWARM_POST_TASK_ON_STOP": "1"}
+    result = hook(repo, proto.agent, payload, env=env)
+    assert result.code == 1, result
+    assert_one_line(result.stderr, "swarm: error:")
+    # ... and a payload that is not JSON but says which event it is.
+    broken = json.dumps(payload)[:-1] + ", oops}"
+    result = hook(repo, proto.agent, broken, env=closed)
+    assert result.code == 1, result
+    assert_one_line(result.stderr, "swarm: error:")
+
+
+def test_cursor_stop_is_never_answered_with_continue(repo: Project) -> None:
+    broken = json.dumps(CURSOR.fixture("stop", repo.root))[:-1] + " oops"
+    result = hook(repo, "cursor", broken, env={"SWARM_FAIL_CLOSED": "1"})
+    assert result.code == 1, result
