@@ -57,15 +57,22 @@ def resolve_store_path(
     if explicit is not None:
         if not explicit.strip():
             raise SwarmError("--db is empty: give the path of the store file")
-        return Path(explicit)
+        return _store_file(explicit, "--db")
     for path in files:
         found = store_of_file(path)
         if found is not None:
             return found
     if environ.get("SWARM_DB"):
-        return Path(environ["SWARM_DB"])
+        return _store_file(environ["SWARM_DB"], "SWARM_DB")
     here = cwd or Path.cwd()
     return nearest_store(here) or default_store_path(here)
+
+
+def _store_file(given: str, source: str) -> Path:
+    path = Path(given)
+    if path.is_dir():
+        raise SwarmError(f"{source} {given} is a directory; give the store file (.../memory.db)")
+    return path
 
 
 def project_root_for(db_path: Path) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -95,8 +96,8 @@ def post_task(args: argparse.Namespace, store: Store) -> int:
     if args.metrics:
         try:
             metrics = json.loads(args.metrics)
-        except ValueError:
-            raise SwarmError("--metrics must be a JSON object") from None
+        except (ValueError, RecursionError):
+            raise SwarmError("--metrics must be a JSON object (not nested too deeply)") from None
         if not isinstance(metrics, dict):
             raise SwarmError("--metrics must be a JSON object")
     done = finish_task(
@@ -288,6 +289,30 @@ def session_restore(args: argparse.Namespace, store: Store) -> int:
 # --- parser ------------------------------------------------------------------------------
 
 
+def _lease(text: str) -> float:
+    """A lease given on the command line: a finite number of seconds above 0."""
+    from memory.errors import InvalidValue
+    from memory.keys import validate_ttl
+
+    try:
+        return float(validate_ttl(float(text)) or 0)
+    except (ValueError, InvalidValue):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a finite number of seconds above 0"
+        ) from None
+
+
+def _wait(text: str) -> float:
+    """A wait given on the command line: a finite number of seconds, 0 or more."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds, 0 or more")
+    return seconds
+
+
 def _task_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task-id", required=True, help="TASK or PHASE/TASK")
 
@@ -303,7 +328,7 @@ class _Parser(argparse.ArgumentParser):
 def _pre_task_args(cmd: argparse.ArgumentParser) -> None:
     _task_args(cmd)
     cmd.add_argument("--session-id", help="session (default: $SWARM_SESSION_ID)")
-    cmd.add_argument("--wait", type=float, metavar="SECONDS", help="wait this long for readiness")
+    cmd.add_argument("--wait", type=_wait, metavar="SECONDS", help="wait this long for readiness")
 
 
 def _post_task_args(cmd: argparse.ArgumentParser) -> None:
@@ -321,7 +346,7 @@ def _pre_edit_args(cmd: argparse.ArgumentParser) -> None:
     )
     cmd.add_argument("--task", help="the task the edit is for (default: $SWARM_TASK_ID)")
     cmd.add_argument("--mode", choices=["exclusive", "shared"], default="exclusive")
-    cmd.add_argument("--wait", type=float, metavar="SECONDS", help="queue for the claim")
+    cmd.add_argument("--wait", type=_wait, metavar="SECONDS", help="queue for the claim")
 
 
 def _post_edit_args(cmd: argparse.ArgumentParser) -> None:
@@ -350,7 +375,7 @@ def _session_start_args(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--session-id", required=True)
     cmd.add_argument("--branch", help="the git branch the agent works on")
     cmd.add_argument("--worktree", help="the agent's git worktree, if not the main one")
-    cmd.add_argument("--ttl", type=float, help="liveness lease in seconds (default 900)")
+    cmd.add_argument("--ttl", type=_lease, help="liveness lease in seconds (default 900)")
 
 
 def _session_args(cmd: argparse.ArgumentParser) -> None:
@@ -425,7 +450,7 @@ def _hook_named(argv: Sequence[str]) -> str | None:
     return name if name in HOOKS or name in ADAPTERS else None
 
 
-def main(argv: Sequence[str]) -> int:
+def main(argv: Sequence[str]) -> int:  # noqa: PLR0911 - one return per outcome
     """Run one hook; errors print one line on stderr and set the exit code."""
     parser = build_parser(_hook_named(argv))
     try:
@@ -448,6 +473,10 @@ def main(argv: Sequence[str]) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        sys.stderr.write(f"swarm: error: {where}{err.strerror or err}\n")
+        return EXIT_ERROR
     except Exception as err:  # noqa: BLE001 - a hook never shows an agent a traceback
         sys.stderr.write(f"swarm: internal error: {type(err).__name__}: {err}\n")
         return EXIT_ERROR

@@ -21,7 +21,6 @@ from coordinator.project import resolve_store_path
     "--db",
     "db",
     envvar="SWARM_DB",
-    type=click.Path(dir_okay=False),
     help="The store file (default: the nearest .swarm/memory.db). Also SWARM_DB.",
 )
 @click.version_option(package_name="swarm-coordinator", prog_name="swarm")
