@@ -88,6 +88,9 @@ _DOCTOR = "run `swarm doctor`"
 def corrupt(path: Path, problem: str) -> CorruptStore:
     """The one line for a store that cannot be decoded: the store, the problem, the cure."""
     problem = " ".join(problem.split())
+    problem = "".join(c for c in problem if c.isprintable())
+    if len(problem) > 120:
+        problem = problem[:117] + "..."
     return CorruptStore(f"{path} is corrupt ({problem}); {_DOCTOR} --db {path}")
 
 

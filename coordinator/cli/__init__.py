@@ -43,6 +43,7 @@ def register() -> None:
     )
     from coordinator.cli.claims import claims_group, register_conflict_commands
     from coordinator.cli.daemon import daemon_command
+    from coordinator.cli.doctor import doctor_command
     from coordinator.cli.gitguard import conflicts_group, guard_group
     from coordinator.cli.init import init_command
     from coordinator.cli.plan import plan_group
@@ -64,6 +65,7 @@ def register() -> None:
         top_command,
         hooks_command,
         session_restore_command,
+        doctor_command,
     ):
         cli.add_command(command)
 
