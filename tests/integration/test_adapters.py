@@ -881,3 +881,21 @@ def test_cursor_stop_is_never_answered_with_continue(repo: Project) -> None:
     broken = json.dumps(CURSOR.fixture("stop", repo.root))[:-1] + " oops"
     result = hook(repo, "cursor", broken, env={"SWARM_FAIL_CLOSED": "1"})
     assert result.code == 1, result
+
+
+def test_claims_show_a_glob_named_file_by_its_name_and_release_it(repo: Project) -> None:
+    page = repo.root / "app" / "[slug]" / "page.py"
+    page.parent.mkdir(parents=True)
+    page.write_text("")
+    silent(
+        hook(
+            repo,
+            "claude",
+            CLAUDE.fixture("PreToolUse", repo.root, tool_input={"file_path": str(page)}),
+        )
+    )
+    listed = repo.ok("claims").stdout
+    assert listed.startswith("app/[slug]/page.py ")
+    released = repo.ok("claims", "release", "app/[slug]/page.py", "--force").stdout
+    assert "released app/[slug]/page.py" in released
+    assert claims(repo) == []
