@@ -41,7 +41,10 @@ def nearest_store(start: Path) -> Path | None:
 def store_of_file(path: Path) -> Path | None:
     """The store of the repository a file lies in: the nearest `.swarm/memory.db` above
     the file once `..` and symlinks are resolved (the file itself need not exist)."""
-    return nearest_store(Path(os.path.realpath(path)).parent)
+    try:
+        return nearest_store(Path(os.path.realpath(path)).parent)
+    except (ValueError, UnicodeError):
+        return None  # a NUL or a lone surrogate: no file has that name (the path is refused)
 
 
 def resolve_store_path(

@@ -16,8 +16,15 @@ import anyio
 from memory import engine, exchange, schema, sql
 from memory.engine import Steps
 from memory.errors import CorruptStore, KeyNotFound, NoStore, StoreError
-from memory.keys import encode_value, validate_key, validate_lease, validate_prefix, validate_ttl
-from memory.records import Change, Compare, Record, TxnResult, WriteOp
+from memory.keys import (
+    encode_value,
+    validate_encoded,
+    validate_key,
+    validate_lease,
+    validate_prefix,
+    validate_ttl,
+)
+from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
 from memory.store import DEFAULT_BATCH, _drive, open_uri, prepare, resolve_timeout
 
 T = TypeVar("T")
@@ -275,6 +282,8 @@ class AsyncStore:
         for op in (*success, *failure):
             validate_key(op.key)
             validate_ttl(getattr(op, "ttl", None))
+            if isinstance(op, Put):
+                validate_encoded(op.value_json)
         return await self._write(engine.txn(compares, success, failure, self.clock(), self.actor))
 
     async def expire_due(self) -> list[str]:

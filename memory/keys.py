@@ -67,6 +67,16 @@ def validate_ttl(ttl: float | None) -> float | None:
     return float(ttl)
 
 
+def validate_encoded(value_json: str) -> str:
+    """Already-encoded JSON text about to be stored: InvalidValue when it holds a lone
+    surrogate, which SQLite cannot store as UTF-8 text."""
+    try:
+        value_json.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidValue("value is not valid Unicode (it holds a lone surrogate)") from None
+    return value_json
+
+
 def validate_lease(ttl: float) -> float:
     """A lease that must be given (a renewal): a finite number of seconds above 0."""
     checked = validate_ttl(ttl)

@@ -12,8 +12,15 @@ from typing import IO, Any, TypeVar
 from memory import engine, exchange, schema, sql
 from memory.engine import Steps
 from memory.errors import KeyNotFound, NoStore, StoreError
-from memory.keys import encode_value, validate_key, validate_lease, validate_prefix, validate_ttl
-from memory.records import Change, Compare, Record, TxnResult, WriteOp
+from memory.keys import (
+    encode_value,
+    validate_encoded,
+    validate_key,
+    validate_lease,
+    validate_prefix,
+    validate_ttl,
+)
+from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
 from memory.settings import env_seconds
 
 T = TypeVar("T")
@@ -277,6 +284,8 @@ class Store:
         for op in (*success, *failure):
             validate_key(op.key)
             validate_ttl(getattr(op, "ttl", None))
+            if isinstance(op, Put):
+                validate_encoded(op.value_json)
         return self._write(engine.txn(compares, success, failure, self.clock(), self.actor))
 
     def expire_due(self) -> list[str]:

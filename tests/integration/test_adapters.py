@@ -899,3 +899,16 @@ def test_claims_show_a_glob_named_file_by_its_name_and_release_it(repo: Project)
     released = repo.ok("claims", "release", "app/[slug]/page.py", "--force").stdout
     assert "released app/[slug]/page.py" in released
     assert claims(repo) == []
+
+
+@by_agent
+def test_post_tool_event_records_the_edit_however_it_is_spelled(
+    proto: Protocol, repo: Project
+) -> None:
+    (repo.root / "app" / "[slug]").mkdir(parents=True)
+    spelling = "app/[slug]/../../src/app.py"
+    post = proto.fixture(proto.post, repo.root)
+    proto.set_path(post, spelling if proto.agent == "codex" else str(repo.root / spelling))
+    result = hook(repo, proto.agent, post)
+    assert result.code == 0, result.stderr
+    assert "src/app.py" in {e["path"] for e in edits(repo)}

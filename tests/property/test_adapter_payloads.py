@@ -147,17 +147,27 @@ def test_an_edit_of_the_held_file_is_always_denied(repo: Repo, data: st.DataObje
     name=st.sampled_from(sorted(ADAPTERS)),
     payload=st.dictionaries(st.text(max_size=12), JSON, max_size=6),
     event=st.sampled_from(["PreToolUse", "BeforeTool", "preToolUse", "Stop", "AfterAgent", "x"]),
-    tool_input=JSON,
+    tool_input=JSON | st.fixed_dictionaries({"file_path": st.text(max_size=20)}),
     raw_prefix=st.sampled_from(["", "\ufeff", " "]),
 )
 @example(name="cursor", payload={}, event="preToolUse", tool_input={}, raw_prefix="\ufeff")
 @example(name="claude", payload={"session_id": "\ud800"}, event="PreToolUse",
          tool_input={"file_path": "a\ud800"}, raw_prefix="")  # fmt: skip
 @example(name="gemini", payload={}, event="BeforeTool", tool_input=[[[[[]]]]], raw_prefix="")
+@example(name="claude", payload={"tool_name": "Edit"}, event="PreToolUse",
+         tool_input={"file_path": "src/a\ud800.py"}, raw_prefix="")  # fmt: skip
+@example(name="cursor", payload={"tool_name": "Write"}, event="preToolUse",
+         tool_input={"file_path": "src/a\x00.py"}, raw_prefix="")  # fmt: skip
+@example(name="gemini", payload={"tool_name": "write_file"}, event="BeforeTool",
+         tool_input={"file_path": "src/a\nb.py"}, raw_prefix="")  # fmt: skip
 def test_random_payloads_never_raise(
     repo: Repo, name: str, payload: dict[str, Any], event: str, tool_input: Any, raw_prefix: str
 ) -> None:
     payload = {**payload, "hook_event_name": event, "tool_input": tool_input}
+    if isinstance(tool_input, dict) and "file_path" in tool_input:
+        payload.setdefault(
+            "tool_name", {"cursor": "Write", "gemini": "write_file"}.get(name, "Edit")
+        )
     payload.setdefault("cwd", str(repo.root))
     text = raw_prefix + json.dumps(payload)
     for environ in ({}, {"SWARM_FAIL_CLOSED": "1"}, {"SWARM_DB": str(repo.db)}):
