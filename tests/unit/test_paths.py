@@ -92,3 +92,15 @@ def test_patterns_keep_their_wildcards_after_a_canonical_directory(root: Path) -
     assert pattern_path(root, "app/[slug]/../../src/a.py", root) == "src/a.py"
     with pytest.raises(PathOutsideRepo):
         pattern_path(root, "*/../../etc/passwd", root)
+
+
+def test_the_work_tree_watcher_judges_a_changed_path_by_the_file_it_is(root: Path) -> None:
+    from coordinator.worktree import _relevant
+
+    (root / "x[1].py").symlink_to(root / "src" / "a.py")
+    (root / ".swarm").mkdir()
+    real = root.resolve()
+    assert _relevant(real, str(real / "x[1].py")) == "src/a.py"
+    assert _relevant(real, str(real / "app" / "[slug]" / "page.py")) == "app/[slug]/page.py"
+    assert _relevant(real, str(real / ".swarm" / "memory.db")) is None
+    assert _relevant(real, str(real / "src" / "a\nb.py")) is None
