@@ -12,7 +12,6 @@ Like the rest of the hook path, nothing here imports click, asyncio or structlog
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -265,6 +264,8 @@ def derived_agent_name(prefix: str, session: str, subagent: str | None = None) -
 
 def id_hash(raw: str) -> str:
     """The first `ID_CHARS` hex digits of the SHA-256 of `raw` (UTF-8, lone surrogates kept)."""
+    import hashlib  # here: a hook told its agent's name need not load OpenSSL
+
     data = raw.encode("utf-8", "surrogatepass")
     return hashlib.sha256(data).hexdigest()[:ID_CHARS]
 
