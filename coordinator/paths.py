@@ -73,9 +73,11 @@ def claim_pattern(path: str) -> str:
 
 def shown_path(pattern: str) -> str:
     """How a claim is shown: the literal path when `pattern` is an escaped literal
-    (`app/[[]slug]/page.tsx` is shown as `app/[slug]/page.tsx`), else the pattern."""
+    (`app/[[]slug]/page.tsx` is shown as `app/[slug]/page.tsx`), else the pattern; any
+    control character (in a record written by hand) escaped, so it cannot forge a line."""
     literal = _ESCAPED.sub(r"\1", pattern)
-    return literal if literal != pattern and claim_pattern(literal) == pattern else pattern
+    shown = literal if literal != pattern and claim_pattern(literal) == pattern else pattern
+    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], shown)
 
 
 def pattern_path(repo_root: Path, pattern: str, cwd: Path | None = None) -> str:

@@ -78,6 +78,7 @@ def test_a_literal_claim_covers_that_file_only() -> None:
     assert not globs_overlap(pattern, "app/[slug]/x.py")
     assert shown_path(pattern) == "app/[slug]/*?.py"
     assert shown_path("src/*.py") == "src/*.py"
+    assert shown_path("src/a\nb.py") == "src/a\\nb.py"
     assert claim_pattern("src/a.py") == "src/a.py"
 
 
