@@ -99,7 +99,7 @@ def claude_settings() -> AgentSettings:
 
 
 def codex_settings() -> AgentSettings:
-    """Codex CLI: .codex/hooks.json (developers.openai.com/codex/hooks); no SessionEnd event."""
+    """Codex CLI: .codex/hooks.json (developers.openai.com/codex/hooks)."""
     command = hook_command("codex")
     plain = [command_group(command, timeout=TIMEOUT_SECONDS)]
     return AgentSettings(
@@ -111,6 +111,7 @@ def codex_settings() -> AgentSettings:
             "PreToolUse": [command_group(command, matcher="apply_patch", timeout=TIMEOUT_SECONDS)],
             "PostToolUse": [command_group(command, matcher="apply_patch", timeout=TIMEOUT_SECONDS)],
             "Stop": plain,
+            "SessionEnd": plain,
         },
     )
 
@@ -147,7 +148,12 @@ def cursor_settings() -> AgentSettings:
         ".cursor/hooks.json",
         {
             "sessionStart": plain,
-            "preToolUse": [{"command": command, "matcher": "Write|Edit|MultiEdit|Delete"}],
+            "preToolUse": [
+                {
+                    "command": command,
+                    "matcher": "Write|Edit|MultiEdit|StrReplace|ApplyPatch|Delete",
+                }
+            ],
             "afterFileEdit": plain,
             "stop": plain,
             "sessionEnd": plain,

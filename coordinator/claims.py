@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from coordinator import layout
-from coordinator.errors import ClaimHeld, PathOutsideRepo
-from coordinator.globs import ClaimSpec, claims_conflict, glob_matches, globs_overlap, is_glob
+from coordinator.errors import ClaimHeld
+from coordinator.globs import ClaimSpec, claims_conflict, glob_matches
 from coordinator.liveness import renew_agent
+from coordinator.paths import shown_path
 from coordinator.state import encode, event_op, notify_ops
 from memory.errors import Refused, SwarmError
 from memory.keys import validate_key
@@ -67,38 +68,11 @@ def check_agent_name(agent: str) -> str:
 
 
 def normalize_path(repo_root: Path, path: str, cwd: Path | None = None) -> str:
-    """The POSIX path of `path` relative to the repository root, symlinks resolved.
+    """A path or glob given to a command that takes a pattern (`pre-edit --file`, `swarm
+    claims release`), relative to the repository root (`coordinator.paths.pattern_path`)."""
+    from coordinator.paths import pattern_path
 
-    A glob keeps its pattern part; its literal leading directories are resolved. A path
-    outside the repository is refused, and so is a glob whose pattern part holds `.` or
-    `..` segments (`*/../../etc/passwd` would otherwise escape the repository).
-    """
-    if not path or "\x00" in path:
-        raise SwarmError(f"invalid path {path!r}")
-    root = repo_root.resolve()
-    parts = Path(path).parts
-    literal: list[str] = []
-    for index, part in enumerate(parts):
-        if is_glob(part):
-            pattern = list(parts[index:])
-            break
-        literal.append(part)
-    else:
-        pattern = []
-    if any(part in (".", "..") for part in pattern):
-        raise PathOutsideRepo(f"{path}: a glob may not hold '.' or '..' after its first wildcard")
-    base = Path(*literal) if literal else Path(".")
-    if not base.is_absolute():
-        base = (cwd or Path.cwd()) / base
-    resolved = Path(os.path.realpath(base))
-    try:
-        relative = resolved.relative_to(root)
-    except ValueError:
-        raise PathOutsideRepo(f"{path} is outside the repository {root}") from None
-    joined = "/".join([*relative.parts, *pattern])
-    if not joined:
-        raise PathOutsideRepo(f"{path} is the repository root itself, not a file")
-    return joined
+    return pattern_path(repo_root, path, cwd)
 
 
 # --- claims ------------------------------------------------------------------------------
@@ -153,8 +127,8 @@ def list_claims(store: Store) -> list[Claim]:
 
 
 def holders_of(claims: Iterable[Claim], path: str) -> list[Claim]:
-    """The claims whose path or glob covers or overlaps `path`."""
-    return [c for c in claims if c.path == path or globs_overlap(c.path, path)]
+    """The claims whose path or glob covers the literal repository path `path`."""
+    return [c for c in claims if c.path == path or glob_matches(c.path, path)]
 
 
 def covering_claim(claims: Iterable[Claim], agent: str, path: str) -> Claim | None:
@@ -185,7 +159,7 @@ def _describe(claim: Claim) -> str:
 
     since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(claim.granted_at))
     task = f" for task {claim.task}" if claim.task else ""
-    return f"{claim.path} is held {claim.mode} by {claim.agent}{task} since {since}"
+    return f"{shown_path(claim.path)} is held {claim.mode} by {claim.agent}{task} since {since}"
 
 
 def _epoch_guard(record: Record | None) -> Compare:
@@ -383,7 +357,8 @@ def release_claims(
     chosen = [
         c
         for c in list_claims(store)
-        if (path is None or c.path == path) and (agent is None or c.agent == agent)
+        if (path is None or path in (c.path, shown_path(c.path)))
+        and (agent is None or c.agent == agent)
     ]
     if not chosen:
         raise SwarmError(f"no claim on {path}" if path else f"{agent} holds no claims")

@@ -369,6 +369,14 @@ def _events_section(view: Mapping[str, Any]) -> list[str]:
 # --- writing the file --------------------------------------------------------------------
 
 
+def new_file_mode() -> int:
+    """The mode `open()` gives a new file: 0o666 less the process's umask (mkstemp's files
+    are 0o600 whatever the umask, so a replacement must be given the mode explicitly)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Replace `path` with `text` at once: readers see the old file or the new, never half.
 
@@ -378,7 +386,7 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
-        mode = 0o644
+        mode = new_file_mode()
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -28,6 +28,10 @@ class PathOutsideRepo(SwarmError):
     """Path is outside the repository."""
 
 
+class InvalidPath(SwarmError):
+    """Invalid path."""
+
+
 class BadDuration(SwarmError):
     """Invalid duration."""
 

@@ -23,6 +23,7 @@ files is not recorded again, so the daemon may call it on every pass:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shlex
@@ -248,7 +249,24 @@ def check_staged(repo_root: Path, store_path: Path | None, committer: str | None
         return GuardCheck(paths, store_path, [])
     with Store.open(store_path) as store:
         claims = list_claims(store)
-    return GuardCheck(paths, store_path, offending_paths(claims, paths, committer))
+    return GuardCheck(
+        paths, store_path, offending_paths(claims, with_targets(repo_root, paths), committer)
+    )
+
+
+def with_targets(repo_root: Path, paths: list[str]) -> list[str]:
+    """The staged paths, each followed by the file it leads to when that differs (a path
+    through a symlinked directory, or a symlink itself), by the one canonicaliser."""
+    from coordinator.errors import InvalidPath, PathOutsideRepo
+    from coordinator.paths import repo_path
+
+    checked: list[str] = []
+    for path in paths:
+        checked.append(path)
+        # A path leading out of the repository: only the staged name itself counts.
+        with contextlib.suppress(PathOutsideRepo, InvalidPath):
+            checked.append(repo_path(repo_root, path, repo_root))
+    return list(dict.fromkeys(checked))
 
 
 # --- installing the hook -----------------------------------------------------------------

@@ -24,6 +24,8 @@ def load_yaml(text: str, source: str) -> Any:
         raise PlanError(f"{source}: {where}invalid YAML: {_one_line(problem)}") from None
     except yaml.YAMLError as err:
         raise PlanError(f"{source}: invalid YAML: {_one_line(err)}") from None
+    except RecursionError:
+        raise PlanError(f"{source}: invalid YAML: nested too deeply") from None
 
 
 def _one_line(value: object) -> str:

@@ -116,6 +116,19 @@ def end_session(
     return summary
 
 
+def subagents_of(store: Store, prefix: str) -> list[str]:
+    """The agents whose names start with `prefix` (a session's subagents, `<agent>-`) that
+    are registered or hold a claim or a queued claim request."""
+    names = {
+        record.value.get("agent")
+        for place in (layout.CLAIMS, layout.CLAIM_QUEUE)
+        for record in store.list_prefix(place)
+        if isinstance(record.value, dict)
+    }
+    names |= {record.key[len(layout.AGENTS) :] for record in store.list_prefix(layout.AGENTS)}
+    return sorted(n for n in names if isinstance(n, str) and n.startswith(prefix))
+
+
 def task_agent(store: Store, task_id: str) -> str | None:
     """Who a task's notifications go to: its current runner, else its planned agent."""
     run = store.get(layout.run_key(task_id))

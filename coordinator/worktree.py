@@ -16,13 +16,21 @@ SKIPPED_DIRS = frozenset({".git", ".swarm"})
 
 
 def _relevant(root: Path, path: str) -> str | None:
+    from coordinator.errors import InvalidPath, PathOutsideRepo
+    from coordinator.paths import repo_path
+
     try:
         relative = Path(path).relative_to(root)
     except ValueError:
         return None
     if not relative.parts or relative.parts[0] in SKIPPED_DIRS:
         return None
-    return relative.as_posix()
+    try:
+        # The one canonicaliser: a symlink is judged by the file it leads to.
+        canonical = repo_path(root, path)
+    except (PathOutsideRepo, InvalidPath):
+        return None
+    return None if canonical.split("/")[0] in SKIPPED_DIRS else canonical
 
 
 def not_ignored(root: Path, paths: list[str]) -> list[str]:

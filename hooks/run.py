@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from memory.errors import EXIT_ERROR, SwarmError
@@ -23,7 +25,10 @@ Handler = Callable[[argparse.Namespace, Store], int]
 def _open(args: argparse.Namespace) -> Store:
     from coordinator.project import resolve_store_path
 
-    path = resolve_store_path(args.db, os.environ)
+    # pre-edit and post-edit look for the store from the file first (see resolve_store_path).
+    edited = getattr(args, "file", None)
+    files = [] if edited is None else [os.path.abspath(edited)]
+    path = resolve_store_path(args.db, os.environ, None, map(Path, files))
     return Store.open(path, actor=getattr(args, "agent", None) or os.environ.get("SWARM_AGENT_ID"))
 
 
@@ -141,12 +146,12 @@ def pre_edit(args: argparse.Namespace, store: Store) -> int:
 
 def post_edit(args: argparse.Namespace, store: Store) -> int:
     """Record an edit (who, when, file, content hash) and renew the agent's claim."""
-    from coordinator.claims import normalize_path
     from coordinator.edits import record_edit
+    from coordinator.paths import repo_path
 
     agent = _agent(args) or ""
     root = _repo_root(store)
-    path = normalize_path(root, args.file)
+    path = repo_path(root, args.file)
     result = record_edit(
         store,
         root,
@@ -254,17 +259,28 @@ def session_restore(args: argparse.Namespace, store: Store) -> int:
 # --- parser ------------------------------------------------------------------------------
 
 
-def _seconds(text: str) -> float:
-    """An argparse type: a finite, non-negative number of seconds (no NaN, no Infinity)."""
-    import math
+def _lease(text: str) -> float:
+    """A lease given on the command line: a finite number of seconds above 0."""
+    from memory.errors import InvalidValue
+    from memory.keys import validate_ttl
 
     try:
-        value = float(text)
+        return float(validate_ttl(float(text)) or 0)
+    except (ValueError, InvalidValue):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a finite number of seconds above 0"
+        ) from None
+
+
+def _wait(text: str) -> float:
+    """A wait given on the command line: a finite number of seconds, 0 or more."""
+    try:
+        seconds = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds")
-    return value
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds, 0 or more")
+    return seconds
 
 
 def _task_args(parser: argparse.ArgumentParser) -> None:
@@ -282,9 +298,7 @@ class _Parser(argparse.ArgumentParser):
 def _pre_task_args(cmd: argparse.ArgumentParser) -> None:
     _task_args(cmd)
     cmd.add_argument("--session-id", help="session (default: $SWARM_SESSION_ID)")
-    cmd.add_argument(
-        "--wait", type=_seconds, metavar="SECONDS", help="wait this long for readiness"
-    )
+    cmd.add_argument("--wait", type=_wait, metavar="SECONDS", help="wait this long for readiness")
 
 
 def _post_task_args(cmd: argparse.ArgumentParser) -> None:
@@ -298,14 +312,18 @@ def _post_task_args(cmd: argparse.ArgumentParser) -> None:
 
 
 def _pre_edit_args(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--file", required=True, help="a path, or a glob such as src/api/**")
+    cmd.add_argument(
+        "--file",
+        required=True,
+        help="a path, or a glob such as src/api/** (a name that exists is that file)",
+    )
     cmd.add_argument("--task", help="the task the edit is for (default: $SWARM_TASK_ID)")
     cmd.add_argument("--mode", choices=["exclusive", "shared"], default="exclusive")
-    cmd.add_argument("--wait", type=_seconds, metavar="SECONDS", help="queue for the claim")
+    cmd.add_argument("--wait", type=_wait, metavar="SECONDS", help="queue for the claim")
 
 
 def _post_edit_args(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--file", required=True)
+    cmd.add_argument("--file", required=True, help="the file edited (a literal path)")
     cmd.add_argument("--task", help="the task the edit is for (default: $SWARM_TASK_ID)")
     cmd.add_argument("--memory-key", help="also store the edit record under this key")
 
@@ -339,7 +357,7 @@ def _session_start_args(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--session-id", required=True)
     cmd.add_argument("--branch", help="the git branch the agent works on")
     cmd.add_argument("--worktree", help="the agent's git worktree, if not the main one")
-    cmd.add_argument("--ttl", type=_seconds, help="liveness lease in seconds (default 900)")
+    cmd.add_argument("--ttl", type=_lease, help="liveness lease in seconds (default 900)")
 
 
 def _session_args(cmd: argparse.ArgumentParser) -> None:
@@ -414,7 +432,7 @@ def _hook_named(argv: Sequence[str]) -> str | None:
     return name if name in HOOKS or name in ADAPTERS else None
 
 
-def main(argv: Sequence[str]) -> int:
+def main(argv: Sequence[str]) -> int:  # noqa: PLR0911 - one return per outcome
     """Run one hook; errors print one line on stderr and set the exit code."""
     parser = build_parser(_hook_named(argv))
     try:
@@ -437,6 +455,10 @@ def main(argv: Sequence[str]) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        sys.stderr.write(f"swarm: error: {where}{err.strerror or err}\n")
+        return EXIT_ERROR
     except Exception as err:  # noqa: BLE001 - a hook never shows an agent a traceback
         sys.stderr.write(f"swarm: internal error: {type(err).__name__}: {err}\n")
         return EXIT_ERROR

@@ -15,9 +15,16 @@ import anyio
 
 from memory import engine, exchange, schema, sql
 from memory.engine import Steps
-from memory.errors import KeyNotFound, NoStore, StoreError
-from memory.keys import encode_value, validate_key, validate_prefix
-from memory.records import Change, Compare, Record, TxnResult, WriteOp
+from memory.errors import CorruptStore, KeyNotFound, NoStore, StoreError
+from memory.keys import (
+    encode_value,
+    validate_encoded,
+    validate_key,
+    validate_lease,
+    validate_prefix,
+    validate_ttl,
+)
+from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
 from memory.store import DEFAULT_BATCH, _drive, open_uri, prepare, resolve_timeout
 
 T = TypeVar("T")
@@ -134,6 +141,8 @@ class AsyncStore:
             return await self._conn._execute(fn, self._conn._conn, *args)  # type: ignore[no-untyped-call]
         except sqlite3.Error as err:
             raise schema.translate(err, self.path) from None
+        except CorruptStore as err:
+            raise schema.naming_store(err, self.path) from None
 
     async def _write(self, steps: Steps[T]) -> T:
         """Queue a write transaction; whoever finds no flush under way commits the queue,
@@ -248,6 +257,7 @@ class AsyncStore:
     ) -> Record:
         """Write `value` (JSON) to `key`; with `if_version`/`if_absent`, compare-and-set."""
         validate_key(key)
+        validate_ttl(ttl)
         steps = engine.put(
             key, encode_value(value), ttl, if_version, if_absent, self.clock(), self.actor
         )
@@ -260,7 +270,7 @@ class AsyncStore:
 
     async def touch(self, key: str, ttl: float) -> Record | None:
         """Renew the lease of `key` to `ttl` seconds from now (no new revision)."""
-        return await self._write(engine.touch(validate_key(key), ttl, self.clock()))
+        return await self._write(engine.touch(validate_key(key), validate_lease(ttl), self.clock()))
 
     async def txn(
         self,
@@ -271,6 +281,9 @@ class AsyncStore:
         """Atomically apply `success` if every compare holds, else `failure`."""
         for op in (*success, *failure):
             validate_key(op.key)
+            validate_ttl(getattr(op, "ttl", None))
+            if isinstance(op, Put):
+                validate_encoded(op.value_json)
         return await self._write(engine.txn(compares, success, failure, self.clock(), self.actor))
 
     async def expire_due(self) -> list[str]:

@@ -72,7 +72,7 @@ class NotASwarmStore(StoreError):
 
 
 class CorruptStore(StoreError):
-    """The store's database is corrupt."""
+    """The store's database is corrupt; run `swarm doctor`."""
 
 
 class SchemaTooNew(StoreError):

@@ -13,6 +13,8 @@ from memory.errors import InvalidKey, InvalidValue, ValueTooLarge
 DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
 #: The top-level segment reserved for the coordinator's own records.
 RESERVED_ROOT = "swarm"
+#: The longest lease accepted (seconds): about 31,700 years, far inside a float's range.
+MAX_TTL = 1e12
 
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]+\Z")
 _PREFIX_CHARS = re.compile(r"[A-Za-z0-9._/-]*\Z")
@@ -55,16 +57,50 @@ def prefix_upper_bound(prefix: str) -> str:
     return prefix + "\x7f"
 
 
+def validate_ttl(ttl: float | None) -> float | None:
+    """A lease in seconds: None (no lease), or a finite number above 0; InvalidValue else."""
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl < MAX_TTL:
+        raise InvalidValue(
+            f"invalid lease (ttl) {ttl!r}: it must be a finite number of seconds above 0"
+        )
+    return float(ttl)
+
+
+def validate_encoded(value_json: str) -> str:
+    """Already-encoded JSON text about to be stored: InvalidValue when it holds a lone
+    surrogate, which SQLite cannot store as UTF-8 text."""
+    try:
+        value_json.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidValue("value is not valid Unicode (it holds a lone surrogate)") from None
+    return value_json
+
+
+def validate_lease(ttl: float) -> float:
+    """A lease that must be given (a renewal): a finite number of seconds above 0."""
+    checked = validate_ttl(ttl)
+    if checked is None:
+        raise InvalidValue("a renewal needs a lease (ttl) in seconds")
+    return checked
+
+
 def encode_value(value: Any, max_bytes: int | None = None) -> str:
-    """Encode `value` as compact JSON text, refusing what is not JSON or over `max_bytes`.
+    """Encode `value` as compact JSON text, refusing what is not JSON, what holds lone
+    surrogates (not Unicode), what is nested too deeply, and what is over `max_bytes`.
 
     The store checks its own (configurable) limit inside the write transaction.
     """
     try:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        size = len(text.encode())
+    except RecursionError:
+        raise InvalidValue("value is nested too deeply") from None
+    except UnicodeEncodeError:
+        raise InvalidValue("value is not valid Unicode (it holds a lone surrogate)") from None
     except (TypeError, ValueError) as err:
         raise InvalidValue(f"value is not JSON: {err}") from None
-    size = len(text.encode())
     if max_bytes is not None and size > max_bytes:
         raise ValueTooLarge(f"value is {size} bytes, over the limit of {max_bytes} bytes")
     return text
@@ -79,6 +115,8 @@ def loads_json(text: str, what: str = "value") -> Any:
     or holds NaN or ±Infinity, which Python's json accepts but JSON has no number for."""
     try:
         return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise InvalidValue(f"{what} is nested too deeply") from None
     except _NotFinite as err:
         raise InvalidValue(
             f"{what}: {err} is not a JSON number; JSON has no NaN or Infinity"
@@ -98,6 +136,8 @@ def parse_cli_value(text: str) -> Any:
     except InvalidValue as err:
         try:
             json.loads(text)  # Python's lenient JSON, which takes NaN, Infinity and 1e999
+        except RecursionError:
+            raise err from None
         except ValueError:
             return text
         hint = "" if text.strip()[:1] in "[{" else f"; to store the string, quote it: '\"{text}\"'"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, NamedTuple
 
+from memory.errors import CorruptStore
+
 ChangeOp = Literal["put", "delete", "expire"]
 CompareField = Literal["version", "mod_rev", "create_rev", "value"]
 CompareOp = Literal["==", "!=", "<", ">"]
@@ -132,14 +134,23 @@ class Meta(NamedTuple):
 Row = tuple[Any, ...]
 
 
+def decode_stored(key: Any, text: Any) -> Any:
+    """A stored JSON value; CorruptStore (without the store's path, which the caller adds)
+    when it does not decode."""
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        raise CorruptStore(f"the stored value of {key!r} cannot be decoded") from None
+
+
 def record_from_row(row: Row) -> Record:
     """Map a `kv` row (key, value, version, create_rev, mod_rev, expires_at)."""
-    return Record(row[0], json.loads(row[1]), row[2], row[3], row[4], row[5])
+    return Record(row[0], decode_stored(row[0], row[1]), row[2], row[3], row[4], row[5])
 
 
 def change_from_row(row: Row) -> Change:
     """Map a `changes` row (rev, seq, key, op, value, version, actor, ts)."""
-    value = None if row[4] is None else json.loads(row[4])
+    value = None if row[4] is None else decode_stored(row[2], row[4])
     return Change(row[0], row[1], row[2], row[3], value, row[5], row[6], row[7])
 
 

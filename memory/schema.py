@@ -73,17 +73,39 @@ def translate(err: sqlite3.Error, path: Path) -> SwarmError:
     lowered = text.lower()
     if "locked" in lowered or "busy" in lowered:
         return StoreLocked(f"{path} is locked by another writer (busy timeout ran out); retry")
-    if "not a database" in lowered or "malformed" in lowered or "disk image" in lowered:
-        return CorruptStore(f"{path} is corrupt: {text}")
+    if any(sign in lowered for sign in _CORRUPTION):
+        return corrupt(path, text)
     if "readonly" in lowered or "read-only" in lowered:
         return StoreError(f"{path} is read-only: {text}")
     return StoreError(f"store error on {path}: {text}")
 
 
+#: What SQLite says when a file's pages or text cannot be read as what they should be.
+_CORRUPTION = ("not a database", "malformed", "disk image", "could not decode", "corrupt")
+_DOCTOR = "run `swarm doctor`"
+
+
+def corrupt(path: Path, problem: str) -> CorruptStore:
+    """The one line for a store that cannot be decoded: the store, the problem, the cure."""
+    problem = " ".join(problem.split())
+    problem = "".join(c for c in problem if c.isprintable())
+    if len(problem) > 120:
+        problem = problem[:117] + "..."
+    return CorruptStore(f"{path} is corrupt ({problem}); {_DOCTOR} --db {path}")
+
+
 @contextmanager
 def translated(path: Path) -> Iterator[None]:
-    """Re-raise any sqlite3 error inside the block as the project's own error."""
+    """Re-raise any sqlite3 error (and any stored value that does not decode) inside the
+    block as the project's own error, naming the store."""
     try:
         yield
     except sqlite3.Error as err:
         raise translate(err, path) from None
+    except CorruptStore as err:
+        raise naming_store(err, path) from None
+
+
+def naming_store(err: CorruptStore, path: Path) -> CorruptStore:
+    """`err` as the one line that names the store and `swarm doctor`."""
+    return err if _DOCTOR in err.message else corrupt(path, err.message)

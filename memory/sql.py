@@ -116,6 +116,8 @@ SCHEMA_OBJECTS = (
 
 READ_IDENTITY = "SELECT * FROM pragma_application_id(), pragma_user_version()"
 INTEGRITY_CHECK = "PRAGMA integrity_check"
+QUICK_CHECK = "PRAGMA quick_check"
+ALL_VALUES = "SELECT key, value FROM kv ORDER BY key"
 SET_WAL = "PRAGMA journal_mode = WAL"
 SET_SYNCHRONOUS = "PRAGMA synchronous = NORMAL"
 BEGIN_WRITE = "BEGIN IMMEDIATE"

@@ -12,8 +12,15 @@ from typing import IO, Any, TypeVar
 from memory import engine, exchange, schema, sql
 from memory.engine import Steps
 from memory.errors import KeyNotFound, NoStore, StoreError
-from memory.keys import encode_value, validate_key, validate_prefix
-from memory.records import Change, Compare, Record, TxnResult, WriteOp
+from memory.keys import (
+    encode_value,
+    validate_encoded,
+    validate_key,
+    validate_lease,
+    validate_prefix,
+    validate_ttl,
+)
+from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
 from memory.settings import env_seconds
 
 T = TypeVar("T")
@@ -253,6 +260,7 @@ class Store:
     ) -> Record:
         """Write `value` (JSON) to `key`; with `if_version`/`if_absent`, compare-and-set."""
         validate_key(key)
+        validate_ttl(ttl)
         steps = engine.put(
             key, encode_value(value), ttl, if_version, if_absent, self.clock(), self.actor
         )
@@ -264,7 +272,7 @@ class Store:
 
     def touch(self, key: str, ttl: float) -> Record | None:
         """Renew the lease of `key` to `ttl` seconds from now (no new revision)."""
-        return self._write(engine.touch(validate_key(key), ttl, self.clock()))
+        return self._write(engine.touch(validate_key(key), validate_lease(ttl), self.clock()))
 
     def txn(
         self,
@@ -275,6 +283,9 @@ class Store:
         """Atomically apply `success` if every compare holds, else `failure`."""
         for op in (*success, *failure):
             validate_key(op.key)
+            validate_ttl(getattr(op, "ttl", None))
+            if isinstance(op, Put):
+                validate_encoded(op.value_json)
         return self._write(engine.txn(compares, success, failure, self.clock(), self.actor))
 
     def expire_due(self) -> list[str]:
@@ -305,9 +316,14 @@ class Store:
         out.writelines(exchange.dump_lines(revision, records, now))
         return len(records)
 
-    def import_(self, lines: Iterable[str], *, merge: bool = False) -> int:
-        """Load an export. Into an empty store it is exact; `merge` writes into a used one."""
+    def import_(
+        self, lines: Iterable[str] | Iterable[bytes], *, merge: bool = False, force: bool = False
+    ) -> int:
+        """Load an export. Into an empty store it is exact (a restore); `merge` writes into a
+        used one, and refuses keys under the reserved root unless `force`."""
         revision, records = exchange.parse_lines(lines)
+        if merge and not force:
+            exchange.refuse_reserved(records)
         return self._write(
             engine.import_records(records, revision, merge, self.clock(), self.actor)
         )

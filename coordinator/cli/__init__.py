@@ -21,7 +21,6 @@ from coordinator.project import resolve_store_path
     "--db",
     "db",
     envvar="SWARM_DB",
-    type=click.Path(dir_okay=False),
     help="The store file (default: the nearest .swarm/memory.db). Also SWARM_DB.",
 )
 @click.version_option(package_name="swarm-coordinator", prog_name="swarm")
@@ -44,6 +43,7 @@ def register() -> None:
     )
     from coordinator.cli.claims import claims_group, register_conflict_commands
     from coordinator.cli.daemon import daemon_command
+    from coordinator.cli.doctor import doctor_command
     from coordinator.cli.gitguard import conflicts_group, guard_group
     from coordinator.cli.init import init_command
     from coordinator.cli.mcp import mcp_command
@@ -67,6 +67,7 @@ def register() -> None:
         hooks_command,
         session_restore_command,
         mcp_command,
+        doctor_command,
     ):
         cli.add_command(command)
 

@@ -18,6 +18,7 @@ def claims_group(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from coordinator.claims import list_claims, queued_requests
+    from coordinator.paths import shown_path
 
     state = ctx.find_object(CliState)
     assert state is not None
@@ -36,11 +37,12 @@ def claims_group(ctx: click.Context, as_json: bool) -> None:
         click.echo("no claims")
     for c in claims:
         click.echo(
-            f"{c.path:<40} {c.mode:<9} {c.agent:<16} task {c.task or '-':<24} "
+            f"{shown_path(c.path):<40} {c.mode:<9} {c.agent:<16} task {c.task or '-':<24} "
             f"since {local_time(c.granted_at)}  token {c.token}"
         )
     for r in queue:
-        click.echo(f"  queued: {r.path} {r.mode} for {r.agent} since {local_time(r.requested_at)}")
+        since = local_time(r.requested_at)
+        click.echo(f"  queued: {shown_path(r.path)} {r.mode} for {r.agent} since {since}")
 
 
 @claims_group.command("release")
@@ -53,6 +55,7 @@ def release_command(state: CliState, path: str | None, agent: str | None, force:
     from pathlib import Path
 
     from coordinator.claims import normalize_path, release_claims
+    from coordinator.paths import shown_path
     from coordinator.project import project_root_for
 
     if (path is None) == (agent is None):
@@ -69,7 +72,7 @@ def release_command(state: CliState, path: str | None, agent: str | None, force:
             force=force,
         )
     for claim in released:
-        click.echo(f"released {claim.path} (held by {claim.agent})")
+        click.echo(f"released {shown_path(claim.path)} (held by {claim.agent})")
 
 
 def register_conflict_commands(group: click.Group) -> None:

@@ -87,7 +87,17 @@ def run_cli(command: click.Command, argv: list[str]) -> int:  # noqa: PLR0911 - 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as err:
+        # A file that cannot be written or read (read-only or full disk): what and why.
+        sys.stderr.write(f"swarm: error: {os_error_line(err)}\n")
+        return EXIT_ERROR
     except Exception as err:  # noqa: BLE001 - the boundary: one line, never a traceback
         sys.stderr.write(f"swarm: internal error: {type(err).__name__}: {err}\n")
         return EXIT_ERROR
     return 0
+
+
+def os_error_line(err: OSError) -> str:
+    """An operating-system error as one line: the file, then the reason."""
+    where = f"{err.filename}: " if err.filename else ""
+    return f"{where}{err.strerror or err}".replace("\n", " ")

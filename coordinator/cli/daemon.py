@@ -121,10 +121,12 @@ def daemon_command(
     from coordinator.daemon import Daemon
     from coordinator.project import project_root_for
     from memory.errors import NoStore
+    from memory.health import require_sound
 
     configure_logging(log_format, log_level)
     if not state.db_path.is_file():
         raise NoStore(f"no swarm store at {state.db_path}; run `swarm init` first")
+    require_sound(state.db_path)  # a corrupt store is refused before anything acts on it
     daemon = Daemon(
         state.db_path,
         repo_root=project_root_for(state.db_path),

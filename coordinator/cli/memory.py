@@ -10,6 +10,7 @@ import click
 
 from coordinator.cli.common import CliState, emit_json, emit_json_line, finite_seconds, pass_state
 from coordinator.timefmt import local_time
+from memory.errors import SwarmError
 from memory.keys import parse_cli_value
 from memory.records import Change, Record
 
@@ -200,19 +201,23 @@ def export_command(state: CliState, output: str | None) -> None:
         if output is None:
             store.export(sys.stdout)
             return
-        with open(output, "w", encoding="utf-8") as out:
-            count = store.export(out)
+        try:
+            with open(output, "w", encoding="utf-8") as out:
+                count = store.export(out)
+        except OSError as err:
+            raise SwarmError(f"cannot write {output}: {err.strerror or err}") from None
     click.echo(f"exported {count} keys to {output}")
 
 
 @memory_group.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @click.option("--merge", is_flag=True, help="Add to a store that already holds keys.")
+@click.option("--force", is_flag=True, help="With --merge, write under the reserved swarm/ root.")
 @pass_state
-def import_command(state: CliState, file: Any, merge: bool) -> None:
+def import_command(state: CliState, file: Any, merge: bool, force: bool) -> None:
     """Import FILE (an export; `-` for stdin). Into an empty store the import is exact."""
     with state.open_store() as store:
-        count = store.import_(file, merge=merge)
+        count = store.import_(file, merge=merge, force=force)
     click.echo(f"imported {count} keys")
 
 

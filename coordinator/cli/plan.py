@@ -27,6 +27,8 @@ def load_command(state: CliState, file: Path) -> None:
         text = file.read_text(encoding="utf-8")
     except OSError as err:
         raise PlanError(f"cannot read {file}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise PlanError(f"{file}: not UTF-8 text (byte {err.start})") from None
     plan = parse_plan(text, str(file))
     with state.open_store() as store:
         result = load_plan(store, plan, str(file))

@@ -26,4 +26,6 @@ def run_adapter(name: str, args: argparse.Namespace) -> int:
     from hooks.adapters.common import run
 
     module = importlib.import_module(f"hooks.adapters.{name}")
-    return run(module.ADAPTER, sys.stdin, agent=args.agent, db=args.db)
+    # Bytes: the payload is UTF-8 whatever the locale says (and may start with a BOM).
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    return run(module.ADAPTER, stdin, agent=args.agent, db=args.db)

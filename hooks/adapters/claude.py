@@ -37,11 +37,13 @@ EDIT_TOOLS = {
 
 class ClaudeCode(Adapter):
     """Claude Code's events: SessionStart, UserPromptSubmit, PreToolUse, PostToolUse,
-    SessionEnd, Stop and SubagentStop. Codex CLI speaks the same protocol."""
+    SessionEnd (releases the session's claims and its subagents'), Stop and SubagentStop
+    (releases that subagent's claims). Codex CLI speaks the same protocol."""
 
     name = "claude"
     subagent_field = "agent_id"
     tool_events = frozenset({"PreToolUse"})
+    stop_events = frozenset({"Stop", "SubagentStop"})
 
     def handle(self, hook: Hook) -> Outcome:
         """Act on one Claude Code event."""
@@ -59,9 +61,12 @@ class ClaudeCode(Adapter):
                 return SILENT if reason is None else self.deny(event, reason)
             return self.context(event, conflicts_context(record(hook, paths)))
         if event == "SessionEnd":
-            end(hook)
-        elif event in ("Stop", "SubagentStop"):
+            end(hook)  # the session's agent and its subagents
+        elif event == "Stop":
             finish_on_stop(hook)
+        elif event == "SubagentStop":
+            finish_on_stop(hook)
+            end(hook)  # a subagent that stopped is done: release what it held
         return SILENT
 
     def edited_paths(self, hook: Hook) -> list[str]:

@@ -7,8 +7,8 @@ tool_name/tool_input/tool_use_id on PreToolUse and PostToolUse, and the same
 `permissionDecision: "deny"` and `additionalContext` answers. Its file edits go through
 `apply_patch`, whose `tool_input.command` is the patch itself: the files are named on its
 `*** Add File:`, `*** Update File:`, `*** Delete File:` and `*** Move to:` lines, relative to
-the session's cwd. Codex has no SessionEnd event, so claims are released by post-task or
-run out with their lease (SWARM_CLAIM_TTL).
+the session's cwd. Codex fires SessionEnd when a session ends (it is in the client's
+built-in hook schemas), which releases the session's claims like Claude Code's.
 """
 
 from __future__ import annotations
@@ -16,25 +16,34 @@ from __future__ import annotations
 from hooks.adapters.claude import ClaudeCode
 from hooks.adapters.common import BadPayload, Hook
 
-#: The lines of an apply_patch envelope that name a file.
+#: The lines of an apply_patch envelope (and of a unified diff) that name a file.
 PATCH_HEADERS = ("*** Add File:", "*** Update File:", "*** Delete File:", "*** Move to:")
+DIFF_HEADERS = ("--- a/", "+++ b/")
 
 
 def patch_paths(patch: str) -> list[str]:
-    """The files an apply_patch envelope adds, updates, deletes or moves to, each once."""
+    """The files an apply_patch envelope adds, updates, deletes or moves to, each once; a
+    patch with no envelope headers is read as a unified diff (`--- a/`, `+++ b/`)."""
+    lines = patch.splitlines()
+    paths = _headed(lines, PATCH_HEADERS, strip=True)
+    return paths or _headed(lines, DIFF_HEADERS, strip=False)
+
+
+def _headed(lines: list[str], headers: tuple[str, ...], *, strip: bool) -> list[str]:
     paths: list[str] = []
-    for line in patch.splitlines():
-        stripped = line.strip()
-        for header in PATCH_HEADERS:
-            if stripped.startswith(header):
-                path = stripped[len(header) :].strip()
+    for line in lines:
+        text = line.strip() if strip else line
+        for header in headers:
+            if text.startswith(header):
+                path = text[len(header) :].split("\t")[0].strip()
                 if path and path not in paths:
                     paths.append(path)
     return paths
 
 
 class Codex(ClaudeCode):
-    """Codex's events: SessionStart, UserPromptSubmit, PreToolUse, PostToolUse, Stop."""
+    """Codex's events: SessionStart, UserPromptSubmit, PreToolUse, PostToolUse, Stop,
+    SessionEnd."""
 
     name = "codex"
 

@@ -28,9 +28,8 @@ EXIT_BLOCK = 2
 #: Exit code for an interrupted hook.
 EXIT_INTERRUPTED = 130
 _TRUE = frozenset({"1", "true", "yes", "on"})
-_NOT_SEGMENT = re.compile(r"[^A-Za-z0-9._-]")
-#: How many characters of a session (or subagent) id a derived agent name keeps.
-ID_CHARS = 8
+#: How many hex digits of the hash of a session (or subagent) id a derived agent name keeps.
+ID_CHARS = 10
 
 
 class BadPayload(SwarmError):
@@ -83,6 +82,8 @@ class Adapter:
     subagent_field: str | None = None
     #: Events that ask permission for a tool call: refused with `deny`, not with exit 2.
     tool_events: frozenset[str] = frozenset()
+    #: Events that end a turn, for which exit 2 means "keep going": never answered with it.
+    stop_events: frozenset[str] = frozenset()
 
     def handle(self, hook: Hook) -> Outcome:
         """Act on one event and return the answer."""
@@ -116,6 +117,7 @@ class Hook:
         self._agent_flag = agent
         self._db_flag = db
         self._store: Store | None = None
+        self._edited: list[Path] = []
 
     # --- the payload -----------------------------------------------------------------
 
@@ -158,7 +160,8 @@ class Hook:
 
     @cached_property
     def agent(self) -> str:
-        """`--agent`, else `SWARM_AGENT_ID`, else `<adapter>-<session[:8]>[-<subagent[:8]>]`."""
+        """`--agent`, else `SWARM_AGENT_ID`, else `<adapter>-<hash of session>[-<hash of
+        subagent>]` (see `derived_agent_name`)."""
         from coordinator.claims import check_agent_name
 
         explicit = self._agent_flag or self.environ.get("SWARM_AGENT_ID")
@@ -188,12 +191,18 @@ class Hook:
                 return value
         return None
 
+    def editing(self, paths: Iterable[str]) -> None:
+        """Say which files the event edits, before the store is first used: the store is
+        looked for from them first (their repository's `.swarm/`), not only from the cwd."""
+        self._edited = [Path(p) if Path(p).is_absolute() else self.cwd / p for p in paths]
+
     def store(self) -> Store:
-        """The store (`--db`, `SWARM_DB`, else the nearest one above the working directory)."""
+        """The store: `--db`, else that of the repository holding the edited file, else
+        `SWARM_DB`, else the nearest one above the working directory."""
         if self._store is None:
             from coordinator.project import resolve_store_path
 
-            path = resolve_store_path(self._db_flag, self.environ, self.cwd)
+            path = resolve_store_path(self._db_flag, self.environ, self.cwd, self._edited)
             self._store = Store.open(path, actor=self.agent)
         return self._store
 
@@ -221,29 +230,44 @@ class Hook:
         return current_task(self.store(), self.agent)
 
     def relative(self, path: str) -> str | None:
-        """`path` relative to the repository root, or None when it lies outside it."""
-        from coordinator.claims import normalize_path
+        """The literal `path` relative to the repository root (`..` and symlinks resolved
+        first), or None when it lies outside it. InvalidPath for control characters."""
         from coordinator.errors import PathOutsideRepo
+        from coordinator.paths import repo_path
 
         try:
-            return normalize_path(self.root, path, self.cwd)
+            return repo_path(self.root, path, self.cwd)
         except PathOutsideRepo:
             return None
 
+    @cached_property
+    def subagents_prefix(self) -> str | None:
+        """The name prefix of this session's subagents (`<agent>-`), when the agent's name
+        is derived from the payload and the event is the session's own, not a subagent's."""
+        if self._agent_flag or self.environ.get("SWARM_AGENT_ID"):
+            return None
+        field = self.adapter.subagent_field
+        if field is not None and self.text(field) is not None:
+            return None
+        return f"{self.agent}-"
+
 
 def derived_agent_name(prefix: str, session: str, subagent: str | None = None) -> str:
-    """`<prefix>-<first 8 of session>[-<first 8 of subagent>]`, kept to key-segment characters."""
-    parts = [prefix, _id_part(session)]
+    """`<prefix>-<id hash>[-<id hash>]`: a short hash of the whole session id (and of the
+    whole subagent id), so that ids sharing a prefix (Codex's UUIDv7 ids start with the
+    time) still name different agents."""
+    parts = [prefix, id_hash(session)]
     if subagent:
-        parts.append(_id_part(subagent))
+        parts.append(id_hash(subagent))
     return "-".join(parts)
 
 
-def _id_part(raw: str) -> str:
-    part = _NOT_SEGMENT.sub("", raw)[:ID_CHARS]
-    if not part:
-        raise BadPayload(f"cannot derive an agent name from id {raw!r}; set SWARM_AGENT_ID")
-    return part
+def id_hash(raw: str) -> str:
+    """The first `ID_CHARS` hex digits of the SHA-256 of `raw` (UTF-8, lone surrogates kept)."""
+    import hashlib  # here: a hook told its agent's name need not load OpenSSL
+
+    data = raw.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()[:ID_CHARS]
 
 
 # --- the coordinator calls ----------------------------------------------------------------
@@ -253,15 +277,23 @@ def claim(hook: Hook, paths: Iterable[str]) -> str | None:
     """pre-edit for each path inside the repository. Returns None when all are granted, else
     the refusal naming the holder and its task (claims granted by this call are undone)."""
     from coordinator.claims import grant_claim, release_claims
-    from coordinator.errors import ClaimHeld
+    from coordinator.errors import ClaimHeld, InvalidPath
+    from coordinator.paths import claim_pattern
 
+    paths = list(dict.fromkeys(paths))
+    hook.editing(paths)
     store = hook.store()
     ensure_registered(hook)
     granted: list[str] = []
-    for raw in dict.fromkeys(paths):
-        path = hook.relative(raw)
-        if path is None:
+    for raw in paths:
+        try:
+            literal = hook.relative(raw)
+        except InvalidPath as err:
+            # A name no one can claim could never be refused: refuse the edit instead.
+            return f"swarm: {err.message}; rename it without control characters."
+        if literal is None:
             continue  # outside the repository: not ours to coordinate
+        path = claim_pattern(literal)  # a literal name, never a pattern
         try:
             grant = grant_claim(store, path, hook.agent, task=hook.task)
         except ClaimHeld as err:
@@ -287,9 +319,11 @@ def record(hook: Hook, paths: Iterable[str]) -> list[str]:
     """post-edit for each path inside the repository; returns the conflicts it revealed."""
     from coordinator.edits import record_edit
 
+    paths = list(dict.fromkeys(paths))
+    hook.editing(paths)
     ensure_registered(hook)
     conflicts: list[str] = []
-    for raw in dict.fromkeys(paths):
+    for raw in paths:
         path = hook.relative(raw)
         if path is None:
             continue
@@ -394,11 +428,17 @@ def ensure_registered(hook: Hook) -> None:
 
 
 def end(hook: Hook) -> None:
-    """session-end for the agent: its summary, and the release of everything it held."""
+    """session-end for the agent (its summary, and the release of everything it held), and
+    for every subagent of its session that still holds or is registered."""
     from coordinator.claims import release_ops
-    from coordinator.sessions import end_session
+    from coordinator.sessions import end_session, subagents_of
 
-    end_session(hook.store(), hook.session, hook.agent, release_ops)
+    store = hook.store()
+    end_session(store, hook.session, hook.agent, release_ops)
+    prefix = hook.subagents_prefix
+    if prefix is not None:
+        for sub in subagents_of(store, prefix):
+            end_session(store, hook.session, sub, release_ops)
 
 
 def post_task_on_stop(hook: Hook) -> bool:
@@ -425,16 +465,25 @@ def finish_on_stop(hook: Hook) -> None:
 # --- the runner ---------------------------------------------------------------------------
 
 
-def read_payload(stream: IO[str]) -> dict[str, Any]:
-    """The JSON object on `stream`, with a non-empty `hook_event_name`."""
+def read_payload(stream: IO[bytes] | IO[str]) -> dict[str, Any]:
+    """The JSON object on `stream` (see `parse_payload`)."""
+    return parse_payload(stream.read())
+
+
+def parse_payload(raw: bytes | str) -> dict[str, Any]:
+    """The JSON object in `raw` (bytes are read as UTF-8; a leading byte order mark is
+    ignored), with a non-empty `hook_event_name`."""
     try:
-        text = stream.read()
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as err:
         raise BadPayload(f"hook payload is not UTF-8 text: {err}") from None
+    text = text.removeprefix("\ufeff")
     if not text.strip():
         raise BadPayload("no hook payload on stdin (expected the agent's hook JSON)")
     try:
         payload = json.loads(text)
+    except RecursionError:
+        raise BadPayload("hook payload is nested too deeply") from None
     except ValueError as err:
         raise BadPayload(f"hook payload is not JSON: {err}") from None
     if not isinstance(payload, dict):
@@ -445,10 +494,22 @@ def read_payload(stream: IO[str]) -> dict[str, Any]:
     return payload
 
 
+_EVENT_NAME = re.compile(r'"hook_event_name"\s*:\s*"([A-Za-z_]+)"')
+
+
+def guess_event(raw: bytes | str) -> str:
+    """The event a payload that could not be read names, if it is recognisable at all (so
+    that a failure on a stop-like event is not answered with the "continue" code)."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    found = _EVENT_NAME.search(text)
+    return found.group(1) if found else ""
+
+
 def failure(adapter: Adapter, event: str, line: str, environ: Mapping[str, str]) -> Outcome:
     """How a failure is answered: one stderr line and exit 1 (the agent goes on), or with
-    SWARM_FAIL_CLOSED=1 a refusal (deny for a tool call, else exit 2)."""
-    if not enabled(environ, "SWARM_FAIL_CLOSED"):
+    SWARM_FAIL_CLOSED=1 a refusal (deny for a tool call, else exit 2). A stop-like event
+    is never answered with exit 2, which its agent reads as "keep going"."""
+    if not enabled(environ, "SWARM_FAIL_CLOSED") or event in adapter.stop_events:
         return Outcome(code=EXIT_ERROR, stderr=line)
     if event in adapter.tool_events:
         return adapter.deny(event, f"{line} (SWARM_FAIL_CLOSED is set, so the edit is refused)")
@@ -457,7 +518,7 @@ def failure(adapter: Adapter, event: str, line: str, environ: Mapping[str, str])
 
 def run(
     adapter: Adapter,
-    stdin: IO[str],
+    stdin: IO[bytes] | IO[str],
     *,
     agent: str | None = None,
     db: str | None = None,
@@ -465,19 +526,22 @@ def run(
 ) -> int:
     """Read one payload from `stdin`, act on it, print the answer; return the exit code."""
     event = ""
+    raw: bytes | str = ""
     hook: Hook | None = None
     try:
-        payload = read_payload(stdin)
+        raw = stdin.read()
+        payload = parse_payload(raw)
         event = str(payload["hook_event_name"])
         hook = Hook(adapter, payload, environ, agent=agent, db=db)
         outcome = adapter.handle(hook)
     except SwarmError as err:
-        outcome = failure(adapter, event, one_line(f"swarm: error: {err.message}"), environ)
+        line = one_line(f"swarm: error: {err.message}")
+        outcome = failure(adapter, event or guess_event(raw), line, environ)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as err:  # noqa: BLE001 - a hook never shows an agent a traceback
         line = one_line(f"swarm: internal error: {type(err).__name__}: {err}")
-        outcome = failure(adapter, event, line, environ)
+        outcome = failure(adapter, event or guess_event(raw), line, environ)
     finally:
         if hook is not None:
             hook.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hooks.adapters.codex import patch_paths
 from hooks.adapters.common import (
     SILENT,
     Adapter,
@@ -30,9 +31,12 @@ from hooks.adapters.common import (
     session_context,
 )
 
-#: The agent tools that write or delete a file, as preToolUse names them.
-EDIT_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "Delete"})
+#: The agent tools that write or delete a file, as preToolUse names them (StrReplace and
+#: ApplyPatch are seen in captured payloads of current releases).
+EDIT_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "StrReplace", "ApplyPatch", "Delete"})
 PATH_FIELDS = ("file_path", "path", "target_file")
+#: tool_input fields that may hold an ApplyPatch patch, whose file headers name the files.
+PATCH_FIELDS = ("patch", "input", "command", "diff")
 
 
 class Cursor(Adapter):
@@ -41,6 +45,7 @@ class Cursor(Adapter):
     name = "cursor"
     session_fields = ("conversation_id", "session_id")
     tool_events = frozenset({"preToolUse"})
+    stop_events = frozenset({"stop", "subagentStop"})
 
     def handle(self, hook: Hook) -> Outcome:
         """Act on one Cursor event."""
@@ -50,7 +55,7 @@ class Cursor(Adapter):
         if event == "preToolUse":
             if hook.text("tool_name") not in EDIT_TOOLS:
                 return SILENT
-            reason = claim(hook, [hook.tool_path(*PATH_FIELDS)])
+            reason = claim(hook, self.edited_paths(hook))
             return SILENT if reason is None else self.deny(event, reason)
         if event == "afterFileEdit":
             path = hook.text("file_path")
@@ -62,6 +67,19 @@ class Cursor(Adapter):
         elif event == "stop":
             finish_on_stop(hook)
         return SILENT
+
+    def edited_paths(self, hook: Hook) -> list[str]:
+        """The file a tool call names; for ApplyPatch also every file its patch names."""
+        tool_input = hook.fields("tool_input")
+        paths = [p for key in PATH_FIELDS if (p := hook.text(key, tool_input)) is not None][:1]
+        if hook.text("tool_name") == "ApplyPatch":
+            for key in PATCH_FIELDS:
+                patch = hook.text(key, tool_input)
+                if patch is not None:
+                    paths += [p for p in patch_paths(patch) if p not in paths]
+        if not paths:
+            return [hook.tool_path(*PATH_FIELDS)]  # raises BadPayload naming the fields
+        return paths
 
     def deny(self, event: str, reason: str) -> Outcome:
         """Refuse the tool call: `agent_message` goes to the model, `user_message` to you."""

@@ -39,6 +39,7 @@ class GeminiCli(Adapter):
 
     name = "gemini"
     tool_events = frozenset({"BeforeTool"})
+    stop_events = frozenset({"AfterAgent"})
 
     def handle(self, hook: Hook) -> Outcome:
         """Act on one Gemini CLI event."""

@@ -16,15 +16,6 @@ import pytest
 from tests.e2e.fake_model import FakeModelServer, Scenario, Turn
 from tests.e2e.workspace import Workspace
 
-#: The Codex cases need issue 13 item 3 (branch i13): agent names from a hash of the whole
-#: session id, and SessionEnd installed by `init --codex`. Remove the mark once merged.
-NEEDS_ITEM_3 = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 13 item 3: Codex agent names are codex-<first 8 of the session id>, equal for "
-        "sessions started within a minute (UUIDv7), and init --codex installs no SessionEnd"
-    ),
-)
 PATH = "src/app.py"
 
 
@@ -33,7 +24,7 @@ def agents_by_session(space: Workspace) -> dict[str, str]:
     return {e["data"]["session"]: e["agent"] for e in space.events("agent_started")}
 
 
-@pytest.mark.parametrize("name", ["claude", pytest.param("codex", marks=NEEDS_ITEM_3), "gemini"])
+@pytest.mark.parametrize("name", ["claude", "codex", "gemini"])
 def test_second_session_is_refused_naming_the_first_until_the_first_ends(
     name: str, workspace_for: Callable[[str], Workspace], model: FakeModelServer
 ) -> None:
@@ -98,7 +89,6 @@ def test_second_session_is_refused_naming_the_first_until_the_first_ends(
     assert model.model.unexpected() == []
 
 
-@NEEDS_ITEM_3
 def test_codex_sessions_started_seconds_apart_are_two_agents(
     workspace_for: Callable[[str], Workspace], model: FakeModelServer
 ) -> None:

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from coordinator import layout
+from coordinator.claims import check_agent_name
 from hooks.adapters.codex import patch_paths
-from hooks.adapters.common import derived_agent_name
+from hooks.adapters.common import derived_agent_name, id_hash
 from tests.integration.conftest import Project, Result
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "adapters"
@@ -113,7 +114,7 @@ CODEX = Protocol(
     "UserPromptSubmit",
     "PreToolUse",
     "PostToolUse",
-    None,
+    "SessionEnd",
     "Stop",
     ("src/app.py", "src/limits.py"),
     _set_patch_path,
@@ -283,8 +284,8 @@ def test_claude_subagent_has_its_own_name(repo: Project) -> None:
     payload = load_fixture("claude-PreToolUse-subagent", repo.root)
     silent(hook(repo, "claude", payload))
     parent = CLAUDE.agent_id(payload)
-    assert parent == "claude-3f2a9c1e"
-    sub = "claude-3f2a9c1e-a7c3e9f1"
+    sub = derived_agent_name("claude", payload["session_id"], payload["agent_id"])
+    assert sub.startswith(f"{parent}-")
     assert claims(repo) == [("src/app.py", sub, None)]
     # The parent session is another agent: the subagent's claim refuses it.
     reason = CLAUDE.denial(hook(repo, "claude", CLAUDE.fixture("PreToolUse", repo.root)))
@@ -362,7 +363,7 @@ def test_prompt_event_delivers_unread_notifications_once(proto: Protocol, repo: 
 # --- session end and stop ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("proto", [CLAUDE, GEMINI, CURSOR], ids=lambda p: p.agent)
+@by_agent
 def test_session_end_releases_what_the_agent_held(proto: Protocol, repo: Project) -> None:
     assert proto.end is not None
     start = proto.fixture(proto.start, repo.root)
@@ -394,9 +395,46 @@ def test_stop_does_nothing_by_default_and_finishes_the_task_when_configured(
     assert claims(repo) == []  # post-task released the task's claims
 
 
+def test_claude_subagent_stop_releases_the_subagents_claims(repo: Project) -> None:
+    pre = load_fixture("claude-PreToolUse-subagent", repo.root)
+    sub = derived_agent_name("claude", pre["session_id"], pre["agent_id"])
+    silent(hook(repo, "claude", pre))
+    assert claims(repo) == [("src/app.py", sub, None)]
+    silent(hook(repo, "claude", CLAUDE.fixture("SubagentStop", repo.root)))
+    assert claims(repo) == []
+    # The parent session may now edit the file.
+    silent(hook(repo, "claude", CLAUDE.fixture("PreToolUse", repo.root)))
+
+
+def test_claude_session_end_releases_the_subagents_claims_too(repo: Project) -> None:
+    pre = load_fixture("claude-PreToolUse-subagent", repo.root)
+    silent(hook(repo, "claude", pre))
+    (repo.root / "src" / "other.py").write_text("x = 1\n")
+    parent = CLAUDE.fixture("PreToolUse", repo.root)
+    parent["tool_input"]["file_path"] = str(repo.root / "src" / "other.py")
+    silent(hook(repo, "claude", parent))
+    assert len(claims(repo)) == 2
+    silent(hook(repo, "claude", CLAUDE.fixture("SessionEnd", repo.root)))
+    assert claims(repo) == []
+
+
+def test_two_codex_sessions_started_seconds_apart_are_two_agents(repo: Project) -> None:
+    # UUIDv7: the first 8 characters are the top of a millisecond timestamp.
+    first = "019a4c2e-7f3b-7d21-a8c4-5e6f7a8b9c0d"
+    second = "019a4c2e-a1c0-7e55-9b01-0a1b2c3d4e5f"
+    silent(hook(repo, "codex", CODEX.fixture("PreToolUse", repo.root, session_id=first)))
+    reason = CODEX.denial(
+        hook(repo, "codex", CODEX.fixture("PreToolUse", repo.root, session_id=second))
+    )
+    assert reason is not None
+    assert derived_agent_name("codex", first) in reason
+    silent(hook(repo, "codex", CODEX.fixture("SessionEnd", repo.root, session_id=first)))
+    silent(hook(repo, "codex", CODEX.fixture("PreToolUse", repo.root, session_id=second)))
+
+
 def test_claude_subagent_stop_finishes_the_subagents_task(repo: Project) -> None:
     payload = CLAUDE.fixture("SubagentStop", repo.root)
-    sub = "claude-3f2a9c1e-a7c3e9f1"
+    sub = derived_agent_name("claude", payload["session_id"], payload["agent_id"])
     repo.ok("hooks", "pre-task", "--task-id", "write_tests", "--agent", sub)
     silent(hook(repo, "claude", payload, env={"SWARM_POST_TASK_ON_STOP": "1"}))
     assert repo.value("adhoc/write_tests/status") == "complete"
@@ -441,7 +479,10 @@ def test_fail_closed_blocks_other_events_with_exit_2(proto: Protocol, repo: Proj
 def test_a_missing_store_fails_open_or_closed(
     proto: Protocol, repo: Project, tmp_path: Path
 ) -> None:
-    payload = proto.fixture(proto.pre, repo.root)
+    bare = tmp_path / "bare"  # a directory with no store
+    bare.mkdir()
+    payload = proto.fixture(proto.pre, bare)
+    proto.set_path(payload, "x.py" if proto.agent == "codex" else str(bare / "x.py"))
     missing = {"SWARM_DB": str(tmp_path / "nowhere" / "memory.db")}
     result = hook(repo, proto.agent, payload, env=missing)
     assert result.code == 1
@@ -462,7 +503,8 @@ def test_two_claude_sessions_editing_one_file(repo: Project) -> None:
     def send(session: str, event: str) -> Result:
         return hook(repo, "claude", CLAUDE.fixture(event, repo.root, session_id=session))
 
-    first, second = "claude-aaaaaaaa", "claude-bbbbbbbb"
+    first = derived_agent_name("claude", first_id)
+    second = derived_agent_name("claude", second_id)
     assert first in CLAUDE.context(send(first_id, "SessionStart"), "SessionStart")
     assert second in CLAUDE.context(send(second_id, "SessionStart"), "SessionStart")
 
@@ -484,7 +526,7 @@ def test_two_claude_sessions_editing_one_file(repo: Project) -> None:
     context = CLAUDE.context(send(second_id, "PostToolUse"), "PostToolUse")
     assert f"{second} and {first} edited src/app.py" in context
     assert claims(repo) == [("src/app.py", second, None)]
-    assert sorted(e["agent"] for e in edits(repo)) == [first, second]
+    assert sorted(e["agent"] for e in edits(repo)) == sorted([first, second])
     silent(send(second_id, "SessionEnd"))
     assert claims(repo) == []
     for session, agent in ((first_id, first), (second_id, second)):
@@ -641,7 +683,7 @@ def test_init_several_agents_at_once(project: Project) -> None:
     assert gemini["hooks"]["BeforeTool"][0]["hooks"][0]["timeout"] == 10_000
     codex = json.loads((project.root / ".codex" / "hooks.json").read_text())
     assert codex["hooks"]["PreToolUse"][0]["matcher"] == "apply_patch"
-    assert "SessionEnd" not in codex["hooks"]
+    assert codex["hooks"]["SessionEnd"][0]["hooks"][0]["command"] == "swarm hooks codex"
 
 
 # --- pure pieces ---------------------------------------------------------------------------
@@ -662,12 +704,18 @@ def test_patch_paths_reads_every_file_header() -> None:
     assert patch_paths(patch) == ["src/app.py", "src/main.py", "docs/new.md", "old.txt"]
 
 
-def test_derived_agent_names_are_key_segments() -> None:
-    assert derived_agent_name("claude", "3f2a9c1e-8b7d") == "claude-3f2a9c1e"
+def test_derived_agent_names_are_key_segments_from_the_whole_id() -> None:
+    session = derived_agent_name("claude", "3f2a9c1e-8b7d")
+    assert session == f"claude-{id_hash('3f2a9c1e-8b7d')}"
     assert derived_agent_name("claude", "3f2a9c1e-8b7d", "a7c3e9f1b2d4") == (
-        "claude-3f2a9c1e-a7c3e9f1"
+        f"{session}-{id_hash('a7c3e9f1b2d4')}"
     )
-    assert derived_agent_name("cursor", "a/b c:d+e-f.g_hij") == "cursor-abcde-f."
+    odd = derived_agent_name("cursor", "a/b c:d+e-f.g_hij\udc80")
+    assert check_agent_name(odd) == odd
+    # Codex ids are UUIDv7: two sessions started seconds apart share their first 8 characters.
+    first = derived_agent_name("codex", "019a1b2c-3d4e-7f00-8000-000000000001")
+    second = derived_agent_name("codex", "019a1b2c-3d4f-7a11-9000-000000000002")
+    assert first != second
 
 
 def test_codex_patch_is_refused_whole_when_one_of_its_files_is_held(repo: Project) -> None:
@@ -677,3 +725,190 @@ def test_codex_patch_is_refused_whole_when_one_of_its_files_is_held(repo: Projec
     assert "src/limits.py" in reason
     # src/app.py, granted before src/limits.py was found held, was given back.
     assert claims(repo) == [("src/limits.py", "rival", "adhoc/fix_parser")]
+
+
+# --- every spelling of a held path is the held file (issue 13) -----------------------------
+
+
+def _spelled(proto: Protocol, repo: Project, spelling: str, cwd: Path | None = None) -> Result:
+    """Run the pre-tool event of `proto` editing `spelling` (relative to `cwd`, the repo by
+    default), with fail-closed off."""
+    payload = proto.fixture(proto.pre, repo.root)
+    if cwd is not None:
+        payload["cwd"] = str(cwd)
+        if proto.agent == "cursor":
+            payload["workspace_roots"] = [str(cwd)]
+    proto.set_path(payload, spelling)
+    return hook(repo, proto.agent, payload)
+
+
+@by_agent
+def test_a_glob_looking_directory_and_dot_dot_reach_the_held_file(
+    proto: Protocol, repo: Project
+) -> None:
+    (repo.root / "app" / "[slug]").mkdir(parents=True)
+    rival_holds(repo)
+    for spelling in ("app/[slug]/../../src/app.py", "app/*/../../src/app.py", "src//./app.py"):
+        relative = spelling if proto.agent == "codex" else str(repo.root / spelling)
+        reason = proto.denial(_spelled(proto, repo, relative))
+        assert reason is not None, spelling
+        assert "rival" in reason
+
+
+@by_agent
+def test_a_symlink_with_glob_characters_reaches_the_held_file(
+    proto: Protocol, repo: Project
+) -> None:
+    (repo.root / "x[1].py").symlink_to(repo.root / "src" / "app.py")
+    rival_holds(repo)
+    target = "x[1].py" if proto.agent == "codex" else str(repo.root / "x[1].py")
+    reason = proto.denial(_spelled(proto, repo, target))
+    assert reason is not None
+    assert "src/app.py" in reason
+
+
+@by_agent
+def test_an_agent_outside_the_repository_editing_a_held_file_is_denied(
+    proto: Protocol, repo: Project, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    rival_holds(repo)
+    reason = proto.denial(_spelled(proto, repo, str(repo.root / "src" / "app.py"), elsewhere))
+    assert reason is not None
+    assert "rival" in reason
+
+
+@by_agent
+def test_a_file_named_like_a_glob_is_claimed_as_that_file_only(
+    proto: Protocol, repo: Project
+) -> None:
+    page = repo.root / "app" / "[slug]" / "page.py"
+    page.parent.mkdir(parents=True)
+    page.write_text("x = 1\n")
+    (repo.root / "app" / "s").mkdir()
+    name = "app/[slug]/page.py" if proto.agent == "codex" else str(page)
+    silent(_spelled(proto, repo, name))
+    assert [c[0] for c in claims(repo)] == ["app/[[]slug]/page.py"]
+    # It covers that file and not the files the name would match as a pattern.
+    repo.ok("hooks", "pre-edit", "--file", "app/s/page.py", "--agent", "rival")
+    refused = repo.swarm("hooks", "pre-edit", "--file", "app/[slug]/page.py", "--agent", "rival")
+    assert refused.code == 3
+    assert "app/[slug]/page.py is held" in refused.stderr
+
+
+def test_a_path_with_a_control_character_is_denied(repo: Project) -> None:
+    payload = CLAUDE.fixture("PreToolUse", repo.root)
+    payload["tool_input"]["file_path"] = str(repo.root / "src" / "a\nb.py")
+    reason = CLAUDE.denial(hook(repo, "claude", payload))
+    assert reason is not None
+    assert "control character" in reason
+    assert claims(repo) == []
+
+
+# --- Cursor's edit tools, byte order marks, stop-like events (issue 13) --------------------
+
+
+@pytest.mark.parametrize(
+    ("tool", "tool_input"),
+    [
+        ("StrReplace", {"path": "__FILE__", "old_string": "10", "new_string": "11"}),
+        ("ApplyPatch", {"file_path": "__FILE__", "patch": "@@\n-limit = 10\n+limit = 11\n"}),
+        (
+            "ApplyPatch",
+            {"patch": "*** Begin Patch\n*** Update File: src/app.py\n@@\n-a\n+b\n*** End Patch\n"},
+        ),
+        ("ApplyPatch", {"patch": "--- a/src/app.py\n+++ b/src/app.py\n@@ -1 +1 @@\n-a\n+b\n"}),
+        ("Delete", {"target_file": "__FILE__"}),
+    ],
+)
+def test_cursor_edit_tools_are_claimed(
+    repo: Project, tool: str, tool_input: dict[str, str]
+) -> None:
+    rival_holds(repo)
+    payload = CURSOR.fixture("preToolUse", repo.root, tool_name=tool)
+    held = str(repo.root / "src" / "app.py")
+    payload["tool_input"] = {k: v.replace("__FILE__", held) for k, v in tool_input.items()}
+    reason = CURSOR.denial(hook(repo, "cursor", payload))
+    assert reason is not None
+    assert "rival" in reason
+
+
+def test_init_cursor_matches_every_edit_tool(project: Project) -> None:
+    project.ok("init", "--cursor")
+    cursor = json.loads((project.root / ".cursor" / "hooks.json").read_text())
+    matcher = cursor["hooks"]["preToolUse"][0]["matcher"].split("|")
+    assert sorted(matcher) == sorted(
+        ["Write", "Edit", "MultiEdit", "StrReplace", "ApplyPatch", "Delete"]
+    )
+
+
+@by_agent
+def test_a_payload_starting_with_a_byte_order_mark_is_read(proto: Protocol, repo: Project) -> None:
+    rival_holds(repo)
+    text = "\ufeff" + json.dumps(proto.fixture(proto.pre, repo.root))
+    for env in ({}, {"LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": "latin-1"}):
+        reason = proto.denial(hook(repo, proto.agent, text, env=env))
+        assert reason is not None
+        assert "rival" in reason
+
+
+STOP_LIKE = [(CLAUDE, "Stop"), (CLAUDE, "SubagentStop"), (CODEX, "Stop"), (GEMINI, "AfterAgent")]
+
+
+@pytest.mark.parametrize(("proto", "event"), STOP_LIKE, ids=lambda x: getattr(x, "agent", x))
+def test_fail_closed_never_answers_a_stop_like_event_with_continue(
+    proto: Protocol, event: str, repo: Project, tmp_path: Path
+) -> None:
+    closed = {"SWARM_FAIL_CLOSED": "1"}
+    # A failure acting on the event (the store is unreadable) ...
+    bad = tmp_path / "bad.db"
+    bad.write_text("not a database")
+    payload = proto.fixture(event, repo.root)
+    payload["cwd"] = str(tmp_path)
+    env = {**closed, "SWARM_DB": str(bad), "SWARM_POST_TASK_ON_STOP": "1"}
+    result = hook(repo, proto.agent, payload, env=env)
+    assert result.code == 1, result
+    assert_one_line(result.stderr, "swarm: error:")
+    # ... and a payload that is not JSON but says which event it is.
+    broken = json.dumps(payload)[:-1] + ", oops}"
+    result = hook(repo, proto.agent, broken, env=closed)
+    assert result.code == 1, result
+    assert_one_line(result.stderr, "swarm: error:")
+
+
+def test_cursor_stop_is_never_answered_with_continue(repo: Project) -> None:
+    broken = json.dumps(CURSOR.fixture("stop", repo.root))[:-1] + " oops"
+    result = hook(repo, "cursor", broken, env={"SWARM_FAIL_CLOSED": "1"})
+    assert result.code == 1, result
+
+
+def test_claims_show_a_glob_named_file_by_its_name_and_release_it(repo: Project) -> None:
+    page = repo.root / "app" / "[slug]" / "page.py"
+    page.parent.mkdir(parents=True)
+    page.write_text("")
+    silent(
+        hook(
+            repo,
+            "claude",
+            CLAUDE.fixture("PreToolUse", repo.root, tool_input={"file_path": str(page)}),
+        )
+    )
+    listed = repo.ok("claims").stdout
+    assert listed.startswith("app/[slug]/page.py ")
+    released = repo.ok("claims", "release", "app/[slug]/page.py", "--force").stdout
+    assert "released app/[slug]/page.py" in released
+    assert claims(repo) == []
+
+
+@by_agent
+def test_post_tool_event_records_the_edit_however_it_is_spelled(
+    proto: Protocol, repo: Project
+) -> None:
+    (repo.root / "app" / "[slug]").mkdir(parents=True)
+    spelling = "app/[slug]/../../src/app.py"
+    post = proto.fixture(proto.post, repo.root)
+    proto.set_path(post, spelling if proto.agent == "codex" else str(repo.root / spelling))
+    result = hook(repo, proto.agent, post)
+    assert result.code == 0, result.stderr
+    assert "src/app.py" in {e["path"] for e in edits(repo)}

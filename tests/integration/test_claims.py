@@ -392,3 +392,17 @@ tasks:
     assert first[1] < second[0], f"overlapping tasks ran at the same time: {revs}"
     spawned = [e["task"] for e in events if e["type"] == "agent_spawned"]
     assert sorted(spawned) == ["p/api_one", "p/api_two", "p/docs"]
+
+
+def test_hooks_find_the_store_from_the_file_not_the_cwd(project: Project, tmp_path: Path) -> None:
+    (project.root / "src").mkdir(exist_ok=True)
+    held = project.root / "src" / "held.py"
+    held.write_text("")
+    project.ok("hooks", "pre-edit", "--file", "src/held.py", "--agent", "alice")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    refused = project.swarm(
+        "hooks", "pre-edit", "--file", str(held), "--agent", "bob", cwd=elsewhere
+    )
+    assert refused.code == 3, refused
+    assert "held exclusive by alice" in refused.stderr

@@ -276,3 +276,22 @@ def test_guard_help_is_documented(project: Project) -> None:
     result = project.ok("guard", "pre-commit", "--help")
     assert "SWARM_GUARD=warn" in result.stdout
     assert "pre-commit" in project.ok("guard").stdout
+
+
+def test_a_held_file_named_like_a_glob_is_guarded_as_that_file(guarded: Project) -> None:
+    write(guarded, "app/[slug]/page.py", "v1\n")
+    guarded.ok("hooks", "pre-edit", "--agent", "A", "--file", "app/[slug]/page.py")
+    stage(guarded, "app/s/page.py", "not held\n")
+    assert commit(guarded, "other file", agent="B").returncode == 0
+    stage(guarded, "app/[slug]/page.py", "v2 by B\n")
+    refused = commit(guarded, "held file", agent="B")
+    assert refused.returncode != 0
+    assert "app/[slug]/page.py is held exclusively by A" in refused.stderr
+
+
+def test_a_staged_symlink_to_a_held_file_is_refused(guarded: Project) -> None:
+    (guarded.root / "alias[1].py").symlink_to(guarded.root / "src" / "app.py")
+    assert git(guarded, "add", "alias[1].py").returncode == 0
+    refused = commit(guarded, "alias", agent="B")
+    assert refused.returncode != 0
+    assert "src/app.py" in refused.stderr

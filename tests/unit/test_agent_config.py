@@ -110,7 +110,16 @@ def test_each_agent_has_its_documented_file_and_events() -> None:
         ),
         "codex": (
             ".codex/hooks.json",
-            sorted(["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop"]),
+            sorted(
+                [
+                    "SessionStart",
+                    "UserPromptSubmit",
+                    "PreToolUse",
+                    "PostToolUse",
+                    "Stop",
+                    "SessionEnd",
+                ]
+            ),
         ),
         "gemini": (
             ".gemini/settings.json",

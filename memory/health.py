@@ -1,0 +1,91 @@
+"""The store's health as SQLite sees it: identity, schema version, page integrity, and
+whether every stored value decodes. `swarm doctor` reports it; the daemon refuses to
+start on a store that fails the quick check.
+
+The file is opened read-only and never migrated, so that a broken or foreign store can
+be examined without being changed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import NamedTuple
+
+from memory import sql
+from memory.errors import NoStore
+from memory.schema import corrupt
+from memory.store import open_uri
+
+
+class StoreHealth(NamedTuple):
+    """What a check found: the identity read, and a line per problem (none when sound)."""
+
+    path: Path
+    application_id: int | None
+    schema_version: int | None
+    problems: tuple[str, ...]
+
+    @property
+    def sound(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+
+def check_store(path: Path, *, quick: bool = False) -> StoreHealth:
+    """Examine the store at `path`: its application id and schema version, SQLite's
+    integrity check (`quick`: the faster quick_check, which skips index contents), and
+    (unless `quick`) that every stored value decodes as JSON."""
+    if not path.is_file():
+        raise NoStore(f"no swarm store at {path}; run `swarm init` first")
+    uri = open_uri(path).replace("?mode=rw", "?mode=ro")
+    app_id: int | None = None
+    version: int | None = None
+    problems: list[str] = []
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+    except sqlite3.Error as err:
+        return StoreHealth(path, None, None, (f"cannot open: {err}",))
+    try:
+        row = conn.execute(sql.READ_IDENTITY).fetchone()
+        app_id, version = int(row[0]), int(row[1])
+        if app_id != sql.APPLICATION_ID:
+            problems.append(
+                f"application_id is {app_id:#x}, not {sql.APPLICATION_ID:#x}: not a swarm store"
+            )
+        if version > sql.SCHEMA_VERSION:
+            # An older version is no problem: opening the store migrates it.
+            problems.append(
+                f"schema version {version} is newer than this swarm's {sql.SCHEMA_VERSION}"
+            )
+        check = sql.QUICK_CHECK if quick else sql.INTEGRITY_CHECK
+        verdict = [str(r[0]) for r in conn.execute(check).fetchall()]
+        if verdict != ["ok"]:
+            problems += [f"integrity: {line}" for line in verdict[:20]]
+        if not quick and not problems:
+            problems += _undecodable(conn)
+    except sqlite3.Error as err:
+        problems.append(f"unreadable: {err}")
+    finally:
+        conn.close()
+    return StoreHealth(path, app_id, version, tuple(problems))
+
+
+def _undecodable(conn: sqlite3.Connection) -> list[str]:
+    conn.text_factory = bytes
+    found = []
+    for key, value in conn.execute(sql.ALL_VALUES):
+        try:
+            json.loads(value.decode("utf-8"))
+        except (ValueError, RecursionError):
+            found.append(f"the value of {key.decode('utf-8', 'replace')!r} does not decode")
+    return found
+
+
+def require_sound(path: Path) -> None:
+    """CorruptStore (one line naming the store and `swarm doctor`) unless the store passes
+    the quick check. The daemon runs this once as it starts."""
+    health = check_store(path, quick=True)
+    if not health.sound:
+        raise corrupt(path, health.problems[0])
