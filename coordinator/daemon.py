@@ -2,20 +2,24 @@
 
 Wake-ups come from watchfiles (a committed write touches the store's WAL file), from
 spawned agents exiting, and from a timer set to the earliest of the poll interval, the
-next lease expiry and the next deadline. Each pass reads only the changes since its
-cursor (persisted in the store), so an idle pass costs the same at any store size, and a
-restart after `kill -9` catches up from where the last pass left off.
+next lease expiry, the next escalation and the next retry. Each pass reads only the
+changes since its cursor (persisted in the store), so an idle pass costs the same at any
+store size, and a restart after `kill -9` catches up from where the last pass left off.
+
+The decisions are not made here: each concern is a reconciler in `coordinator.reconcile`,
+a pure function from the model (`coordinator.daemon_model`) and `now` to guarded writes,
+which this loop reads for, commits (`_apply`) and acts on (starting agents).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
+import secrets
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -24,52 +28,31 @@ import anyio
 import structlog
 
 from coordinator import layout
-from coordinator.claims import (
-    EPOCH_KEY,
-    MAX_ATTEMPTS,
-    check_agent_name,
-    grant_queued,
-    release_ops,
-)
+from coordinator.claims import grant_queued
+from coordinator.daemon_model import ChangeBatch, Model
 from coordinator.dashboard import DashboardWriter, write_dashboards
+from coordinator.departures import commit_letting_go
 from coordinator.edits import check_unannounced, edit_grace
-from coordinator.plan import TaskSpec
-from coordinator.readiness import (
-    BLOCKED,
-    COMPLETE,
-    FAILED,
-    IN_PROGRESS,
-    READY,
-    TERMINAL,
-    assess,
-    describe_wait,
-    evaluate_gates,
-    gate_failures_of,
-    gates_pass,
-    is_overdue,
-    keys_of,
-    next_status,
-)
-from coordinator.state import (
-    TaskRun,
-    encode,
-    event_op,
-    gate_block_ops,
-    notify_ops,
-    run_op,
-    status_op,
-)
+from coordinator.processes import TOKEN_VAR, DaemonRunning, LockFile, find_token, process_alive
+from coordinator.readiness import IN_PROGRESS, TERMINAL, keys_of
+from coordinator.reconcile import Write
+from coordinator.reconcile.escalate import escalations, next_due
+from coordinator.reconcile.notices import OPERATOR, tell
+from coordinator.reconcile.settle import settle
+from coordinator.reconcile.spawn import STARTING, intent_write, plan_spawns
+from coordinator.reconcile.supervise import agent_ended
+from coordinator.state import TaskRun, event_op, run_op
 from memory.aio import AsyncStore
-from memory.errors import CompactedRevision, Refused, SwarmError
-from memory.records import Change, Compare, Put, Record, WriteOp
+from memory.errors import CompactedRevision, SwarmError
+from memory.records import Compare, WriteOp
 from memory.store import Store
 
 log = structlog.get_logger("swarm.daemon")
 
 T = TypeVar("T")
 
-#: Who receives notifications that concern no single agent (escalations, stale agents).
-OPERATOR = "operator"
+__all__ = ["BATCH", "OPERATOR", "STARTING", "Daemon", "DaemonRunning"]
+
 #: Changes read per batch while catching up.
 BATCH = 2000
 #: How many changes the daemon keeps in the log by default (`--keep-changes`).
@@ -77,33 +60,11 @@ DEFAULT_KEEP_CHANGES = 100_000
 #: A failed pass is retried after this many seconds, doubling up to `RETRY_MAX`.
 RETRY_FIRST = 0.1
 RETRY_MAX = 30.0
-
-
-#: The pid a run record holds while the daemon is starting its agent.
-STARTING = 0
 #: How often the daemon looks at agents an earlier daemon started (seconds).
 ADOPTED_POLL = 2.0
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether a process with this pid is running (signal 0 checks without sending). An
-    exited agent whose parent, the killed daemon, can no longer reap it lingers as a zombie
-    where nothing adopts orphans: that counts as ended."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
-
-
-class DaemonRunning(SwarmError):
-    """Another daemon is already running on this store."""
+#: Tests only: seconds to pause between starting an agent and recording its pid, to
+#: widen the window a `kill -9` of the daemon must not turn into a second start.
+SPAWN_PAUSE_VAR = "SWARM_TEST_SPAWN_PAUSE"
 
 
 @dataclass
@@ -112,8 +73,18 @@ class Child:
 
     task_id: str
     agent: str
+    token: str
     process: subprocess.Popen[bytes]
     log_file: IO[bytes]
+
+
+@dataclass
+class Adopted:
+    """An agent an earlier daemon started: watched by pid until it ends."""
+
+    pid: int
+    agent: str
+    token: str | None
 
 
 @dataclass
@@ -127,87 +98,6 @@ class PassStats:
     stale: int = 0
     granted: int = 0
     merge_conflicts: int = 0
-
-
-@dataclass
-class ChangeBatch:
-    """What the changes since the cursor mean for the tasks."""
-
-    cursor: int
-    count: int = 0
-    #: Every change read, the daemon's own cursor writes included (the log grew by this).
-    logged: int = 0
-    affected: set[str] = field(default_factory=set)
-    completed: set[str] = field(default_factory=set)
-    stale_agents: list[str] = field(default_factory=list)
-    claims_changed: bool = False
-    #: The log before the cursor was compacted away: the model was reloaded from the keys.
-    reloaded: bool = False
-
-
-@dataclass
-class Model:
-    """The daemon's in-memory picture of the tasks, kept current from the change log."""
-
-    specs: dict[str, TaskSpec] = field(default_factory=dict)
-    statuses: dict[str, str | None] = field(default_factory=dict)
-    runs: dict[str, TaskRun] = field(default_factory=dict)
-    plans: dict[str, dict[str, Any]] = field(default_factory=dict)
-    watchers: dict[str, set[str]] = field(default_factory=dict)
-    runnable: set[str] = field(default_factory=set)
-    #: Live agents that registered a branch or worktree (for merge prediction).
-    workspaces: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
-
-    def index(self) -> None:
-        """Rebuild which tasks read which keys, and which tasks have a `run:` command."""
-        self.watchers = {}
-        self.runnable = set()
-        for task_id, spec in self.specs.items():
-            for key in keys_of(spec):
-                self.watchers.setdefault(key, set()).add(task_id)
-            if spec.run:
-                self.runnable.add(task_id)
-
-    def session_of(self, spec: TaskSpec) -> str:
-        """The session named by the task's plan (the phase when it names none)."""
-        plan = self.plans.get(spec.phase) or {}
-        session = plan.get("session")
-        return session if isinstance(session, str) else spec.phase
-
-
-def _task_of(key: str, prefix: str, suffix: str) -> str | None:
-    if key.startswith(prefix) and key.endswith(suffix):
-        return key[len(prefix) : len(key) - len(suffix)]
-    return None
-
-
-class LockFile:
-    """One daemon per store: an exclusive `flock` on `.swarm/daemon.lock`."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        """Take the lock or raise DaemonRunning naming the holder's pid."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise DaemonRunning(
-                f"another swarm daemon (pid {holder}) is already running on this store"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        """Drop the lock."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 class Daemon:
@@ -236,14 +126,14 @@ class Daemon:
         self.model = Model()
         self.cursor = 0
         self.children: dict[str, Child] = {}
-        #: Agents an earlier daemon started, by task: their pids, watched until they end.
-        self.adopted: dict[str, int] = {}
-        self.exited: list[tuple[Child, int]] = []
+        #: Agents an earlier daemon started, by task, watched until they end.
+        self.adopted: dict[str, Adopted] = {}
         self._wake = anyio.Event()
         self._stop = anyio.Event()
         self._store: AsyncStore | None = None
         self._next_expiry: float | None = None
         self._next_deadline: float | None = None
+        self._next_retry: float | None = None
         #: Work-tree paths changed on disk, and when, awaiting their post-edit.
         self._pending_edits: dict[str, float] = {}
         #: The branch heads the last merge prediction saw.
@@ -342,17 +232,6 @@ class Daemon:
                 started = True
                 task_status.started()
 
-    def _earliest_deadline(self) -> float | None:
-        """When the next task falls due (O(tasks); recomputed only after changes)."""
-        moments = []
-        for task_id, run in self.model.runs.items():
-            spec = self.model.specs.get(task_id)
-            if spec is None or spec.deadline is None or run.ready_at is None:
-                continue
-            if run.escalated_at is None and self.model.statuses.get(task_id) != COMPLETE:
-                moments.append(run.ready_at + spec.deadline)
-        return min(moments, default=None)
-
     def _timeout(self, now: float) -> float:
         moments = [now + self.interval]
         if self.adopted:
@@ -360,7 +239,7 @@ class Daemon:
             moments.append(now + ADOPTED_POLL)
         if self._pending_edits:
             moments.append(min(self._pending_edits.values()) + edit_grace())
-        for moment in (self._next_expiry, self._next_deadline):
+        for moment in (self._next_expiry, self._next_deadline, self._next_retry):
             if moment is not None:
                 moments.append(moment)
         return max(0.0, min(moments) - now)
@@ -393,99 +272,74 @@ class Daemon:
         message = err.message if isinstance(err, SwarmError) else str(err)
         log.error("pass failed", error=message, kind=type(err).__name__, failures=self._failures)
 
-    # --- the model ---------------------------------------------------------------------
+    # --- the model -----------------------------------------------------------------------
 
     async def _load(self) -> None:
-        """Read plans, specs, statuses, runs and the cursor from the store."""
+        """Read plans, specs, statuses, runs and the cursor from the store; find the
+        agents an earlier daemon started."""
         store = self.store
         cursor = await store.get(layout.DAEMON_CURSOR)
         self.cursor = int(cursor.value) if cursor and isinstance(cursor.value, int) else 0
-        model = Model()
-        for record in await store.list_prefix(layout.PLANS):
-            if isinstance(record.value, dict):
-                model.plans[record.key[len(layout.PLANS) :]] = record.value
-        for record in await store.list_prefix(layout.TASKS):
-            task_id = _task_of(record.key, layout.TASKS, "/spec")
-            if task_id is not None:
-                try:
-                    model.specs[task_id] = TaskSpec.from_json(record.value)
-                except SwarmError as err:
-                    log.warning("bad task spec", task=task_id, error=err.message)
-                continue
-            task_id = _task_of(record.key, layout.TASKS, "/run")
-            if task_id is not None:
-                model.runs[task_id] = TaskRun.from_json(record.value)
-        for record in await store.list_prefix(layout.AGENTS):
-            value = record.value
-            if isinstance(value, dict) and (value.get("branch") or value.get("worktree")):
-                name = record.key[len(layout.AGENTS) :]
-                model.workspaces[name] = (value.get("branch"), value.get("worktree"))
+        model = Model.from_records(
+            await store.list_prefix(layout.PLANS),
+            await store.list_prefix(layout.TASKS),
+            await store.list_prefix(layout.AGENTS),
+        )
         statuses = await store.get_many(spec.status_key for spec in model.specs.values())
         for task_id, spec in model.specs.items():
             found = statuses.get(spec.status_key)
             model.statuses[task_id] = None if found is None else str(found.value)
-        model.index()
         self.model = model
         self._next_expiry = await store.next_expiry()
-        # Agents a previous daemon started (it was killed or restarted): watch their pids.
-        self.adopted = {
-            task_id: run.pid
-            for task_id, run in model.runs.items()
-            if run.pid is not None
-            and run.pid != STARTING
-            and run.exit_code is None
-            and task_id not in self.children
-            and model.statuses.get(task_id) not in TERMINAL
-        }
+        await self._adopt(self.clock())
 
-    def _absorb(self, change: Change) -> set[str]:
-        """Update the model from one change; return the tasks it may affect."""
-        model, key = self.model, change.key
-        value = change.value if change.op == "put" else None
-        affected: set[str] = set(model.watchers.get(key, ()))
-        if key.startswith(layout.TASKS):
-            task_id = _task_of(key, layout.TASKS, "/spec")
-            if task_id is not None:
-                return affected | self._absorb_spec(task_id, value)
-            task_id = _task_of(key, layout.TASKS, "/run")
-            if task_id is not None:
-                model.runs[task_id] = TaskRun.from_json(value)
-            return affected
-        if key.startswith(layout.AGENTS):
-            name = key[len(layout.AGENTS) :]
-            if isinstance(value, dict) and (value.get("branch") or value.get("worktree")):
-                model.workspaces[name] = (value.get("branch"), value.get("worktree"))
-            else:
-                model.workspaces.pop(name, None)
-            return affected
-        if key.startswith(layout.PLANS):
-            if isinstance(value, dict):
-                model.plans[key[len(layout.PLANS) :]] = value
-            return affected
-        if key.endswith("/status"):
-            task_id = key[: -len("/status")]
-            if task_id in model.specs:
-                model.statuses[task_id] = None if value is None else str(value)
-                affected.add(task_id)
-        return affected
+    async def _adopt(self, now: float) -> None:
+        """Watch the agents a previous daemon (killed or restarted) started. One whose
+        intent was recorded but not its pid is found by its start token: adopted, never
+        started twice."""
+        self.adopted = {}
+        for task_id, run in self.model.runs.items():
+            status = self.model.statuses.get(task_id)
+            if task_id in self.children or status in TERMINAL or run.exit_code is not None:
+                continue
+            agent = run.agent or task_id.rsplit("/", 1)[-1]
+            if run.pid == STARTING and run.live and run.token:
+                pid = find_token(run.token)
+                if pid is not None:
+                    await self._record_pid(task_id, run.token, pid, now, "agent_adopted")
+                    log.info("agent adopted", task=task_id, pid=pid)
+                    self.adopted[task_id] = Adopted(pid, agent, run.token)
+                elif status == IN_PROGRESS:
+                    # Started (its pre-task ran) and ended while no daemon watched.
+                    self.adopted[task_id] = Adopted(STARTING, agent, run.token)
+            elif run.pid is not None and run.pid != STARTING:
+                self.adopted[task_id] = Adopted(run.pid, agent, run.token)
 
-    def _absorb_spec(self, task_id: str, value: Any) -> set[str]:
-        """A task's spec was written (or removed): the task itself may be affected."""
-        model = self.model
-        affected = set()
-        if value is None:
-            model.specs.pop(task_id, None)
+    async def _apply(self, write: Write, now: float, gone: tuple[str, str] | None = None) -> bool:
+        """Commit one reconciler's write (with an agent letting go of what it held, when
+        `gone` names it and why); update the model. False when a guard failed."""
+        if gone is None:
+            done = (await self.store.txn(list(write.guards), list(write.ops))).succeeded
         else:
-            try:
-                model.specs[task_id] = TaskSpec.from_json(value)
-            except SwarmError as err:
-                # One malformed record must not fail every pass from here on.
-                log.warning("bad task spec", task=task_id, error=err.message)
-                model.specs.pop(task_id, None)
-            else:
-                affected.add(task_id)
-        model.index()
-        return affected
+            agent, reason = gone
+            work = partial(
+                commit_letting_go,
+                agent=agent,
+                reason=reason,
+                guards=write.guards,
+                ops=write.ops,
+                now=now,
+            )
+            done = await self._sync(work)
+        if not done:
+            # Someone changed the task meanwhile; their change wakes us for another look.
+            return False
+        self.model.statuses.update(write.statuses)
+        self.model.runs.update(write.runs)
+        if write.log is not None:
+            event, fields = write.log
+            log.info(event, **fields)
+        return True
 
     # --- one pass ------------------------------------------------------------------------
 
@@ -519,7 +373,7 @@ class Daemon:
             # Persist only after real work: the cursor's own write is skipped above, so
             # writing it on every pass would wake the daemon forever.
             await store.put(layout.DAEMON_CURSOR, batch.cursor)
-            self._next_deadline = self._earliest_deadline()
+            self._next_deadline = next_due(self.model.specs, self.model.statuses, self.model.runs)
             await self._compact_log(batch)
         return stats
 
@@ -552,11 +406,6 @@ class Daemon:
             stats.granted = await self._sync(self._grant_queued)
         if self._pending_edits and min(self._pending_edits.values()) + edit_grace() <= now:
             await self._check_due_edits(now)
-        if full:
-            self._next_deadline = self._earliest_deadline()
-        if self._next_deadline is not None and self._next_deadline <= now:
-            stats.escalated = await self._escalate(now)
-            self._next_deadline = self._earliest_deadline()
         if len(self.model.workspaces) >= 2:
             stats.merge_conflicts = await self._sync(self._predict_merges)
         if self.children:
@@ -565,6 +414,12 @@ class Daemon:
             stats.transitions += await self._reap_adopted(now)
         if self.model.runnable:
             stats.spawned = await self._spawn(now)
+        # After spawning: a task just started, or just held back, escalates accordingly.
+        if full:
+            self._next_deadline = next_due(self.model.specs, self.model.statuses, self.model.runs)
+        if self._next_deadline is not None and self._next_deadline <= now:
+            stats.escalated = await self._escalate(now)
+            self._next_deadline = next_due(self.model.specs, self.model.statuses, self.model.runs)
 
     async def _write_dashboards(self, stats: PassStats, *, full: bool) -> None:
         """Render the dashboards in a worker thread and write those whose content changed;
@@ -707,22 +562,14 @@ class Daemon:
             changes, revision = await self.store.changes_since(rev, limit=BATCH, after_seq=seq)
             batch.logged += len(changes)
             for change in changes:
-                if change.key == layout.DAEMON_CURSOR:
-                    continue
-                batch.count += 1
-                batch.affected |= self._absorb(change)
-                if change.key.endswith("/status") and change.value == COMPLETE:
-                    batch.completed.add(change.key[: -len("/status")])
-                if change.key.startswith((layout.CLAIMS, layout.CLAIM_QUEUE)):
-                    batch.claims_changed = True
-                if change.op == "expire" and change.key.startswith(layout.AGENTS):
-                    agent = change.key[len(layout.AGENTS) :]
-                    if agent not in batch.stale_agents:
-                        batch.stale_agents.append(agent)
+                if change.key != layout.DAEMON_CURSOR:
+                    batch.add(change, self.model.absorb(change))
             if len(changes) < BATCH:
                 batch.cursor = max(batch.cursor, revision)
                 return batch
             rev, seq = changes[-1].rev, changes[-1].seq
+
+    # --- reconcilers ---------------------------------------------------------------------
 
     async def _settle(self, task_id: str, now: float, *, gate_check: bool) -> bool:
         """Bring one task's status in line with its readiness; True when it changed."""
@@ -732,128 +579,22 @@ class Daemon:
         keys = {spec.status_key, layout.run_key(task_id), *keys_of(spec)}
         records = await self.store.get_many(keys)
         values = {k: r.value for k, r in records.items()}
-        status_record = records.get(spec.status_key)
-        status = None if status_record is None else str(status_record.value)
         run = TaskRun.from_json(values.get(layout.run_key(task_id)))
-        guard = (
-            Compare(spec.status_key, "version", "==", 0)
-            if status_record is None
-            else Compare(spec.status_key, "mod_rev", "==", status_record.mod_rev)
-        )
-        ops: list[WriteOp] = []
-        if gate_check and status == COMPLETE:
-            results = evaluate_gates(spec, values)
-            if gates_pass(results):
-                return False
-            reason, blocked = gate_block_ops(
-                task_id, run.agent or spec.agent, gate_failures_of(results), now
-            )
-            run = run._replace(reason=reason, blocked_kind="gates")
-            ops += [status_op(task_id, BLOCKED), *blocked]
-            new = BLOCKED
-        else:
-            readiness = assess(spec, values)
-            kind = run.blocked_kind if run.blocked_kind in ("dependency", "gates") else None
-            new_status = next_status(status, readiness, kind)  # type: ignore[arg-type]
-            if new_status is None or new_status == status:
-                return False
-            new = new_status
-            if new == READY:
-                run = run._replace(ready_at=now, reason=None, blocked_kind=None)
-                ops += [
-                    event_op("task_ready", now, task=task_id, agent=spec.agent),
-                    *self._tell(spec.agent, f"task {task_id} is now ready", now, task_id),
-                ]
-            elif new == BLOCKED:
-                reason = "dependency failed: " + ", ".join(readiness.blocked_by)
-                run = run._replace(reason=reason, blocked_kind="dependency")
-                ops += [
-                    event_op("task_blocked", now, task=task_id, message=reason),
-                    *self._tell(
-                        spec.agent, f"task {task_id} is blocked: {reason}", now, task_id, "warn"
-                    ),
-                ]
-            else:
-                run = run._replace(
-                    reason="; ".join(describe_wait(w) for w in readiness.waits) or None
-                )
-                ops.append(event_op("task_pending", now, task=task_id, message=run.reason or ""))
-            ops.append(status_op(task_id, new))
-        ops.append(run_op(task_id, run))
-        result = await self.store.txn([guard], ops)
-        if not result.succeeded:
-            # Someone changed the task meanwhile; their change wakes us for another look.
-            return False
-        self.model.statuses[task_id] = new
-        self.model.runs[task_id] = run
-        log.info("task", task=task_id, status=new, reason=run.reason)
-        return True
-
-    def _tell(
-        self, agent: str | None, message: str, now: float, task_id: str, level: str = "info"
-    ) -> list[Put]:
-        if not agent:
-            return []
-        try:
-            check_agent_name(agent)
-        except SwarmError:
-            # A spec stored before plans validated `agent:`; its inbox key would fail the
-            # whole transaction, and with it every pass.
-            log.warning("notification not delivered: invalid agent name", agent=agent)
-            return []
-        return notify_ops(agent, message, now, level=level, sender="swarm-daemon", task=task_id)
+        write = settle(spec, records.get(spec.status_key), run, values, now, gate_check=gate_check)
+        return write is not None and await self._apply(write, now)
 
     async def _escalate(self, now: float) -> int:
-        """Escalate, once each, tasks not complete by their deadline."""
+        """Escalate, once each, tasks past their deadline or late to start."""
         count = 0
-        for task_id, current in list(self.model.runs.items()):
-            spec = self.model.specs.get(task_id)
-            status = self.model.statuses.get(task_id)
-            run = current
-            if spec is None or not is_overdue(
-                spec, status, run.ready_at, now, run.escalated_at is not None
-            ):
-                continue
-            assert run.ready_at is not None and spec.deadline is not None
-            message = (
-                f"task {task_id} is past its deadline ({_hours(spec.deadline)} since ready) "
-                f"and is {status}"
-            )
-            agent = run.agent or spec.agent
-            record = {
-                "task": task_id,
-                "agent": agent,
-                "status": status,
-                "ready_at": run.ready_at,
-                "due_at": run.ready_at + spec.deadline,
-                "escalated_at": now,
-                "message": message,
-            }
-            run = run._replace(escalated_at=now)
-            ops: list[WriteOp] = [
-                Put(layout.escalation_key(task_id), encode(record)),
-                run_op(task_id, run),
-                event_op("escalated", now, task=task_id, agent=agent, message=message),
-                *self._tell(OPERATOR, message, now, task_id, "warn"),
-                *self._tell(agent, message, now, task_id, "warn"),
-            ]
-            guards = [
-                Compare(layout.escalation_key(task_id), "version", "==", 0),
-                # A post-task that lands meanwhile changes the status: no escalation then,
-                # and its run record is not overwritten with ours.
-                Compare(layout.status_key(task_id), "value", "==", status),
-            ]
-            result = await self.store.txn(guards, ops)
-            if result.succeeded:
-                self.model.runs[task_id] = run
+        for write in escalations(self.model.specs, self.model.statuses, self.model.runs, now):
+            if await self._apply(write, now):
                 count += 1
-                log.warning("escalated", task=task_id)
         return count
 
     async def _agent_stale(self, agent: str, now: float) -> bool:
-        """An agent's lease ran out: flag its running tasks stalled and release its claims,
-        in one transaction. Returns False when the agent has registered again since: the
-        expiry is old news (read while catching up) and its work is live."""
+        """An agent's lease ran out: flag its running tasks stalled and let go of all it
+        held, in one transaction. Returns False when the agent has registered again since:
+        the expiry is old news (read while catching up) and its work is live."""
         if await self.store.get(layout.agent_key(agent)) is not None:
             log.info("agent back before its expiry was handled", agent=agent)
             return False
@@ -873,99 +614,81 @@ class Daemon:
         message = f"agent {agent} is stale" + (
             f"; stalled: {', '.join(stalled)}" if stalled else ""
         )
-        ops += self._tell(OPERATOR, message, now, stalled[0] if stalled else "", "warn")
-        if not await self._sync(partial(_release_stale_agent, agent=agent, ops=ops, now=now)):
+        ops += tell(OPERATOR, message, now, stalled[0] if stalled else "", "warn")
+        absent = Compare(layout.agent_key(agent), "version", "==", 0)
+        write = Write((absent,), tuple(ops), runs=runs)
+        if not await self._apply(write, now, gone=(agent, f"liveness lease of {agent} expired")):
             log.info("agent back before its expiry was handled", agent=agent)
             return False
-        self.model.runs.update(runs)
         log.warning("agent stale", agent=agent, stalled=stalled)
         return True
 
-    # --- spawning agents -----------------------------------------------------------------
-
-    def _spawnable(self) -> Iterable[TaskSpec]:
-        for task_id in sorted(self.model.runnable):
-            spec = self.model.specs[task_id]
-            run = self.model.runs.get(task_id) or TaskRun()
-            ready = self.model.statuses.get(task_id) == READY
-            # STARTING with no child of ours: a start a killed daemon never finished.
-            unstarted = run.pid is None or run.pid == STARTING
-            if ready and unstarted and task_id not in self.children:
-                yield spec
+    # --- spawning and supervising agents -------------------------------------------------
 
     async def _spawn(self, now: float) -> int:
-        """Start the `run:` command of ready tasks, up to --max-agents at once."""
+        """Start the `run:` command of ready tasks, up to --max-agents at once; record why
+        the others wait."""
+        model = self.model
+        plan = plan_spawns(
+            (model.specs[t] for t in model.runnable),
+            model.specs,
+            model.statuses,
+            model.runs,
+            set(self.children) | set(self.adopted),
+            self.max_agents,
+            now,
+        )
+        self._next_retry = plan.next_retry
+        for hold in plan.holds:
+            await self._apply(hold, now)
         started = 0
-        for spec in self._spawnable():
-            if len(self.children) >= self.max_agents:
-                break
-            if self._files_busy(spec):
+        for spec in plan.start:
+            token = secrets.token_hex(8)
+            run = model.runs.get(spec.id) or TaskRun()
+            if not await self._apply(intent_write(spec, run, now, token), now):
                 continue
-            if not await self._claim_spawn(spec):
-                continue
-            child = self._start(spec)
+            child = self._start(spec, token)
             self.children[spec.id] = child
             if self._group is not None:
                 self._group.start_soon(self._await_exit, child)
-            await self._record_spawn(spec, child, now)
+            pause = float(os.environ.get(SPAWN_PAUSE_VAR) or 0)
+            if pause:
+                await anyio.sleep(pause)
+            await self._record_pid(spec.id, token, child.process.pid, now, "agent_spawned")
             log.info("spawned", task=spec.id, agent=child.agent, pid=child.process.pid)
             started += 1
         return started
 
-    async def _claim_spawn(self, spec: TaskSpec) -> bool:
-        """Mark the task as being started (pid 0) while it is still `ready`, so that no
-        second start happens; False when its status moved on meanwhile."""
-        record = await self.store.get(layout.run_key(spec.id))
-        run = TaskRun.from_json(record.value if record else None)._replace(pid=STARTING)
-        guards = [Compare(spec.status_key, "value", "==", READY)]
-        if not (await self.store.txn(guards, [run_op(spec.id, run)])).succeeded:
-            return False
-        self.model.runs[spec.id] = run
-        return True
-
-    async def _record_spawn(self, spec: TaskSpec, child: Child, now: float) -> None:
-        """Record the started agent's pid in the run record as it is now: the agent's own
-        pre-task may already have written it."""
-        pid = child.process.pid
+    async def _record_pid(self, task_id: str, token: str, pid: int, now: float, event: str) -> None:
+        """Record a started (or adopted) agent's pid in the run record as it is now: the
+        agent's own pre-task may already have written it. Only for the attempt `token`
+        names."""
         for _ in range(10):
-            record = await self.store.get(layout.run_key(spec.id))
+            record = await self.store.get(layout.run_key(task_id))
             run = TaskRun.from_json(record.value if record else None)
-            run = run._replace(pid=pid, agent=run.agent or child.agent)
+            if run.token != token:
+                return
+            run = run._replace(pid=pid)
             guard = (
-                Compare(layout.run_key(spec.id), "version", "==", 0)
+                Compare(layout.run_key(task_id), "version", "==", 0)
                 if record is None
                 else Compare(record.key, "mod_rev", "==", record.mod_rev)
             )
-            spawned = event_op(
-                "agent_spawned",
+            spec = self.model.specs.get(task_id)
+            noted = event_op(
+                event,
                 now,
-                task=spec.id,
-                agent=child.agent,
-                message=spec.run or "",
+                task=task_id,
+                agent=run.agent,
+                message=(spec.run if spec else None) or "",
                 pid=pid,
+                attempt=run.attempt,
             )
-            if (await self.store.txn([guard], [run_op(spec.id, run), spawned])).succeeded:
-                self.model.runs[spec.id] = run
+            if (await self.store.txn([guard], [run_op(task_id, run), noted])).succeeded:
+                self.model.runs[task_id] = run
                 return
 
-    def _files_busy(self, spec: TaskSpec) -> bool:
-        """Whether a running task's declared files overlap this task's (run those in turn)."""
-        if not spec.files:
-            return False
-        from coordinator.globs import globs_overlap
-
-        running = set(self.children) | {
-            task_id for task_id, status in self.model.statuses.items() if status == IN_PROGRESS
-        }
-        for task_id in running - {spec.id}:
-            other = self.model.specs.get(task_id)
-            if other is None or not other.files:
-                continue
-            if any(globs_overlap(a, b) for a in spec.files for b in other.files):
-                return True
-        return False
-
-    def _start(self, spec: TaskSpec) -> Child:
+    def _start(self, spec: Any, token: str) -> Child:
         logs = self.db_path.resolve().parent / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         log_file = (logs / f"{spec.phase}.{spec.name}.log").open("ab")
@@ -976,7 +699,9 @@ class Daemon:
             "SWARM_AGENT_ID": agent,
             "SWARM_SESSION_ID": self.model.session_of(spec),
             "SWARM_DB": str(self.db_path.resolve()),
+            TOKEN_VAR: token,
         }
+        env.pop(SPAWN_PAUSE_VAR, None)
         # `run:` is a command line the plan's author wrote, so a shell runs it.
         process = subprocess.Popen(  # noqa: S602
             spec.run or "",
@@ -988,57 +713,15 @@ class Daemon:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        return Child(spec.id, agent, process, log_file)
-
-    async def _reap_adopted(self, now: float) -> int:
-        """Agents started by an earlier daemon: one that has ended while its task is not
-        finished failed before its post-task (its exit status is lost with that daemon)."""
-        changed = 0
-        for task_id, pid in list(self.adopted.items()):
-            if _process_alive(pid):
-                continue
-            del self.adopted[task_id]
-            record = await self.store.get(layout.status_key(task_id))
-            if record is None or str(record.value) in TERMINAL:
-                continue
-            reason = f"agent process {pid} ended before post-task (started by an earlier daemon)"
-            run = self.model.runs.get(task_id) or TaskRun()
-            if await self._fail_unfinished(task_id, record, run, reason, run.agent, now):
-                changed += 1
-                log.warning("adopted agent ended", task=task_id, pid=pid)
-        return changed
-
-    async def _fail_unfinished(
-        self,
-        task_id: str,
-        status: Record,
-        run: TaskRun,
-        reason: str,
-        agent: str | None,
-        now: float,
-    ) -> bool:
-        """Its agent ended before post-task: mark the task failed (if its status is still
-        `status`) and tell the operator. True when written."""
-        run = run._replace(reason=reason, ended_at=now)
-        ops: list[WriteOp] = [
-            status_op(task_id, FAILED),
-            run_op(task_id, run),
-            event_op("task_failed", now, task=task_id, agent=agent, message=reason),
-            *self._tell(OPERATOR, reason, now, task_id, "error"),
-        ]
-        guard = Compare(status.key, "mod_rev", "==", status.mod_rev)
-        if not (await self.store.txn([guard], ops)).succeeded:
-            return False
-        self.model.statuses[task_id] = FAILED
-        self.model.runs[task_id] = run
-        return True
+        return Child(spec.id, agent, token, process, log_file)
 
     async def _await_exit(self, child: Child) -> None:
         await anyio.to_thread.run_sync(child.process.wait, abandon_on_cancel=True)
         self._wake.set()
 
     async def _reap_children(self, now: float) -> int:
-        """Handle spawned agents that exited: a non-zero exit before post-task fails the task."""
+        """Spawned agents that exited: one that ended before its post-task died (its task
+        is retried or failed, and it lets go of everything it held at once)."""
         changed = 0
         for task_id, child in list(self.children.items()):
             code = child.process.poll()
@@ -1046,38 +729,46 @@ class Daemon:
                 continue
             del self.children[task_id]
             child.log_file.close()
-            records = await self.store.get_many(
-                [layout.status_key(task_id), layout.run_key(task_id)]
-            )
-            record = records.get(layout.status_key(task_id))
-            status = None if record is None else str(record.value)
-            log.info("agent exited", task=task_id, code=code, status=status)
-            # The run record as stored now: the agent's own post-task may just have written it.
-            stored_run = records.get(layout.run_key(task_id))
-            run = TaskRun.from_json(stored_run.value if stored_run else None)._replace(
-                exit_code=code
-            )
-            if code != 0 and status not in TERMINAL and record is not None:
-                reason = f"agent {child.agent} exited with code {code} before post-task"
-                if await self._fail_unfinished(task_id, record, run, reason, child.agent, now):
-                    changed += 1
-                continue
-            run_guard = (
-                Compare(layout.run_key(task_id), "version", "==", 0)
-                if stored_run is None
-                else Compare(stored_run.key, "mod_rev", "==", stored_run.mod_rev)
-            )
-            if (await self.store.txn([run_guard], [run_op(task_id, run)])).succeeded:
-                self.model.runs[task_id] = run
+            log.info("agent exited", task=task_id, code=code)
+            if await self._ended(task_id, child.agent, child.token, code, child.process.pid, now):
+                changed += 1
         return changed
 
+    async def _reap_adopted(self, now: float) -> int:
+        """Agents started by an earlier daemon that have ended (their exit status is lost
+        with that daemon)."""
+        changed = 0
+        for task_id, adopted in list(self.adopted.items()):
+            if adopted.pid > 0 and process_alive(adopted.pid):
+                continue
+            del self.adopted[task_id]
+            log.warning("adopted agent ended", task=task_id, pid=adopted.pid)
+            if await self._ended(task_id, adopted.agent, adopted.token, None, adopted.pid, now):
+                changed += 1
+        return changed
 
-def _hours(seconds: float) -> str:
-    if seconds >= 3600:
-        return f"{seconds / 3600:g}h"
-    if seconds >= 60:
-        return f"{seconds / 60:g}m"
-    return f"{seconds:g}s"
+    async def _ended(
+        self, task_id: str, agent: str, token: str | None, code: int | None, pid: int, now: float
+    ) -> bool:
+        """Apply what an agent's end means for its task; True when the task moved."""
+        spec = self.model.specs.get(task_id)
+        if spec is None:
+            return False
+        records = await self.store.get_many([spec.status_key, layout.run_key(task_id)])
+        ended = agent_ended(
+            spec,
+            records.get(spec.status_key),
+            records.get(layout.run_key(task_id)),
+            token=token,
+            agent=agent,
+            code=code,
+            pid=pid,
+            now=now,
+        )
+        if ended.write is None:
+            return False
+        gone = None if ended.gone is None else (agent, ended.gone)
+        return await self._apply(ended.write, now, gone) and gone is not None
 
 
 def _inside(root: Path, name: str) -> bool:
@@ -1095,25 +786,3 @@ def _check_edits(store: Store, *, repo_root: Path, due: Mapping[str, float]) -> 
             found += 1
             log.warning("conflict", description=description)
     return found
-
-
-def _epoch_guard(epoch: Record | None) -> Compare:
-    # The claims epoch as it was read: a claim granted meanwhile fails the transaction.
-    if epoch is None:
-        return Compare(EPOCH_KEY, "version", "==", 0)
-    return Compare(EPOCH_KEY, "mod_rev", "==", epoch.mod_rev)
-
-
-def _release_stale_agent(store: Store, *, agent: str, ops: list[WriteOp], now: float) -> bool:
-    """Commit `ops` together with the release of a silent agent's claims and queued
-    requests (`release_ops`: claims epoch bumped, `claim_released` event), provided the
-    agent is still unregistered. False when it has registered again."""
-    absent = Compare(layout.agent_key(agent), "version", "==", 0)
-    for _ in range(MAX_ATTEMPTS):
-        epoch = store.get(EPOCH_KEY)
-        release = release_ops(store, agent, "", now)
-        if store.txn([absent, _epoch_guard(epoch)], [*ops, *release]).succeeded:
-            return True
-        if store.get(layout.agent_key(agent)) is not None:
-            return False
-    raise Refused(f"claims kept changing while releasing those of stale agent {agent}")

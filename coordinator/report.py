@@ -255,9 +255,13 @@ def report_data(store: Store, session: str) -> dict[str, Any]:
         if isinstance(r.value, dict) and str(r.value.get("task", "")).split("/")[0] in phases
     ]
     conflicts = [c.to_json() for c in list_conflicts(store)]
-    return build_report(
+    report = build_report(
         session, phases, rows, receipts, metrics, escalations, conflicts, store.clock()
     )
+    from coordinator.history import attach_history, incidents, read_attempts, read_events
+
+    timeline = incidents(read_events(store, phases))
+    return attach_history(report, read_attempts(store, phases), timeline)
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -279,6 +283,8 @@ def _percent(value: float | None) -> str:
 
 def render_report(data: Mapping[str, Any]) -> str:
     """The completion report as Markdown."""
+    from coordinator.history import after_text, history_section
+
     summary = data["summary"]
     done = summary["by_status"].get("complete", 0)
     path = data["critical_path"]
@@ -287,6 +293,7 @@ def render_report(data: Mapping[str, Any]) -> str:
         "",
         f"- Phases: {', '.join(data['phases'])}",
         f"- Tasks: {done}/{summary['tasks']} complete"
+        + after_text(summary.get("history") or {})
         + "".join(
             f", {count} {status}"
             for status, count in sorted(summary["by_status"].items())
@@ -305,6 +312,7 @@ def render_report(data: Mapping[str, Any]) -> str:
     lines += _escalations_section(data)
     lines += _conflicts_section(data)
     lines += _critical_path_section(data)
+    lines += history_section(data)
     return "\n".join(lines)
 
 

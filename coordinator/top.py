@@ -66,7 +66,7 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
     for t in view["tasks"]:
         status = t.get("status") or "-"
         flags = (" stalled" if t.get("stalled") else "") + (
-            " escalated" if t.get("escalated_at") else ""
+            " escalated" if t.get("escalated_at") and status != "complete" else ""
         )
         tasks.add_row(
             t["task"],
@@ -75,7 +75,9 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
             progress_text(t.get("progress")),
             local_clock(t.get("started_at")),
             _elapsed(t, now),
-            "; ".join(t.get("waits_on") or [])
+            "; ".join(
+                [*(t.get("waits_on") or []), *([f"held: {t['held']}"] if t.get("held") else [])]
+            )
             or (t.get("reason") or "" if status in ("blocked", "failed") else ""),
         )
     agents = Table(title="Agents", title_justify="left", expand=True, show_edge=False)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from coordinator import layout
+from coordinator.history import attempt_line
 from coordinator.plan import TaskSpec
 from coordinator.readiness import assess, describe_wait, evaluate_gates
 from coordinator.sessions import live_agents
@@ -49,6 +50,7 @@ def task_row(
         for r in evaluate_gates(spec, values)
     ]
     waiting = status in (None, "pending", "ready", "blocked")
+    finished = status == "complete"
     return {
         "task": spec.id,
         "phase": spec.phase,
@@ -64,7 +66,13 @@ def task_row(
         "requires": list(spec.requires),
         "optional": list(spec.optional),
         "waits_on": [describe_wait(w) for w in readiness.waits] if waiting else [],
-        "reason": run.reason,
+        # Why the daemon does not start a ready task: files overlap, --max-agents, a retry.
+        "held": run.held if status == "ready" else None,
+        "attempt": run.attempt,
+        "retry_at": run.retry_at if status == "ready" else None,
+        "skipped": run.skipped,
+        # A complete task's old blockers and gate refusals are history, not its state.
+        "reason": None if finished else run.reason,
         "stalled": run.stalled,
         "escalated_at": run.escalated_at,
         "gates": gates,
@@ -153,8 +161,10 @@ def _board(
         for r in store.last_in_prefix(layout.EVENTS, window)
         if _in_phases((event := Event.from_json(r.value).to_json())["task"], only)
     ][-recent:]
+    status_of = {t["task"]: t["status"] for t in tasks}
     escalations = [
-        r.value
+        # An escalation of a task that has since completed is resolved, not a live problem.
+        {**r.value, "resolved": status_of.get(r.value.get("task")) == "complete"}
         for r in store.list_prefix(layout.ESCALATIONS)
         if isinstance(r.value, dict) and _in_phases(r.value.get("task"), only)
     ]
@@ -197,12 +207,20 @@ def session_view(store: Store, session: str | None) -> dict[str, Any]:
         if not note.read:
             agent = record.key[len(layout.INBOX) :].split("/")[0]
             notes.append({"to": agent, **note.to_json()})
+    from coordinator.history import history_summary, incidents, read_attempts, read_events
+
+    attempts = read_attempts(store, phases)
+    for task in board["tasks"]:
+        task["attempts"] = attempts.get(task["task"], [])
+    timeline = incidents(read_events(store, phases))
     return {
         "session": session,
         "generated_at": now,
         "revision": store.revision(),
         **board,
         "notifications": notes,
+        "incidents": timeline,
+        "history": history_summary(attempts, timeline),
     }
 
 
@@ -260,7 +278,8 @@ def _task_lines(tasks: list[dict[str, Any]]) -> list[str]:
             progress = f"  {p.done}/{p.total} ({p.percent}%)"
         status = t["status"] or "-"
         flags = " STALLED" if t["stalled"] else ""
-        flags += " ESCALATED" if t["escalated_at"] else ""
+        flags += " ESCALATED" if t["escalated_at"] and status != "complete" else ""
+        flags += " SKIPPED" if t.get("skipped") else ""
         lines.append(
             f"  {_MARK.get(status, '?')} {t['task']:<32} {status:<12} {t['agent'] or '-':<14} "
             f"started {local_clock(t['started_at'])}  "
@@ -269,6 +288,11 @@ def _task_lines(tasks: list[dict[str, Any]]) -> list[str]:
         if t["reason"] and status in ("blocked", "failed"):
             lines.append(f"      reason: {t['reason']}")
         lines.extend(f"      waits on {w}" for w in t["waits_on"])
+        if t.get("held"):
+            lines.append(f"      held: {t['held']}")
+        tries = t.get("attempts") or []
+        if len(tries) > 1 or any(a.get("outcome") not in (None, "complete") for a in tries):
+            lines.extend(f"      attempt {attempt_line(a)}" for a in tries)
         for gate in t["gates"]:
             verdict = "pass" if gate["passes"] else f"FAIL ({gate['reason']})"
             lines.append(f"      gate {gate['gate']}: {verdict}")
@@ -295,7 +319,14 @@ def _other_lines(view: dict[str, Any]) -> list[str]:
     if view["escalations"]:
         lines.append("ESCALATIONS")
         for e in view["escalations"]:
-            lines.append(f"  {e.get('task')}: {e.get('message')}")
+            state = " (resolved: the task completed)" if e.get("resolved") else ""
+            lines.append(f"  {e.get('task')}: {e.get('message')}{state}")
+    if view.get("incidents"):
+        lines.append("INCIDENTS")
+        for i in view["incidents"][-RECENT_EVENTS:]:
+            what = f" {i['task']}" if i.get("task") else ""
+            msg = f" — {i['message']}" if i.get("message") else ""
+            lines.append(f"  {local_clock(i['ts'])} {i['what']}{what}{msg}")
     if view["notifications"]:
         lines.append(f"UNREAD NOTIFICATIONS ({len(view['notifications'])})")
         for n in view["notifications"][-10:]:

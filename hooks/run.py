@@ -103,6 +103,8 @@ def post_task(args: argparse.Namespace, store: Store) -> int:
         args.summary,
         metrics,
         _claim_release(),
+        force=args.force,
+        operator=_operator(args) if args.force else None,
     )
     if done.gate_failures:
         raise Refused(
@@ -112,6 +114,13 @@ def post_task(args: argparse.Namespace, store: Store) -> int:
     note = " (already recorded)" if done.already else ""
     print(f"task {done.task_id} {done.status}{note}")
     return 0
+
+
+def _operator(args: argparse.Namespace) -> str:
+    """Who forces an outcome: the --agent named, else the OS user."""
+    import getpass
+
+    return getattr(args, "agent", None) or getpass.getuser()
 
 
 def _claim_release() -> Any:
@@ -307,6 +316,11 @@ def _post_task_args(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--status", choices=["complete", "failed"], default="complete")
     cmd.add_argument("--summary", help="one line on what was done")
     cmd.add_argument("--metrics", help="a JSON object of metrics")
+    cmd.add_argument(
+        "--force",
+        action="store_true",
+        help="operators: record the outcome whatever the task's status or holder (recorded)",
+    )
 
 
 def _pre_edit_args(cmd: argparse.ArgumentParser) -> None:

@@ -59,3 +59,5 @@ def show_command(state: CliState, phase: str | None, as_json: bool) -> None:
         click.echo(f"{row['task']:<36} {row['status'] or '-':<12} {row['agent'] or '-'}")
         for wait in row["waits_on"]:
             click.echo(f"    waits on {wait}")
+        if row["held"]:
+            click.echo(f"    held: {row['held']}")
