@@ -3,9 +3,10 @@ snapshot its reconcilers read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import structlog
 
@@ -16,7 +17,14 @@ from coordinator.state import TaskRun
 from memory.errors import SwarmError
 from memory.records import Change, Record
 
+if TYPE_CHECKING:
+    from coordinator.reconcile import Write
+    from memory.aio import AsyncStore
+    from memory.store import Store
+
 log = structlog.get_logger("swarm.daemon")
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -163,3 +171,28 @@ class Model:
                 affected.add(task_id)
         self.index()
         return affected
+
+
+class Host(Protocol):
+    """What the daemon's parts (supervision, upkeep) need from the daemon itself."""
+
+    db_path: Path
+    repo_root: Path
+    model: Model
+    clock: Callable[[], float]
+
+    @property
+    def store(self) -> AsyncStore:
+        """The open store."""
+
+    async def apply(self, write: Write, now: float, gone: tuple[str, str] | None = None) -> bool:
+        """Commit a reconciler's write; False when a guard failed."""
+
+    async def sync(self, work: Callable[[Store], T]) -> T:
+        """Run sync-store work in a worker thread."""
+
+    def wake(self) -> None:
+        """Ask for another pass soon."""
+
+    def start_soon(self, func: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
+        """Run `func(*args)` in the daemon's task group (when it has one)."""

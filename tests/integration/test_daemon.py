@@ -658,7 +658,7 @@ def watched_set(log: ThreadLog, data: set[Any]) -> set[Any]:
 async def test_worker_threads_get_copies_of_the_daemons_state_not_the_state(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The work-tree watcher adds to `_pending_edits` and asks the dashboard writer what it
+    """The work-tree watcher adds to `pending_edits` and asks the dashboard writer what it
     owns on the event loop while a pass runs claims, edits and dashboards in a worker
     thread: that thread must never touch those containers ("dictionary changed size
     during iteration")."""
@@ -672,9 +672,9 @@ async def test_worker_threads_get_copies_of_the_daemons_state_not_the_state(
     board = project.root / "docs" / "board.md"
     daemon = Daemon(project.db, repo_root=project.root, watch_worktree=False, dashboard=board)
     touched = ThreadLog()
-    daemon._pending_edits = watched_dict(touched, {"src/app.py": daemon.clock() - 1})
-    daemon.dashboards._last = watched_dict(touched, {})
-    daemon.dashboards._paths = watched_set(touched, set(daemon.dashboards._paths))  # type: ignore[assignment]
+    daemon.upkeep.pending_edits = watched_dict(touched, {"src/app.py": daemon.clock() - 1})
+    daemon.upkeep.dashboards._last = watched_dict(touched, {})
+    daemon.upkeep.dashboards._paths = watched_set(touched, set(daemon.upkeep.dashboards._paths))  # type: ignore[assignment]
     daemon._store = await AsyncStore.open(project.db)
     try:
         await daemon._load()
@@ -684,11 +684,11 @@ async def test_worker_threads_get_copies_of_the_daemons_state_not_the_state(
 
     assert touched.threads == {threading.get_ident()}
     # The work itself was done: the unannounced edit recorded, the dashboard written.
-    assert not daemon._pending_edits
+    assert not daemon.upkeep.pending_edits
     [conflict] = events(project, "conflict")
     assert conflict["data"]["path"] == "src/app.py"
     assert board.is_file()
-    assert daemon.dashboards.owns("docs/board.md")
+    assert daemon.upkeep.dashboards.owns("docs/board.md")
 
 
 # --- compaction ----------------------------------------------------------------------------
