@@ -19,14 +19,12 @@ import structlog
 
 from coordinator import layout
 from coordinator.daemon_model import Host
-from coordinator.processes import TOKEN_VAR, find_token, process_alive
+from coordinator.processes import TOKEN_VAR, find_token, process_alive, process_start, same_process
 from coordinator.readiness import IN_PROGRESS, TERMINAL
-from coordinator.reconcile import Write
-from coordinator.reconcile.notices import OPERATOR, tell
 from coordinator.reconcile.spawn import STARTING, intent_write, plan_spawns
-from coordinator.reconcile.supervise import agent_ended
+from coordinator.reconcile.supervise import agent_ended, agent_went_silent
 from coordinator.state import TaskRun, event_op, run_op
-from memory.records import Compare, WriteOp
+from memory.records import Compare
 
 log = structlog.get_logger("swarm.daemon")
 
@@ -55,6 +53,8 @@ class Adopted:
     pid: int
     agent: str
     token: str | None
+    #: Known to have ended already (its pid names no process, or another one).
+    ended: bool = False
 
 
 class Supervisor:
@@ -106,9 +106,11 @@ class Supervisor:
                     self.adopted[task_id] = Adopted(pid, agent, run.token)
                 elif status == IN_PROGRESS:
                     # Started (its pre-task ran) and ended while no daemon watched.
-                    self.adopted[task_id] = Adopted(STARTING, agent, run.token)
+                    self.adopted[task_id] = Adopted(STARTING, agent, run.token, ended=True)
             elif run.pid is not None and run.pid != STARTING:
-                self.adopted[task_id] = Adopted(run.pid, agent, run.token)
+                # A pid now naming another process (reused) is an agent that ended.
+                ended = not same_process(run.pid, run.pid_start)
+                self.adopted[task_id] = Adopted(run.pid, agent, run.token, ended)
 
     async def agent_stale(self, agent: str, now: float) -> bool:
         """An agent's lease ran out: flag its running tasks stalled and let go of all it
@@ -117,31 +119,14 @@ class Supervisor:
         if await self.host.store.get(layout.agent_key(agent)) is not None:
             log.info("agent back before its expiry was handled", agent=agent)
             return False
-        runs = {
-            task_id: current._replace(stalled=True, reason=f"agent {agent} is stale")
-            for task_id, current in self.host.model.runs.items()
-            if current.agent == agent
-            and not current.stalled
-            and self.host.model.statuses.get(task_id) == IN_PROGRESS
-        }
-        ops: list[WriteOp] = [
-            event_op("agent_stale", now, agent=agent, message=f"agent {agent} went silent")
-        ]
-        for task_id, run in runs.items():
-            ops += [run_op(task_id, run), event_op("task_stalled", now, task=task_id, agent=agent)]
-        stalled = list(runs)
-        message = f"agent {agent} is stale" + (
-            f"; stalled: {', '.join(stalled)}" if stalled else ""
-        )
-        ops += tell(OPERATOR, message, now, stalled[0] if stalled else "", "warn")
-        absent = Compare(layout.agent_key(agent), "version", "==", 0)
-        write = Write((absent,), tuple(ops), runs=runs)
+        model = self.host.model
+        write = agent_went_silent(agent, model.statuses, model.runs, now)
         if not await self.host.apply(
             write, now, gone=(agent, f"liveness lease of {agent} expired")
         ):
             log.info("agent back before its expiry was handled", agent=agent)
             return False
-        log.warning("agent stale", agent=agent, stalled=stalled)
+        log.warning("agent stale", agent=agent, stalled=sorted(write.runs))
         return True
 
     async def spawn(self, now: float) -> int:
@@ -186,7 +171,7 @@ class Supervisor:
             run = TaskRun.from_json(record.value if record else None)
             if run.token != token:
                 return
-            run = run._replace(pid=pid)
+            run = run._replace(pid=pid, pid_start=process_start(pid))
             guard = (
                 Compare(layout.run_key(task_id), "version", "==", 0)
                 if record is None
@@ -257,7 +242,7 @@ class Supervisor:
         with that daemon)."""
         changed = 0
         for task_id, adopted in list(self.adopted.items()):
-            if adopted.pid > 0 and process_alive(adopted.pid):
+            if not adopted.ended and process_alive(adopted.pid):
                 continue
             del self.adopted[task_id]
             log.warning("adopted agent ended", task=task_id, pid=adopted.pid)

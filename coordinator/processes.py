@@ -63,6 +63,26 @@ def process_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
 
 
+def process_start(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot, from /proc), or None where that
+    cannot be read. With the pid it names one process: a pid reused later differs here."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    # Field 22 of stat(5); the split starts at field 3 (state).
+    return int(fields[19]) if len(fields) > 19 and fields[19].isdigit() else None
+
+
+def same_process(pid: int, started: int | None) -> bool:
+    """Whether `pid` still runs and is the process that started at `started` (unknown
+    start: the pid alone decides)."""
+    if pid <= 0 or not process_alive(pid):
+        return False
+    return started is None or process_start(pid) in (None, started)
+
+
 def find_token(token: str, proc: Path = Path("/proc")) -> int | None:
     """The pid of a live process whose environment carries start token `token` (the
     agent a killed daemon started after recording its intent), or None. Where there is no

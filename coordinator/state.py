@@ -79,6 +79,8 @@ class TaskRun(NamedTuple):
     attempt: int = 0
     #: The current attempt has begun (spawned or pre-task) and not ended.
     live: bool = False
+    #: When the process `pid` started (ticks since boot): a reused pid is told apart.
+    pid_start: int | None = None
     #: The start token the daemon gave the agent it spawned for this attempt.
     token: str | None = None
     #: A retry is due at this time (the task is `ready` and waits for it).

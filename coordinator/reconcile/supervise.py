@@ -3,6 +3,7 @@ what an agent that went silent leaves behind (pure)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from coordinator import attempts, layout
@@ -101,3 +102,28 @@ def agent_ended(
         log=("agent died", {"task": spec.id, "agent": agent, "status": new, "reason": reason}),
     )
     return Ended(write, reason)
+
+
+def agent_went_silent(
+    agent: str,
+    statuses: Mapping[str, str | None],
+    runs: Mapping[str, TaskRun],
+    now: float,
+) -> Write:
+    """An agent's liveness lease ran out: its running tasks are flagged stalled, and the
+    operator told. Guarded on the agent still being unregistered (one that came back is
+    live); the daemon adds its letting go of everything it held."""
+    stalled = {
+        task_id: current._replace(stalled=True, reason=f"agent {agent} is stale")
+        for task_id, current in sorted(runs.items())
+        if current.agent == agent and not current.stalled and statuses.get(task_id) == IN_PROGRESS
+    }
+    ops: list[WriteOp] = [
+        event_op("agent_stale", now, agent=agent, message=f"agent {agent} went silent")
+    ]
+    for task_id, run in stalled.items():
+        ops += [run_op(task_id, run), event_op("task_stalled", now, task=task_id, agent=agent)]
+    message = f"agent {agent} is stale" + (f"; stalled: {', '.join(stalled)}" if stalled else "")
+    ops += tell(OPERATOR, message, now, next(iter(stalled), ""), "warn")
+    absent = Compare(layout.agent_key(agent), "version", "==", 0)
+    return Write((absent,), tuple(ops), runs=stalled)
