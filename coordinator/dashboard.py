@@ -222,8 +222,9 @@ def _progress(row: Mapping[str, Any]) -> tuple[str, str]:
 def _agents_section(view: Mapping[str, Any]) -> list[str]:
     agents = view.get("agents") or []
     live = ", ".join(a["agent"] for a in agents if a.get("live")) or "-"
-    stale = ", ".join(a["agent"] for a in agents if not a.get("live")) or "-"
-    return [f"**Agents** live: {live} · silent while running a task: {stale}", ""]
+    stale = ", ".join(a["agent"] for a in agents if not a.get("live") and not a.get("gone")) or "-"
+    gone = ", ".join(a["agent"] for a in agents if a.get("gone")) or "-"
+    return [f"**Agents** live: {live} · silent while running a task: {stale} · gone: {gone}", ""]
 
 
 def _tasks_section(view: Mapping[str, Any]) -> list[str]:

@@ -91,7 +91,9 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
         ]
         agents.add_row(
             a["agent"],
-            Text("live", style="green") if a["live"] else Text("silent", style="red"),
+            Text("live", style="green")
+            if a["live"]
+            else Text("gone" if a.get("gone") else "silent", style="red"),
             a.get("session") or "-",
             a.get("branch") or "-",
             ", ".join(running) or "-",

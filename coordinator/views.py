@@ -144,14 +144,21 @@ def _board(
     tasks = [row for phase in phases for row in task_rows(store, phase)]
     live = {a.name: a for a in live_agents(store)}
     busy = {t["agent"] for t in tasks if t["status"] == "in_progress" and t["agent"]}
+    gone = {
+        r.key[len(layout.GONE) :]: r.value
+        for r in store.list_prefix(layout.GONE)
+        if isinstance(r.value, dict)
+    }
     agents = [
         {
             "agent": name,
             "live": name in live,
             "session": live[name].session if name in live else None,
             "branch": live[name].branch if name in live else None,
+            # Died or went silent, and let go of what it held (not while live again).
+            "gone": None if name in live else (gone.get(name) or {}).get("reason"),
         }
-        for name in sorted(set(live) | busy)
+        for name in sorted(set(live) | busy | set(gone))
     ]
     # Read further back when filtering by phase, so that other phases' events do not crowd
     # this one's out of the last `recent`.
@@ -303,8 +310,12 @@ def _other_lines(view: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     agents = view["agents"]
     live = [a["agent"] for a in agents if a["live"]]
-    stale = [a["agent"] for a in agents if not a["live"]]
-    lines.append(f"AGENTS  live: {', '.join(live) or '-'}   stale: {', '.join(stale) or '-'}")
+    stale = [a["agent"] for a in agents if not a["live"] and not a.get("gone")]
+    gone = [a["agent"] for a in agents if a.get("gone")]
+    lines.append(
+        f"AGENTS  live: {', '.join(live) or '-'}   stale: {', '.join(stale) or '-'}"
+        f"   gone: {', '.join(gone) or '-'}"
+    )
     if view["claims"]:
         lines.append("CLAIMS")
         for c in view["claims"]:

@@ -30,9 +30,10 @@ class SpawnPlan(NamedTuple):
 
 
 def unstarted(status: str | None, run: TaskRun) -> bool:
-    """A ready task whose agent was never started, or whose start a killed daemon left
-    unfinished (its intent recorded, no process found for its token)."""
-    return status == READY and (run.pid is None or run.pid == STARTING)
+    """A ready task whose agent was never started, whose start a killed daemon left
+    unfinished (its intent recorded, no process found for its token), or whose last
+    attempt has ended (an operator set it back to ready)."""
+    return status == READY and (run.pid is None or run.pid == STARTING or not run.live)
 
 
 def files_overlap(spec: TaskSpec, busy: Iterable[TaskSpec]) -> str | None:

@@ -120,6 +120,8 @@ def test_a_killed_agent_lets_go_at_once_and_the_held_task_then_runs(
     assert project.value(layout.agent_key("holder")) is None
     assert project.value(layout.gone_key("holder"))["reason"] == gone["message"]
     assert status(project, "k/holder") == "failed"
+    agents = {a["agent"]: a for a in project.ok("status", "--json").json()["agents"]}
+    assert (agents["holder"]["live"], agents["holder"]["gone"]) == (False, gone["message"])
     project.ok("hooks", "session-end", "--session-id", "x", "--agent", "carol")
     wait_status(project, "k/later", "complete")
     [died] = project.ok("report", "--session-id", "k", "--format", "json").json()["tasks"][0][
@@ -166,6 +168,13 @@ def test_a_task_with_retries_fails_twice_then_succeeds_with_three_attempts_on_re
     delays = [round(r["data"]["retry_at"] - r["ts"], 6) for r in retries]
     assert delays == [0.2, 0.4]  # doubling per attempt
     assert "blocked" not in [c for c in _status_history(project, "f/after")]
+    restore = project.ok("session-restore", "--session-id", "f", "--json").json()
+    restored = next(t for t in restore["tasks"] if t["task"] == "f/flaky")
+    assert len(restored["attempts"]) == 3
+    assert [i["type"] for i in restore["incidents"]].count("agent_gone") == 2
+    text = project.ok("session-restore", "--session-id", "f").stdout
+    assert "attempt #1 flaky" in text
+    assert "INCIDENTS" in text
     markdown = project.ok("report", "--session-id", "f").stdout
     assert "1/2 complete after 2 retries and 2 crashes" in markdown
     assert "#1 flaky" in markdown

@@ -143,6 +143,12 @@ def test_a_task_with_a_start_recorded_is_not_started_again() -> None:
     assert plan.start == ()
 
 
+def test_a_task_set_back_to_ready_after_its_attempt_ended_is_started_again() -> None:
+    statuses, runs = ready(TaskRun(pid=4242, live=False, attempt=1, exit_code=1))
+    plan = plan_spawns(runnable(), SPECS, statuses, runs, set(), 4, NOW)
+    assert [s.id for s in plan.start] == ["p/job", "p/solo"]
+
+
 def test_the_intent_begins_an_attempt_with_its_token_before_any_pid() -> None:
     write = intent_write(JOB, TaskRun(), NOW, "tok")
     run = write.runs["p/job"]
