@@ -122,7 +122,14 @@ def agent_went_silent(
         event_op("agent_stale", now, agent=agent, message=f"agent {agent} went silent")
     ]
     for task_id, run in stalled.items():
-        ops += [run_op(task_id, run), event_op("task_stalled", now, task=task_id, agent=agent)]
+        # The attempt's outcome so far: should the agent come back and finish, its
+        # post-task records the outcome it reaches instead (one outcome per attempt).
+        silent = attempts.record(run, outcome="stale", ended=now, reason=run.reason)
+        ops += [
+            run_op(task_id, run),
+            attempts.attempt_op(task_id, silent),
+            event_op("task_stalled", now, task=task_id, agent=agent),
+        ]
     message = f"agent {agent} is stale" + (f"; stalled: {', '.join(stalled)}" if stalled else "")
     ops += tell(OPERATOR, message, now, next(iter(stalled), ""), "warn")
     absent = Compare(layout.agent_key(agent), "version", "==", 0)

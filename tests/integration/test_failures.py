@@ -201,6 +201,8 @@ tasks:
     agent: gated
   dependent:
     requires: [gated]
+  after_once:
+    requires: [once]
 """
 
 
@@ -210,8 +212,11 @@ def test_operator_retry_cancel_and_skip(project: Project, start_daemon: StartDae
     start_daemon("--interval", "3600", "--no-watch-worktree")
     # retry: a failed run: task's agent is started again.
     wait_status(project, "o/once", "failed")
+    wait_status(project, "o/after_once", "blocked")
     (project.root / "fixed").write_text("")
     result = project.ok("task", "retry", "once", "--operator", "olga")
+    history = _status_history(project, "o/after_once")
+    assert history[history.index("blocked") + 1] == "pending"  # set back by the retry
     assert result.stdout.strip() == "task o/once: failed -> ready (retried by olga)"
     wait_status(project, "o/once", "complete")
     [retried] = events(project, "task_retried", "o/once")

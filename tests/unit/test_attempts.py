@@ -3,6 +3,7 @@ by its start token: pure rules and small file-system reads, no store."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,8 @@ def test_a_silent_agent_stalls_its_running_tasks_only() -> None:
     assert list(write.runs) == ["p/a"]
     assert write.runs["p/a"].stalled
     assert write.guards[0].key == "swarm/agents/ann"
+    stale = [op for op in write.ops if "/attempts/" in op.key]
+    assert [json.loads(op.value_json)["outcome"] for op in stale] == ["stale"]
 
 
 def test_an_agent_is_found_by_the_start_token_in_its_environment(tmp_path: Path) -> None:
