@@ -158,6 +158,9 @@ class Daemon:
                 async with anyio.create_task_group() as group:
                     self._group = group
                     group.start_soon(self._handle_signals, group.cancel_scope)
+                    # Agents the catch-up pass started, before there was a group to
+                    # watch their exit in.
+                    self.agents.watch_exits()
                     if self.watch_worktree:
                         group.start_soon(self.upkeep.watch_worktree, self._stop)
                     # The watcher is live before we say so; its first wake-up triggers a

@@ -218,6 +218,12 @@ class Supervisor:
         )
         return Child(spec.id, agent, token, process, log_file)
 
+    def watch_exits(self) -> None:
+        """Watch the exit of every child (those started before the daemon's task group
+        existed, in its catch-up pass): an exit wakes the daemon at once."""
+        for child in self.children.values():
+            self.host.start_soon(self._await_exit, child)
+
     async def _await_exit(self, child: Child) -> None:
         await anyio.to_thread.run_sync(child.process.wait, abandon_on_cancel=True)
         self.host.wake()

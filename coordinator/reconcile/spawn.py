@@ -60,8 +60,9 @@ def plan_spawns(
     """Choose the ready `run:` tasks to start (in id order, up to `max_agents` agents at
     once, none whose files overlap a running task's, none before its retry is due) and
     record why each ready one not chosen is held back."""
-    busy_ids = set(running) | {t for t, s in statuses.items() if s == IN_PROGRESS}
-    busy = [specs[t] for t in sorted(busy_ids) if t in specs]
+    # The running tasks' specs, gathered (one look at every status) only once a
+    # candidate declares files: an idle pass stays as cheap as the runnable tasks.
+    busy: list[TaskSpec] | None = None
     count = len(running)
     start: list[TaskSpec] = []
     holds: list[Write] = []
@@ -74,13 +75,19 @@ def plan_spawns(
         if run.retry_at is not None and run.retry_at > now:
             hold = f"retry at {local_clock(run.retry_at)}"
             next_retry = run.retry_at if next_retry is None else min(next_retry, run.retry_at)
-        elif (other := files_overlap(spec, busy)) is not None:
-            hold = f"files overlap {other}"
-        elif count >= max_agents:
+        if hold is None and spec.files:
+            if busy is None:
+                busy_ids = set(running) | {t for t, s in statuses.items() if s == IN_PROGRESS}
+                busy = [specs[t] for t in sorted(busy_ids) if t in specs] + start
+            other = files_overlap(spec, busy)
+            if other is not None:
+                hold = f"files overlap {other}"
+        if hold is None and count >= max_agents:
             hold = f"--max-agents reached ({max_agents} running)"
         if hold is None:
             start.append(spec)
-            busy.append(spec)
+            if busy is not None:
+                busy.append(spec)
             count += 1
         elif hold != run.held:
             holds.append(hold_write(spec, run, hold))

@@ -352,3 +352,36 @@ def test_two_conflicts_from_one_post_edit_have_their_own_ids(project: Project) -
     resolved = {c["id"]: c["resolved"] for c in listed}
     assert all(resolved[c["id"]] for c in bobs)
     assert not resolved[next(c["id"] for c in found if c["agents"] == ["ann"])]
+
+
+# --- start deadlines -----------------------------------------------------------------------
+
+IDLE = """
+phase: s
+tasks:
+  idle:
+    agent: ida
+    start_within: 1s
+"""
+
+
+def test_a_task_not_started_within_its_start_deadline_escalates_then_shows_resolved(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    load(project, IDLE)
+    start_daemon("--interval", "3600", "--no-watch-worktree")
+    key = f"{layout.escalation_key('s/idle')}/start"
+    wait_until(lambda: project.value(key), what="the start escalation")
+    record = project.value(key)
+    assert record["kind"] == "start"
+    assert record["message"] == (
+        "task s/idle not operational within 1s: ready since then and not started"
+    )
+    assert project.value(layout.escalation_key("s/idle")) is None  # no deadline: not late
+    [live] = project.ok("status", "--json").json()["escalations"]
+    assert live["resolved"] is False
+    project.ok("hooks", "pre-task", "--task-id", "s/idle", "--agent", "ida")
+    project.ok("hooks", "post-task", "--task-id", "s/idle", "--agent", "ida")
+    [done] = project.ok("status", "--json").json()["escalations"]
+    assert done["resolved"] is True
+    assert "resolved" in project.ok("session-restore", "--session-id", "s").stdout

@@ -137,6 +137,15 @@ def test_spawn_waits_for_a_retry_and_does_not_rewrite_a_hold_it_already_recorded
     assert "p/solo" in [s.id for s in due.start]
 
 
+def test_a_retry_not_yet_due_is_the_hold_even_at_max_agents() -> None:
+    statuses, runs = ready()
+    runs["p/solo"] = TaskRun(retry_at=NOW + 20)
+    plan = plan_spawns(runnable(), SPECS, statuses, runs, {"a", "b"}, 2, NOW)
+    held = {t: r.held for w in plan.holds for t, r in w.runs.items()}
+    assert held["p/solo"].startswith("retry at ")
+    assert held["p/job"] == "--max-agents reached (2 running)"
+
+
 def test_a_task_with_a_start_recorded_is_not_started_again() -> None:
     statuses, runs = ready(TaskRun(pid=4242, live=True, token="t1", attempt=1))
     plan = plan_spawns(runnable(), SPECS, statuses, runs, set(), 4, NOW)
