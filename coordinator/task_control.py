@@ -76,6 +76,11 @@ def _fresh(run: TaskRun, now: float) -> TaskRun:
     )
 
 
+def _running(state: TaskState) -> bool:
+    """Whether an agent is at work on the task: in progress, or spawned and starting."""
+    return state.status == IN_PROGRESS or (state.status == READY and state.run.live)
+
+
 def _commit(
     store: Store,
     spec: TaskSpec,
@@ -147,9 +152,10 @@ def reset_task(store: Store, ref: str, operator: str) -> Changed:
     def build(
         state: TaskState, values: dict[str, object], now: float
     ) -> tuple[str, list[WriteOp], str]:
-        if state.status == IN_PROGRESS:
+        if _running(state):
             raise TaskNotReady(
-                f"task {spec.id} is in_progress by {state.run.agent or 'an agent'}: cancel it first"
+                f"task {spec.id} is {state.status} with agent {state.run.agent or '?'} "
+                "running: cancel it first"
             )
         message = f"reset by {operator}"
         run = _fresh(state.run, now)._replace(ready_at=None)
@@ -177,8 +183,8 @@ def skip_task(store: Store, ref: str, operator: str, reason: str) -> Changed:
     def build(
         state: TaskState, values: dict[str, object], now: float
     ) -> tuple[str, list[WriteOp], str]:
-        if state.status in (COMPLETE, IN_PROGRESS):
-            what = "cancel it first" if state.status == IN_PROGRESS else "nothing to skip"
+        if state.status == COMPLETE or _running(state):
+            what = "nothing to skip" if state.status == COMPLETE else "cancel it first"
             raise TaskNotReady(f"task {spec.id} is {state.status}: {what}")
         message = f"skipped by {operator}: {reason}"
         run = state.run._replace(
@@ -215,8 +221,7 @@ def cancel_task(store: Store, ref: str, operator: str, grace: float = CANCEL_GRA
     def build(
         state: TaskState, values: dict[str, object], now: float
     ) -> tuple[str, list[WriteOp], str]:
-        running = state.status == IN_PROGRESS or (state.status == READY and state.run.live)
-        if not running:
+        if not _running(state):
             raise TaskNotReady(
                 f"task {spec.id} is {state.status or 'without status'}: only a running task "
                 "can be cancelled"
