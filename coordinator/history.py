@@ -44,11 +44,31 @@ def read_attempts(store: Store, phases: Iterable[str]) -> dict[str, list[dict[st
     return found
 
 
-def read_events(store: Store, phases: Iterable[str]) -> list[Event]:
-    """The events about the phases' tasks (and about agents), oldest first."""
+def read_attempts_of(store: Store, tasks: Mapping[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """The attempt records of the given tasks (task id: its last attempt number), read by
+    key: cheap at any store size."""
+    keys = [layout.attempt_key(t, n) for t, last in tasks.items() for n in range(1, last + 1)]
+    records = store.get_many(keys)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for task_id, last in tasks.items():
+        for number in range(1, last + 1):
+            record = records.get(layout.attempt_key(task_id, number))
+            if record is not None:
+                found.setdefault(task_id, []).append(Attempt.from_json(record.value).to_json())
+    return found
+
+
+def read_events(store: Store, phases: Iterable[str], limit: int | None = None) -> list[Event]:
+    """The events about the phases' tasks (and about agents), oldest first; only among
+    the last `limit` events when given."""
     wanted = set(phases)
     events = []
-    for record in store.list_prefix(layout.EVENTS):
+    records = (
+        store.list_prefix(layout.EVENTS)
+        if limit is None
+        else store.last_in_prefix(layout.EVENTS, limit)
+    )
+    for record in records:
         event = Event.from_json(record.value)
         if event.type not in INCIDENT_TYPES and not event.data.get("forced_by"):
             continue

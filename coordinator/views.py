@@ -22,6 +22,8 @@ from memory.errors import SwarmError
 from memory.store import Store
 
 RECENT_EVENTS = 15
+#: How many of the latest events the session view searches for incidents.
+INCIDENT_WINDOW = 2000
 #: Events the dashboard shows.
 DASHBOARD_EVENTS = 20
 
@@ -214,12 +216,18 @@ def session_view(store: Store, session: str | None) -> dict[str, Any]:
         if not note.read:
             agent = record.key[len(layout.INBOX) :].split("/")[0]
             notes.append({"to": agent, **note.to_json()})
-    from coordinator.history import history_summary, incidents, read_attempts, read_events
+    from coordinator.history import history_summary, incidents, read_attempts_of, read_events
 
-    attempts = read_attempts(store, phases)
+    # Attempts worth a look: tasks tried more than once, or whose attempt went wrong.
+    eventful = {
+        t["task"]: t["attempt"]
+        for t in board["tasks"]
+        if t["attempt"] > 1 or t["status"] in ("failed", "blocked") or t["stalled"]
+    }
+    attempts = read_attempts_of(store, eventful)
     for task in board["tasks"]:
         task["attempts"] = attempts.get(task["task"], [])
-    timeline = incidents(read_events(store, phases))
+    timeline = incidents(read_events(store, phases, INCIDENT_WINDOW))
     return {
         "session": session,
         "generated_at": now,
