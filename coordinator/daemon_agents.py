@@ -12,13 +12,14 @@ import os
 import secrets
 import subprocess
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 import anyio
 import structlog
 
 from coordinator import layout
 from coordinator.daemon_model import Host
+from coordinator.plan import TaskSpec
 from coordinator.processes import TOKEN_VAR, find_token, process_alive, process_start, same_process
 from coordinator.readiness import IN_PROGRESS, TERMINAL
 from coordinator.reconcile.spawn import STARTING, intent_write, plan_spawns
@@ -191,7 +192,7 @@ class Supervisor:
                 self.host.model.runs[task_id] = run
                 return
 
-    def _start(self, spec: Any, token: str) -> Child:
+    def _start(self, spec: TaskSpec, token: str) -> Child:
         logs = self.host.db_path.resolve().parent / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         log_file = (logs / f"{spec.phase}.{spec.name}.log").open("ab")
