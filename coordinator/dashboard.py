@@ -80,8 +80,10 @@ def status_text(task: Mapping[str, Any]) -> str:
     text = f"{_ICON.get(status, '❔')} {status}"
     if task.get("stalled"):
         text += " · stalled"
-    if task.get("escalated_at"):
+    if task.get("escalated_at") and status != "complete":
         text += " · escalated"
+    if task.get("skipped"):
+        text += " · skipped"
     return text
 
 
@@ -106,10 +108,12 @@ def finished_duration(task: Mapping[str, Any]) -> str:
 def notes_text(task: Mapping[str, Any]) -> str:
     """What a task waits on, why it is blocked or failed, and its progress blocker."""
     notes: list[str] = list(task.get("waits_on") or [])
+    if task.get("held"):
+        notes.append(f"held: {task['held']}")
     if task.get("reason") and task.get("status") in ("blocked", "failed"):
         notes.append(str(task["reason"]))
     progress = task.get("progress") or {}
-    if progress.get("blocker"):
+    if progress.get("blocker") and task.get("status") != "complete":
         notes.append(f"blocker: {progress['blocker']}")
     return "; ".join(notes)
 
@@ -229,8 +233,9 @@ def _progress(row: Mapping[str, Any]) -> tuple[str, str]:
 def _agents_section(view: Mapping[str, Any]) -> list[str]:
     agents = view.get("agents") or []
     live = ", ".join(a["agent"] for a in agents if a.get("live")) or "-"
-    stale = ", ".join(a["agent"] for a in agents if not a.get("live")) or "-"
-    return [f"**Agents** live: {live} · silent while running a task: {stale}", ""]
+    stale = ", ".join(a["agent"] for a in agents if not a.get("live") and not a.get("gone")) or "-"
+    gone = ", ".join(a["agent"] for a in agents if a.get("gone")) or "-"
+    return [f"**Agents** live: {live} · silent while running a task: {stale} · gone: {gone}", ""]
 
 
 def _tasks_section(view: Mapping[str, Any]) -> list[str]:

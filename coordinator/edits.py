@@ -3,13 +3,15 @@
 A conflict is recorded when an agent edits a file it does not hold, when two agents edit
 one file within the edit window, and (from the daemon's work-tree watcher) when a file
 changes on disk with no post-edit announcing it. Each conflict is a record under
-`swarm/conflicts/`, an event, and a notification to every agent involved; its id is the
-revision that recorded it. Resolution is explicit: `swarm conflicts resolve ID --keep A`.
+`swarm/conflicts/`, an event, and a notification to every agent involved; its id is a
+number of its own (`commit_conflicts`), unique even among the conflicts one post-edit
+records. Resolution is explicit: `swarm conflicts resolve ID --keep A`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -25,8 +27,8 @@ from coordinator.claims import (
 )
 from coordinator.liveness import renew_agent
 from coordinator.state import encode, event_op, notify_ops
-from memory.errors import SwarmError
-from memory.records import Put, Record, Touch, WriteOp
+from memory.errors import Refused, SwarmError
+from memory.records import Compare, Put, Record, Touch, WriteOp
 from memory.settings import env_seconds
 from memory.store import Store
 
@@ -81,6 +83,39 @@ def conflict_ops(
     for agent in sorted(set(agents)):
         ops.extend(notify_ops(agent, f"conflict: {description}", now, level="warn"))
     return ops
+
+
+#: The last conflict id handed out (ids are unique, also between conflicts one
+#: transaction records; conflicts recorded before this counter existed keep the
+#: revision that recorded them as their id).
+CONFLICT_IDS = f"{layout.ROOT}/conflict-ids"
+
+
+def commit_conflicts(store: Store, ops: list[WriteOp]) -> None:
+    """Commit `ops`, giving each conflict record among them an id of its own."""
+    for _ in range(20):
+        counter = store.get(CONFLICT_IDS)
+        last = counter.value if counter is not None and isinstance(counter.value, int) else None
+        if last is None:
+            # Above every id given so far: the revisions that recorded earlier conflicts.
+            last = store.revision()
+        numbered: list[WriteOp] = []
+        for op in ops:
+            if isinstance(op, Put) and op.key.startswith(layout.CONFLICTS):
+                last += 1
+                value = {**json.loads(op.value_json), "id": last}
+                numbered.append(op._replace(value_json=encode(value)))
+            else:
+                numbered.append(op)
+        numbered.append(Put(CONFLICT_IDS, encode(last)))
+        guard = (
+            Compare(CONFLICT_IDS, "version", "==", 0)
+            if counter is None
+            else Compare(CONFLICT_IDS, "mod_rev", "==", counter.mod_rev)
+        )
+        if store.txn([guard], numbered).succeeded:
+            return
+    raise Refused("conflict ids kept changing; try again")
 
 
 class EditResult(NamedTuple):
@@ -141,7 +176,10 @@ def record_edit(
     if memory_key:
         ops.append(Put(memory_key, encode(record)))
     ops.extend(renew_agent(store, agent))
-    store.txn([], ops)
+    if descriptions:
+        commit_conflicts(store, ops)
+    else:
+        store.txn([], ops)
     return EditResult(record, descriptions)
 
 
@@ -156,7 +194,8 @@ class Conflict(NamedTuple):
     def from_record(cls, record: Record) -> Conflict:
         """Build from the stored record."""
         data = record.value if isinstance(record.value, dict) else {}
-        return cls(record.create_rev, record.key, data)
+        given = data.get("id")
+        return cls(given if isinstance(given, int) else record.create_rev, record.key, data)
 
     def to_json(self) -> dict[str, Any]:
         """The conflict as `swarm conflicts --json` prints it."""
@@ -216,5 +255,7 @@ def check_unannounced(store: Store, repo_root: Path, path: str, seen_at: float) 
     holders = [c.agent for c in holders_of(list_claims(store), path)]
     held = f"; held by {', '.join(holders)}" if holders else "; nobody holds it"
     description = f"{path} changed on disk with no post-edit announcing it{held}"
-    store.txn([], conflict_ops("unannounced_edit", path, holders, description, now, sha256=digest))
+    commit_conflicts(
+        store, conflict_ops("unannounced_edit", path, holders, description, now, sha256=digest)
+    )
     return description

@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 from coordinator import layout
 from coordinator.claims import Claim, list_claims
-from coordinator.edits import conflict_ops
+from coordinator.edits import commit_conflicts, conflict_ops
 from coordinator.globs import glob_matches
 from coordinator.project import project_root_for
 from coordinator.state import Agent
@@ -537,7 +537,7 @@ def record_merge_conflicts(
         )
         recorded.append(prediction)
     if ops:
-        store.txn([], ops)
+        commit_conflicts(store, ops)
     return recorded
 
 

@@ -25,6 +25,7 @@ TASKS = f"{ROOT}/tasks/"
 RECEIPTS = f"{ROOT}/receipts/"
 AGENTS = f"{ROOT}/agents/"
 AGENT_TASKS = f"{ROOT}/agent-tasks/"
+GONE = f"{ROOT}/gone/"
 SESSIONS = f"{ROOT}/sessions/"
 INBOX = f"{ROOT}/inbox/"
 EVENTS = f"{ROOT}/events/"
@@ -70,6 +71,21 @@ def run_key(task_id: str) -> str:
 def progress_key(task_id: str) -> str:
     """The task's latest progress report."""
     return f"{TASKS}{task_id}/progress"
+
+
+def attempts_prefix(task_id: str) -> str:
+    """The prefix of the task's attempt records."""
+    return f"{TASKS}{task_id}/attempts/"
+
+
+def attempt_key(task_id: str, number: int) -> str:
+    """The record of one attempt at the task (numbered from 1, sorting in order)."""
+    return f"{attempts_prefix(task_id)}{number:04d}"
+
+
+def gone_key(agent: str) -> str:
+    """The record of an agent that died or went silent: why, and when."""
+    return f"{GONE}{agent}"
 
 
 def receipt_key(task_id: str) -> str:

@@ -16,6 +16,9 @@
         when: ["phase7/baseline/tests_passing >= 626"]
         gates: ["phase7/release_prep/changelog exists"]
         deadline: 48h                       # escalate if not complete this long after ready
+        start_within: 4h                    # escalate if ready this long and not started
+        retries: 2                          # a failed `run:` agent is started again (default 0)
+        retry_delay: 30s                    # before the first retry; doubles per attempt
         run: "scripts/agents/release.sh"    # optional: started by the daemon when ready
         files: ["CHANGELOG.md", "docs/release/**"]
         description: free text
@@ -67,9 +70,14 @@ _TASK_FIELDS: Final = (
     "branch",
     "team",
     "deliverables",
+    "retries",
+    "retry_delay",
+    "start_within",
 )
 #: Task priorities, most urgent first.
 PRIORITIES: Final = ("P0", "P1", "P2", "P3")
+#: How long a failed `run:` task waits before its first retry (doubling per attempt).
+DEFAULT_RETRY_DELAY: Final = 30.0
 _UNIT_SECONDS: Final = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 _NUMBER = r"\d+(?:\.\d+)?"
 _DURATION = re.compile(rf"(?:\s*{_NUMBER}\s*[dhms])+\s*\Z")
@@ -88,7 +96,8 @@ def status_key(phase: str, name: str) -> str:
 
 
 class TaskSpec(NamedTuple):
-    """One task of a plan, validated; `deadline` is in seconds."""
+    """One task of a plan, validated; `deadline`, `retry_delay` and `start_within` are in
+    seconds."""
 
     phase: str
     name: str
@@ -106,6 +115,9 @@ class TaskSpec(NamedTuple):
     branch: str | None = None
     team: str | None = None
     deliverables: tuple[str, ...] = ()
+    retries: int = 0
+    retry_delay: float = DEFAULT_RETRY_DELAY
+    start_within: float | None = None
 
     @property
     def id(self) -> str:
@@ -136,6 +148,9 @@ class TaskSpec(NamedTuple):
             "branch": self.branch,
             "team": self.team,
             "deliverables": list(self.deliverables),
+            "retries": self.retries,
+            "retry_delay": self.retry_delay,
+            "start_within": self.start_within,
         }
 
     @classmethod
@@ -160,6 +175,9 @@ class TaskSpec(NamedTuple):
                 branch=data.get("branch"),
                 team=data.get("team"),
                 deliverables=tuple(data.get("deliverables") or ()),
+                retries=int(data.get("retries") or 0),
+                retry_delay=float(data.get("retry_delay") or DEFAULT_RETRY_DELAY),
+                start_within=_optional_float(data.get("start_within")),
             )
         except (KeyError, TypeError, ValueError, BadCondition) as err:
             raise PlanError(f"stored task spec is malformed: {_one_line(err)}") from None
@@ -363,6 +381,11 @@ def _task_from_data(
             deadline = parse_duration(deadline)
         except BadDuration as err:
             raise PlanError(f"{where}: deadline: {err.message}") from None
+    start_within = _optional_duration(where, "start_within", body.get("start_within"))
+    retry_delay = _optional_duration(where, "retry_delay", body.get("retry_delay"))
+    retries = body.get("retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise PlanError(f"{where}: retries must be a whole number >= 0, not {retries!r}")
     files = _str_list(where, "files", body.get("files"))
     for pattern in files:
         if not pattern or pattern.startswith("/") or ".." in pattern.split("/"):
@@ -390,7 +413,23 @@ def _task_from_data(
         branch=_optional_str(where, "branch", body.get("branch")),
         team=_optional_str(where, "team", body.get("team")),
         deliverables=_deliverables(where, body.get("deliverables")),
+        retries=retries,
+        retry_delay=DEFAULT_RETRY_DELAY if retry_delay is None else retry_delay,
+        start_within=start_within,
     )
+
+
+def _optional_duration(where: str, field: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except BadDuration as err:
+        raise PlanError(f"{where}: {field}: {err.message}") from None
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _check_cycles(source: str, tasks: dict[str, TaskSpec]) -> None:

@@ -258,6 +258,10 @@ def report_data(store: Store, session: str) -> dict[str, Any]:
     report = build_report(
         session, phases, rows, receipts, metrics, escalations, conflicts, store.clock()
     )
+    from coordinator.history import attach_history, incidents, read_attempts, read_events
+
+    timeline = incidents(read_events(store, phases))
+    report = attach_history(report, read_attempts(store, phases), timeline)
     return {**report, **document_data(store, report, rows, plans)}
 
 
@@ -280,6 +284,8 @@ def _percent(value: float | None) -> str:
 
 def render_report(data: Mapping[str, Any]) -> str:
     """The completion report as Markdown."""
+    from coordinator.history import after_text, history_section
+
     summary = data["summary"]
     done = summary["by_status"].get("complete", 0)
     path = data["critical_path"]
@@ -288,6 +294,7 @@ def render_report(data: Mapping[str, Any]) -> str:
         "",
         f"- Phases: {', '.join(data['phases'])}",
         f"- Tasks: {done}/{summary['tasks']} complete"
+        + after_text(summary.get("history") or {})
         + "".join(
             f", {count} {status}"
             for status, count in sorted(summary["by_status"].items())
@@ -312,6 +319,7 @@ def render_report(data: Mapping[str, Any]) -> str:
     lines += _timeline_section(data)
     lines += _critical_path_section(data)
     lines += _go_section(data)
+    lines += history_section(data)
     return "\n".join(lines)
 
 

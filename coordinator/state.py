@@ -24,6 +24,13 @@ EVENT_TYPES = frozenset(
         "agent_ended",
         "agent_stale",
         "agent_spawned",
+        "agent_gone",
+        "agent_adopted",
+        "task_retry_scheduled",
+        "task_retried",
+        "task_reset",
+        "task_cancelled",
+        "task_skipped",
         "progress",
         "notification",
         "plan_loaded",
@@ -70,6 +77,25 @@ class TaskRun(NamedTuple):
     exit_code: int | None = None
     #: The metrics of this attempt's post-task (also in the receipt and under the task's keys).
     metrics: dict[str, Any] | None = None
+    #: The number of the current (or last) attempt; 0 before the first.
+    attempt: int = 0
+    #: The current attempt has begun (spawned or pre-task) and not ended.
+    live: bool = False
+    #: When the process `pid` started (ticks since boot): a reused pid is told apart.
+    pid_start: int | None = None
+    #: The start token the daemon gave the agent it spawned for this attempt.
+    token: str | None = None
+    #: A retry is due at this time (the task is `ready` and waits for it).
+    retry_at: float | None = None
+    #: The attempt number from which the plan's `retries` are counted (an operator's
+    #: `swarm task retry` gives the task a fresh budget).
+    retry_base: int = 0
+    #: Why the daemon holds a ready task back (files overlap, --max-agents, a retry).
+    held: str | None = None
+    #: The start-within escalation was made for this readiness.
+    start_escalated_at: float | None = None
+    #: An operator skipped the task: complete for its dependents, shown as skipped.
+    skipped: bool = False
 
     @classmethod
     def from_json(cls, data: Any) -> TaskRun:

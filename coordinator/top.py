@@ -66,7 +66,7 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
     for t in view["tasks"]:
         status = t.get("status") or "-"
         flags = (" stalled" if t.get("stalled") else "") + (
-            " escalated" if t.get("escalated_at") else ""
+            " escalated" if t.get("escalated_at") and status != "complete" else ""
         )
         title = t.get("title")
         # Plain Text cells: conditions such as `KEY[field] >= 1` are not rich markup.
@@ -80,7 +80,9 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
             local_clock(t.get("started_at")),
             _elapsed(t, now),
             Text(
-                "; ".join(t.get("waits_on") or [])
+                "; ".join(
+                    [*(t.get("waits_on") or []), *([f"held: {t['held']}"] if t.get("held") else [])]
+                )
                 or (t.get("reason") or "" if status in ("blocked", "failed") else "")
             ),
         )
@@ -95,7 +97,9 @@ def render_top(view: Mapping[str, Any], now: float, *, live: bool = False) -> Re
         ]
         agents.add_row(
             a["agent"],
-            Text("live", style="green") if a["live"] else Text("silent", style="red"),
+            Text("live", style="green")
+            if a["live"]
+            else Text("gone" if a.get("gone") else "silent", style="red"),
             a.get("session") or "-",
             a.get("branch") or "-",
             ", ".join(running) or "-",

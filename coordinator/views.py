@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from coordinator import layout
+from coordinator.history import attempt_line
 from coordinator.plan import TaskSpec, by_priority
 from coordinator.readiness import assess, describe_wait, evaluate_gates
 from coordinator.sessions import live_agents
@@ -21,6 +22,8 @@ from memory.errors import SwarmError
 from memory.store import Store
 
 RECENT_EVENTS = 15
+#: How many of the latest events the session view searches for incidents.
+INCIDENT_WINDOW = 2000
 #: Events the dashboard shows.
 DASHBOARD_EVENTS = 20
 
@@ -50,6 +53,7 @@ def task_row(
     ]
     waiting = status in (None, "pending", "ready", "blocked")
     ticked = set(progress.ticked) if progress is not None else set()
+    finished = status == "complete"
     return {
         "task": spec.id,
         "phase": spec.phase,
@@ -66,7 +70,13 @@ def task_row(
         "optional": list(spec.optional),
         "when": [c.text for c in spec.when],
         "waits_on": [describe_wait(w) for w in readiness.waits] if waiting else [],
-        "reason": run.reason,
+        # Why the daemon does not start a ready task: files overlap, --max-agents, a retry.
+        "held": run.held if status == "ready" else None,
+        "attempt": run.attempt,
+        "retry_at": run.retry_at if status == "ready" else None,
+        "skipped": run.skipped,
+        # A complete task's old blockers and gate refusals are history, not its state.
+        "reason": None if finished else run.reason,
         "stalled": run.stalled,
         "escalated_at": run.escalated_at,
         "gates": gates,
@@ -144,14 +154,21 @@ def _board(
     tasks = [row for phase in phases for row in task_rows(store, phase)]
     live = {a.name: a for a in live_agents(store)}
     busy = {t["agent"] for t in tasks if t["status"] == "in_progress" and t["agent"]}
+    gone = {
+        r.key[len(layout.GONE) :]: r.value
+        for r in store.list_prefix(layout.GONE)
+        if isinstance(r.value, dict)
+    }
     agents = [
         {
             "agent": name,
             "live": name in live,
             "session": live[name].session if name in live else None,
             "branch": live[name].branch if name in live else None,
+            # Died or went silent, and let go of what it held (not while live again).
+            "gone": None if name in live else (gone.get(name) or {}).get("reason"),
         }
-        for name in sorted(set(live) | busy)
+        for name in sorted(set(live) | busy | set(gone))
     ]
     # Read further back when filtering by phase, so that other phases' events do not crowd
     # this one's out of the last `recent`.
@@ -161,8 +178,10 @@ def _board(
         for r in store.last_in_prefix(layout.EVENTS, window)
         if _in_phases((event := Event.from_json(r.value).to_json())["task"], only)
     ][-recent:]
+    status_of = {t["task"]: t["status"] for t in tasks}
     escalations = [
-        r.value
+        # An escalation of a task that has since completed is resolved, not a live problem.
+        {**r.value, "resolved": status_of.get(r.value.get("task")) == "complete"}
         for r in store.list_prefix(layout.ESCALATIONS)
         if isinstance(r.value, dict) and _in_phases(r.value.get("task"), only)
     ]
@@ -205,12 +224,26 @@ def session_view(store: Store, session: str | None) -> dict[str, Any]:
         if not note.read:
             agent = record.key[len(layout.INBOX) :].split("/")[0]
             notes.append({"to": agent, **note.to_json()})
+    from coordinator.history import history_summary, incidents, read_attempts_of, read_events
+
+    # Attempts worth a look: tasks tried more than once, or whose attempt went wrong.
+    eventful = {
+        t["task"]: t["attempt"]
+        for t in board["tasks"]
+        if t["attempt"] > 1 or t["status"] in ("failed", "blocked") or t["stalled"]
+    }
+    attempts = read_attempts_of(store, eventful)
+    for task in board["tasks"]:
+        task["attempts"] = attempts.get(task["task"], [])
+    timeline = incidents(read_events(store, phases, INCIDENT_WINDOW))
     return {
         "session": session,
         "generated_at": now,
         "revision": store.revision(),
         **board,
         "notifications": notes,
+        "incidents": timeline,
+        "history": history_summary(attempts, timeline),
     }
 
 
@@ -272,7 +305,8 @@ def _task_lines(tasks: list[dict[str, Any]]) -> list[str]:
             progress = f"  {p.done}/{p.total} ({p.percent}%)"
         status = t["status"] or "-"
         flags = " STALLED" if t["stalled"] else ""
-        flags += " ESCALATED" if t["escalated_at"] else ""
+        flags += " ESCALATED" if t["escalated_at"] and status != "complete" else ""
+        flags += " SKIPPED" if t.get("skipped") else ""
         lines.append(
             f"  {_MARK.get(status, '?')} {t['task']:<32} {status:<12} {t['agent'] or '-':<14} "
             f"started {local_clock(t['started_at'])}  "
@@ -282,6 +316,11 @@ def _task_lines(tasks: list[dict[str, Any]]) -> list[str]:
         if t["reason"] and status in ("blocked", "failed"):
             lines.append(f"      reason: {t['reason']}")
         lines.extend(f"      waits on {w}" for w in t["waits_on"])
+        if t.get("held"):
+            lines.append(f"      held: {t['held']}")
+        tries = t.get("attempts") or []
+        if len(tries) > 1 or any(a.get("outcome") not in (None, "complete") for a in tries):
+            lines.extend(f"      attempt {attempt_line(a)}" for a in tries)
         for gate in t["gates"]:
             verdict = "pass" if gate["passes"] else f"FAIL ({gate['reason']})"
             lines.append(f"      gate {gate['gate']}: {verdict}")
@@ -317,8 +356,12 @@ def _other_lines(view: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     agents = view["agents"]
     live = [a["agent"] for a in agents if a["live"]]
-    stale = [a["agent"] for a in agents if not a["live"]]
-    lines.append(f"AGENTS  live: {', '.join(live) or '-'}   stale: {', '.join(stale) or '-'}")
+    stale = [a["agent"] for a in agents if not a["live"] and not a.get("gone")]
+    gone = [a["agent"] for a in agents if a.get("gone")]
+    lines.append(
+        f"AGENTS  live: {', '.join(live) or '-'}   stale: {', '.join(stale) or '-'}"
+        f"   gone: {', '.join(gone) or '-'}"
+    )
     if view["claims"]:
         lines.append("CLAIMS")
         for c in view["claims"]:
@@ -333,7 +376,14 @@ def _other_lines(view: dict[str, Any]) -> list[str]:
     if view["escalations"]:
         lines.append("ESCALATIONS")
         for e in view["escalations"]:
-            lines.append(f"  {e.get('task')}: {e.get('message')}")
+            state = " (resolved: the task completed)" if e.get("resolved") else ""
+            lines.append(f"  {e.get('task')}: {e.get('message')}{state}")
+    if view.get("incidents"):
+        lines.append("INCIDENTS")
+        for i in view["incidents"][-RECENT_EVENTS:]:
+            what = f" {i['task']}" if i.get("task") else ""
+            msg = f" — {i['message']}" if i.get("message") else ""
+            lines.append(f"  {local_clock(i['ts'])} {i['what']}{what}{msg}")
     if view["notifications"]:
         lines.append(f"UNREAD NOTIFICATIONS ({len(view['notifications'])})")
         for n in view["notifications"][-10:]:

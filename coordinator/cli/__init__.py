@@ -49,12 +49,14 @@ def register() -> None:
     from coordinator.cli.mcp import mcp_command
     from coordinator.cli.plan import plan_group
     from coordinator.cli.report import report_command, status_command, top_command
+    from coordinator.cli.task import task_group
 
     register_conflict_commands(conflicts_group)
 
     for command in (
         init_command,
         plan_group,
+        task_group,
         daemon_command,
         claims_group,
         guard_group,

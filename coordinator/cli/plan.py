@@ -63,3 +63,5 @@ def show_command(state: CliState, phase: str | None, as_json: bool) -> None:
             click.echo(line)
         for wait in row["waits_on"]:
             click.echo(f"    waits on {wait}")
+        if row["held"]:
+            click.echo(f"    held: {row['held']}")

@@ -77,6 +77,7 @@ def test_wait_is_granted_within_a_second_of_the_release_with_the_daemon_running(
     project: Project, start_daemon: Callable[..., DaemonProcess]
 ) -> None:
     start_daemon("--interval", "3600", "--no-watch-worktree")
+    project.ok("hooks", "pre-task", "--task-id", "p/t1", "--agent", "alice")
     project.ok("hooks", "pre-edit", "--file", "a.txt", "--agent", "alice", "--task", "p/t1")
     waiter = subprocess.Popen(
         [SWARM, "hooks", "pre-edit", "--file", "a.txt", "--agent", "bob", "--wait", "30"],
@@ -118,6 +119,7 @@ def queue(project: Project) -> list[dict[str, object]]:
 
 
 def test_the_holder_renews_its_claim_while_another_agent_waits_for_it(project: Project) -> None:
+    project.ok("hooks", "pre-task", "--task-id", "p/t1", "--agent", "alice")
     project.ok("hooks", "pre-edit", "--file", "src/**", "--agent", "alice", "--task", "p/t1")
     project.ok("hooks", "pre-edit", "--file", "a.txt", "--agent", "alice", "--task", "p/t1")
     waiter = subprocess.Popen(

@@ -78,6 +78,12 @@ def daemon_pass(project: Project) -> int:
     return rev
 
 
+def finish(project: Project, task: str, agent: str) -> None:
+    """Start and complete a task as its agent would."""
+    project.ok("hooks", "pre-task", "--task-id", task, "--agent", agent)
+    project.ok("hooks", "post-task", "--task-id", task, "--agent", agent)
+
+
 def status_history(project: Project, task: str) -> list[Any]:
     with project.store() as store:
         return [c.value for c in store.history(f"{task}/status")]
@@ -128,8 +134,22 @@ def test_a_failed_requirement_blocks_the_dependent(
 ) -> None:
     load(project, CHAIN)
     start_daemon("--interval", "3600")
+    wait_status(project, "p1/design", "ready")
+    project.ok("hooks", "pre-task", "--task-id", "api", "--agent", "carol")
+    project.ok("hooks", "pre-task", "--task-id", "design", "--agent", "alice")
     project.ok("hooks", "post-task", "--task-id", "api", "--agent", "carol")
-    project.ok("hooks", "post-task", "--task-id", "design", "--status", "failed", "--summary", "no")
+    project.ok(
+        "hooks",
+        "post-task",
+        "--task-id",
+        "design",
+        "--agent",
+        "alice",
+        "--status",
+        "failed",
+        "--summary",
+        "no",
+    )
     wait_status(project, "p1/build", "blocked")
     run = run_record(project, "p1/build")
     assert run["reason"] == "dependency failed: p1/design"
@@ -146,7 +166,7 @@ def test_a_restarted_daemon_catches_up_from_its_cursor(
     load(project, CHAIN)
     first = start_daemon("--interval", "3600")
     wait_status(project, "p1/design", "ready")
-    project.ok("hooks", "post-task", "--task-id", "api", "--agent", "carol")
+    finish(project, "api", "carol")
     daemon_pass(project)
     assert first.stop(signal.SIGKILL) == -signal.SIGKILL
     cursor = project.value(layout.DAEMON_CURSOR)
@@ -154,7 +174,7 @@ def test_a_restarted_daemon_catches_up_from_its_cursor(
     assert cursor > 0
 
     # The last requirement completes while no daemon is running.
-    project.ok("hooks", "post-task", "--task-id", "design", "--agent", "alice")
+    finish(project, "design", "alice")
     assert status(project, "p1/build") == "pending"
     with project.store() as store:
         missed, _ = store.changes_since(cursor + 1, limit=10_000)
@@ -490,8 +510,8 @@ def test_the_daemon_starts_after_the_log_was_compacted_past_its_cursor(
     project.ok("daemon", "--once")
     cursor = project.value(layout.DAEMON_CURSOR)
     # While no daemon runs, the requirements complete and the log is compacted.
-    project.ok("hooks", "post-task", "--task-id", "design", "--agent", "alice")
-    project.ok("hooks", "post-task", "--task-id", "api", "--agent", "carol")
+    finish(project, "design", "alice")
+    finish(project, "api", "carol")
     project.ok("memory", "compact", "--keep", "0")
     with project.store() as store, pytest.raises(CompactedRevision):
         store.changes_since(cursor + 1)
@@ -535,7 +555,7 @@ def test_a_store_locked_past_the_busy_timeout_fails_one_pass_not_the_daemon(
         holder.execute("ROLLBACK")
         holder.close()
 
-    project.ok("hooks", "post-task", "--task-id", "a", "--agent", "ann")
+    finish(project, "a", "ann")
     wait_status(project, "l/b", "ready")
     wait_until(lambda: project.value("test/lease") is None, what="the lease swept")
     assert daemon.proc.poll() is None
@@ -548,8 +568,8 @@ def test_an_unwritable_dashboard_does_not_stop_the_daemon(
     load(project, CHAIN)
     daemon = start_daemon("--interval", "3600", "--dashboard", "blocker/dashboard.md")
     wait_status(project, "p1/design", "ready")
-    project.ok("hooks", "post-task", "--task-id", "design", "--agent", "alice")
-    project.ok("hooks", "post-task", "--task-id", "api", "--agent", "carol")
+    finish(project, "design", "alice")
+    finish(project, "api", "carol")
     wait_status(project, "p1/build", "ready")
     assert daemon.logged("dashboard not written")
     assert daemon.proc.poll() is None
@@ -638,7 +658,7 @@ def watched_set(log: ThreadLog, data: set[Any]) -> set[Any]:
 async def test_worker_threads_get_copies_of_the_daemons_state_not_the_state(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The work-tree watcher adds to `_pending_edits` and asks the dashboard writer what it
+    """The work-tree watcher adds to `pending_edits` and asks the dashboard writer what it
     owns on the event loop while a pass runs claims, edits and dashboards in a worker
     thread: that thread must never touch those containers ("dictionary changed size
     during iteration")."""
@@ -652,9 +672,9 @@ async def test_worker_threads_get_copies_of_the_daemons_state_not_the_state(
     board = project.root / "docs" / "board.md"
     daemon = Daemon(project.db, repo_root=project.root, watch_worktree=False, dashboard=board)
     touched = ThreadLog()
-    daemon._pending_edits = watched_dict(touched, {"src/app.py": daemon.clock() - 1})
-    daemon.dashboards._last = watched_dict(touched, {})
-    daemon.dashboards._paths = watched_set(touched, set(daemon.dashboards._paths))  # type: ignore[assignment]
+    daemon.upkeep.pending_edits = watched_dict(touched, {"src/app.py": daemon.clock() - 1})
+    daemon.upkeep.dashboards._last = watched_dict(touched, {})
+    daemon.upkeep.dashboards._paths = watched_set(touched, set(daemon.upkeep.dashboards._paths))  # type: ignore[assignment]
     daemon._store = await AsyncStore.open(project.db)
     try:
         await daemon._load()
@@ -664,11 +684,11 @@ async def test_worker_threads_get_copies_of_the_daemons_state_not_the_state(
 
     assert touched.threads == {threading.get_ident()}
     # The work itself was done: the unannounced edit recorded, the dashboard written.
-    assert not daemon._pending_edits
+    assert not daemon.upkeep.pending_edits
     [conflict] = events(project, "conflict")
     assert conflict["data"]["path"] == "src/app.py"
     assert board.is_file()
-    assert daemon.dashboards.owns("docs/board.md")
+    assert daemon.upkeep.dashboards.owns("docs/board.md")
 
 
 # --- compaction ----------------------------------------------------------------------------
@@ -680,7 +700,7 @@ def test_the_daemon_compacts_the_change_log_but_never_past_its_cursor(
     load(project, CHAIN)
     daemon = start_daemon("--interval", "3600", "--no-watch-worktree", "--keep-changes", "5")
     wait_status(project, "p1/design", "ready")
-    project.ok("hooks", "post-task", "--task-id", "design", "--agent", "alice")
+    finish(project, "design", "alice")
     daemon_pass(project)
     wait_until(lambda: daemon.logged("change log compacted"), what="a compaction")
     compactions = daemon.logged("change log compacted")
@@ -694,7 +714,7 @@ def test_the_daemon_compacts_the_change_log_but_never_past_its_cursor(
     cursor = project.value(layout.DAEMON_CURSOR)
     with project.store() as store:
         store.changes_since(cursor + 1)
-    project.ok("hooks", "post-task", "--task-id", "api", "--agent", "carol")
+    finish(project, "api", "carol")
     second = start_daemon("--interval", "3600", "--no-watch-worktree", "--keep-changes", "5")
     wait_status(project, "p1/build", "ready")
     assert not second.logged("change log compacted past the cursor; reloading")

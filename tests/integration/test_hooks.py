@@ -195,7 +195,16 @@ def test_post_task_refuses_metrics_that_are_not_an_object(planned: Project) -> N
 def test_post_task_failed_records_the_failure(planned: Project) -> None:
     planned.ok("hooks", "pre-task", "--task-id", "build", "--agent", "builder")
     planned.ok(
-        "hooks", "post-task", "--task-id", "build", "--status", "failed", "--summary", "broke"
+        "hooks",
+        "post-task",
+        "--task-id",
+        "build",
+        "--agent",
+        "builder",
+        "--status",
+        "failed",
+        "--summary",
+        "broke",
     )
     assert planned.value("p1/build/status") == "failed"
     receipt = planned.value(layout.receipt_key("p1/build"))
@@ -224,12 +233,21 @@ def test_a_task_blocked_by_its_gates_completes_once_they_pass(planned: Project) 
     planned.ok("memory", "put", "p1/baseline/tests", "10")
     planned.ok("hooks", "pre-task", "--task-id", "test", "--agent", "tester")
     planned.ok("memory", "put", "p1/test/coverage", "55")
-    assert planned.swarm("hooks", "post-task", "--task-id", "test").code == 3
-    again = planned.swarm("hooks", "post-task", "--task-id", "test")
+    assert planned.swarm("hooks", "post-task", "--task-id", "test", "--agent", "tester").code == 3
+    again = planned.swarm("hooks", "post-task", "--task-id", "test", "--agent", "tester")
     assert again.code == 3, "still failing: the same refusal, not a silent success"
     assert "gate failed: p1/test/coverage >= 80: is 55" in again.stderr
     planned.ok("memory", "put", "p1/test/coverage", "91")
-    planned.ok("hooks", "post-task", "--task-id", "test", "--summary", "coverage fixed")
+    planned.ok(
+        "hooks",
+        "post-task",
+        "--task-id",
+        "test",
+        "--agent",
+        "tester",
+        "--summary",
+        "coverage fixed",
+    )
     assert planned.value("p1/test/status") == "complete"
     receipt = planned.value(layout.receipt_key("p1/test"))
     assert (receipt["status"], receipt["summary"]) == ("complete", "coverage fixed")
@@ -469,7 +487,39 @@ def test_only_the_running_agent_or_an_operator_finishes_a_task(planned: Project)
     planned.ok("hooks", "pre-task", "--task-id", "build", "--agent", "builder")
     other = planned.swarm("hooks", "post-task", "--task-id", "build", "--agent", "intruder")
     assert other.code == 3
-    assert "in progress by builder, not intruder" in other.stderr
+    assert "is in_progress (held by builder), not by intruder" in other.stderr
     assert planned.value("p1/build/status") == "in_progress"
-    planned.ok("hooks", "post-task", "--task-id", "build")  # an operator, without --agent
+    anonymous = planned.swarm("hooks", "post-task", "--task-id", "build")
+    assert anonymous.code == 3
+    assert "name the agent that started it" in anonymous.stderr
+    # An operator overrides with --force; the override is on record.
+    planned.ok("hooks", "post-task", "--task-id", "build", "--force", "--agent", "ops")
+    assert planned.value("p1/build/status") == "complete"
+    receipt = planned.value(layout.receipt_key("p1/build"))
+    assert receipt["forced_by"] == "ops"
+    [completed] = events(planned, "task_completed")
+    assert completed["data"]["forced_by"] == "ops"
+
+
+def test_post_task_is_refused_on_a_task_not_in_progress(planned: Project) -> None:
+    """pending, blocked and complete tasks, and a wrong agent: exit 3, store unchanged."""
+    for task, agent in (("build", "builder"), ("test", "tester")):
+        before = revision(planned)
+        result = planned.swarm("hooks", "post-task", "--task-id", task, "--agent", agent)
+        assert (result.code, revision(planned)) == (3, before)
+        assert "is pending" in result.stderr
+    planned.ok("memory", "put", "p1/build/status", "blocked")
+    before = revision(planned)
+    result = planned.swarm("hooks", "post-task", "--task-id", "build", "--agent", "builder")
+    assert (result.code, revision(planned)) == (3, before)
+    assert "is blocked" in result.stderr
+    planned.ok("memory", "put", "p1/build/status", "ready")
+    planned.ok("hooks", "pre-task", "--task-id", "build", "--agent", "builder")
+    planned.ok("hooks", "post-task", "--task-id", "build", "--agent", "builder")
+    before = revision(planned)
+    flip = planned.swarm(
+        "hooks", "post-task", "--task-id", "build", "--agent", "intruder", "--status", "failed"
+    )
+    assert (flip.code, revision(planned)) == (3, before)
+    assert "is complete (held by builder)" in flip.stderr
     assert planned.value("p1/build/status") == "complete"

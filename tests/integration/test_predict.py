@@ -156,6 +156,7 @@ def test_record_merge_conflicts_records_once(repo: Project) -> None:
     assert first == predictions
     assert again == []
     [record] = records
+    assert isinstance(record.value.pop("id"), int)
     assert record.value == {
         "kind": "merge",
         "path": "shared.txt",

@@ -1,0 +1,198 @@
+"""The daemon's chores beside the tasks: granting queued claims, turning unannounced
+edits into conflicts, predicting merge conflicts, writing the dashboards and compacting
+the change log. Each runs only when something it depends on changed or fell due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+import structlog
+
+from coordinator.claims import grant_queued
+from coordinator.daemon_model import ChangeBatch, Host
+from coordinator.dashboard import DashboardWriter, write_dashboards
+from coordinator.edits import check_unannounced, edit_grace
+from memory.errors import SwarmError
+from memory.store import Store
+
+log = structlog.get_logger("swarm.daemon")
+
+
+class Upkeep:
+    """Claims, edits, merges, dashboards and compaction, for one daemon."""
+
+    def __init__(self, host: Host, *, dashboard: Path | None, keep_changes: int | None) -> None:
+        self.host = host
+        #: Compact the change log to about this many changes (None: never).
+        self.keep_changes = keep_changes
+        #: Work-tree paths changed on disk, and when, awaiting their post-edit.
+        self.pending_edits: dict[str, float] = {}
+        #: The branch heads the last merge prediction saw.
+        self.merge_heads: tuple[tuple[str, str | None], ...] = ()
+        #: The dashboard files: `--dashboard PATH` (every phase) and the plans' `dashboard:`.
+        #: Used on the event loop only; the worker thread gets snapshots (write_dashboards).
+        self.dashboards = DashboardWriter(host.repo_root, dashboard)
+        #: Plans' `dashboard:` paths refused for leaving the repository (warned once each).
+        self.refused_dashboards: set[str] = set()
+        #: About how many changes the log holds (None: not counted yet).
+        self.log_size: int | None = None
+
+    def wake_at(self) -> list[float]:
+        """When the earliest unannounced edit falls due for its check."""
+        if not self.pending_edits:
+            return []
+        return [min(self.pending_edits.values()) + edit_grace()]
+
+    async def run(self, batch: ChangeBatch, now: float, *, full: bool) -> tuple[int, int]:
+        """Queued claims, due edits and merge prediction: (claims granted, merge conflicts)."""
+        granted = merges = 0
+        if batch.claims_changed or full:
+            granted = await self.host.sync(self._grant_queued)
+        if self.pending_edits and min(self.pending_edits.values()) + edit_grace() <= now:
+            await self._check_due_edits(now)
+        if len(self.host.model.workspaces) >= 2:
+            merges = await self.host.sync(self._predict_merges)
+        return granted, merges
+
+    async def compact_log(self, batch: ChangeBatch, cursor: int) -> None:
+        """Keep the change log near `keep_changes` entries (DESIGN: compacted by count),
+        never compacting past our own cursor, so that a restart can always catch up.
+
+        The log's size is counted once, then tracked from the changes each pass reads
+        (every change passes through the daemon); it is recounted after a compaction.
+        A tenth of slack keeps a busy store from compacting on every pass.
+        """
+        if self.keep_changes is None:
+            return
+        if self.log_size is None or batch.reloaded:
+            self.log_size = await self.host.store.change_count()
+        else:
+            self.log_size += batch.logged
+        if self.log_size <= self.keep_changes + self.keep_changes // 10:
+            return
+        point = await self.host.store.compact_keeping(self.keep_changes, max_rev=cursor)
+        self.log_size = await self.host.store.change_count()
+        log.info("change log compacted", through=point, cursor=cursor, kept=self.log_size)
+
+    async def write_dashboards(self, *, busy: bool, full: bool) -> None:
+        """Render the dashboards in a worker thread and write those whose content changed;
+        an idle pass (no change seen, nothing done) renders nothing."""
+        if not (full or busy):
+            return
+        plans = self.dashboard_plans()
+        if not self.dashboards.wanted(plans):
+            return
+        # The writer's state stays on the event loop, where the work-tree watcher asks it
+        # which files are ours; the worker thread gets copies and hands back what it wrote.
+        targets = self.dashboards.targets(plans)
+        known = self.dashboards.known()
+        try:
+            contents, written = await self.host.sync(
+                partial(write_dashboards, targets=targets, known=known)
+            )
+        except OSError as err:
+            # An unwritable dashboard must not stop the coordination it reports on.
+            log.warning("dashboard not written", error=str(err))
+            return
+        self.dashboards.remember(contents)
+        for path in written:
+            log.info("dashboard written", path=str(path))
+
+    def dashboard_plans(self) -> dict[str, dict[str, Any]]:
+        """The plans, less any `dashboard:` that leads out of the repository (plan load
+        refuses those; a plan stored before it did, or a symlink, may still name one)."""
+        root = self.host.repo_root.resolve()
+        plans = {}
+        for phase, header in self.host.model.plans.items():
+            name = header.get("dashboard")
+            if isinstance(name, str) and name and not _inside(root, name):
+                if name not in self.refused_dashboards:
+                    self.refused_dashboards.add(name)
+                    log.warning("dashboard outside the repository refused", phase=phase, path=name)
+                continue
+            plans[phase] = header
+        return plans
+
+    def _predict_merges(self, store: Store) -> int:
+        """Agents on separate branches: predict merge conflicts between their branches, but
+        only when some branch moved since the last prediction (one `git rev-parse`)."""
+        from coordinator.gitops import (
+            agent_branch_owners,
+            predict_conflicts,
+            record_merge_conflicts,
+            resolve_commit,
+        )
+
+        owners = agent_branch_owners(store, self.host.repo_root)
+        heads = {branch: resolve_commit(self.host.repo_root, branch) for branch in owners}
+        known = sorted(branch for branch, commit in heads.items() if commit)
+        signature = tuple((branch, heads[branch]) for branch in known)
+        if len(known) < 2 or signature == self.merge_heads:
+            return 0
+        self.merge_heads = signature
+        try:
+            predictions = predict_conflicts(self.host.repo_root, known)
+        except SwarmError as err:
+            log.warning("merge prediction failed", error=err.message)
+            return 0
+        recorded = record_merge_conflicts(store, predictions, self.host.clock(), owners=owners)
+        for pair in recorded:
+            log.warning("merge conflict predicted", branches=[pair.a, pair.b], files=pair.files)
+        return len(recorded)
+
+    def _grant_queued(self, store: Store) -> int:
+        granted = grant_queued(store)
+        for grant in granted:
+            log.info("claim granted", path=grant.claim.path, agent=grant.claim.agent)
+        return len(granted)
+
+    async def _check_due_edits(self, now: float) -> int:
+        """Turn disk changes no post-edit announced within the grace period into conflicts.
+
+        The due paths are taken out of `_pending_edits` here, on the event loop that adds
+        to it; the worker thread sees only its own copy."""
+        grace = edit_grace()
+        due = {path: seen for path, seen in self.pending_edits.items() if seen + grace <= now}
+        for path in due:
+            del self.pending_edits[path]
+        try:
+            return await self.host.sync(
+                partial(_check_edits, repo_root=self.host.repo_root, due=due)
+            )
+        except BaseException:
+            for path, seen in due.items():  # not checked: keep them for the next pass
+                self.pending_edits.setdefault(path, seen)
+            raise
+
+    async def watch_worktree(self, stop: anyio.Event) -> None:
+        """Note every file changed in the work tree (not .git, .swarm or ignored paths)."""
+        from coordinator.worktree import changed_paths
+
+        async for paths in changed_paths(self.host.repo_root, stop):
+            now = self.host.clock()
+            for path in paths:
+                if not self.dashboards.owns(path):  # our own writes are no agent's edit
+                    self.pending_edits.setdefault(path, now)
+            self.host.wake()
+
+
+def _inside(root: Path, name: str) -> bool:
+    """Whether `name`, relative to the resolved `root`, resolves to a file inside it."""
+    target = (root / name).resolve()
+    return target != root and target.is_relative_to(root)
+
+
+def _check_edits(store: Store, *, repo_root: Path, due: Mapping[str, float]) -> int:
+    """Record an `unannounced_edit` conflict for each due path no post-edit announced."""
+    found = 0
+    for path, seen in due.items():
+        description = check_unannounced(store, repo_root, path, seen)
+        if description:
+            found += 1
+            log.warning("conflict", description=description)
+    return found
