@@ -223,13 +223,21 @@ def build_report(
 
 def report_data(store: Store, session: str) -> dict[str, Any]:
     """Read what the completion report of `session` needs, and build it."""
-    from coordinator.edits import list_conflicts
     from coordinator.tasks import plan_phases
-    from coordinator.views import phases_of_session, task_rows
+    from coordinator.views import phases_of_session
 
-    phases = phases_of_session(store, session)
-    plans = plan_phases(store)
-    rows = [row for phase in phases for row in task_rows(store, phase)]
+    with store.reading():  # one consistent state for the whole report
+        return _read_report(store, session, phases_of_session(store, session), plan_phases(store))
+
+
+def _read_report(
+    store: Store, session: str, phases: list[str], plans: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """`report_data` inside its read transaction."""
+    from coordinator.edits import list_conflicts
+    from coordinator.views import phases_task_rows
+
+    rows = phases_task_rows(store, phases)
     receipts = {
         r.key[len(layout.RECEIPTS) :]: r.value
         for phase in phases

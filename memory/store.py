@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -150,9 +151,27 @@ class Store:
 
     # --- running engine steps ----------------------------------------------------------
 
+    @contextmanager
+    def reading(self) -> Iterator[Store]:
+        """Run every read inside the block in one read transaction, so that together they
+        see one state (a view of many tasks reads each kind of record once, consistently).
+        No writes inside the block; nested blocks join the outer one."""
+        if self._conn.in_transaction:
+            yield self
+            return
+        with schema.translated(self.path):
+            self._conn.execute(sql.BEGIN_READ)
+        try:
+            yield self
+        finally:
+            with schema.translated(self.path):
+                self._conn.execute(sql.COMMIT)
+
     def _read(self, steps: Steps[T]) -> T:
         """Run read steps in one read transaction, so that they see one state."""
         with schema.translated(self.path):
+            if self._conn.in_transaction:  # inside `reading()`
+                return _drive(self._conn, steps)
             self._conn.execute(sql.BEGIN_READ)
             try:
                 return _drive(self._conn, steps)
