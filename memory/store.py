@@ -217,6 +217,11 @@ class Store:
         """Live records whose key starts with `prefix`, in key order."""
         return self._read(engine.list_prefix(validate_prefix(prefix), self.clock(), limit))
 
+    def list_range(self, start: str, end: str, limit: int | None = None) -> list[Record]:
+        """Up to `limit` live records with `start <= key < end`, in key order (a bounded
+        read of keys that sort by time, such as events after a moment)."""
+        return self._read(engine.list_range(start, end, self.clock(), limit))
+
     def last_in_prefix(self, prefix: str, limit: int) -> list[Record]:
         """The `limit` records with the greatest keys under `prefix` (newest events)."""
         steps = engine.last_in_prefix(validate_prefix(prefix), self.clock(), limit)
@@ -295,6 +300,11 @@ class Store:
         for op in (*success, *failure):
             validate_key(op.key)
         return self._write(engine.txn(compares, success, failure, self.clock(), self.actor))
+
+    def delete_range(self, start: str, end: str, limit: int = DEFAULT_BATCH) -> int:
+        """Delete up to `limit` live keys with `start <= key < end` in one revision (each
+        logged as a delete); return how many. Call again while it returns `limit`."""
+        return self._write(engine.delete_range(start, end, limit, self.clock(), self.actor))
 
     def expire_due(self) -> list[str]:
         """Sweep keys whose lease ran out, logging an `expire` change for each."""
