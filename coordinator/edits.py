@@ -9,7 +9,6 @@ revision that recorded it. Resolution is explicit: `swarm conflicts resolve ID -
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -23,6 +22,7 @@ from coordinator.claims import (
     list_claims,
     path_hash,
 )
+from coordinator.digests import sha256_hex
 from coordinator.liveness import renew_agent
 from coordinator.state import encode, event_op, notify_ops
 from memory.errors import SwarmError
@@ -40,7 +40,7 @@ def edit_window() -> float:
 def content_hash(path: Path) -> str | None:
     """sha256 of a file's bytes, or None when it does not exist (deleted)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return sha256_hex(path.read_bytes())
     except (FileNotFoundError, IsADirectoryError):
         return None
 

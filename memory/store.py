@@ -53,10 +53,30 @@ def resolve_timeout(busy_timeout: float | None) -> float:
     return env_seconds("SWARM_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT)
 
 
+def skip_close_checkpoint(conn: sqlite3.Connection) -> bool:
+    """Let closing `conn` leave the WAL to the next checkpoint, where the driver allows it.
+
+    The last connection to close a WAL database checkpoints it (fsyncs included): without
+    a daemon holding the store open, every hook would pay for that. SQLite's
+    `SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE` skips it; the standard module exposes it from
+    Python 3.12 (`Connection.setconfig`), and 3.11 has no way to reach it. The WAL stays
+    bounded either way: every commit that grows it past `wal_autocheckpoint` (1000 pages)
+    checkpoints it, and `journal_size_limit` truncates it afterwards. True when skipped.
+    """
+    conn.execute(sql.SET_JOURNAL_SIZE_LIMIT)
+    option = getattr(sqlite3, "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE", None)
+    setconfig = getattr(conn, "setconfig", None)
+    if option is None or setconfig is None:
+        return False
+    setconfig(option, True)
+    return True
+
+
 def prepare(conn: sqlite3.Connection, db: Path, now: float) -> None:
     """Set up a fresh connection: pragmas, refuse a foreign file, migrate an old schema.
     Both stores run this on the connection they open."""
     conn.execute(sql.SET_SYNCHRONOUS)
+    skip_close_checkpoint(conn)
     version = _drive(conn, schema.check_identity(db))
     if version < sql.SCHEMA_VERSION:
         conn.execute(sql.BEGIN_WRITE)
