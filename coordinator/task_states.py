@@ -43,18 +43,22 @@ def split_task_records(
 
 
 def assemble_states(
-    specs: Iterable[TaskSpec], task_records: dict[str, Record], values: dict[str, Record]
+    specs: Iterable[TaskSpec],
+    task_records: dict[str, Record],
+    values: dict[str, Record],
+    wanted: dict[str, set[str]] | None = None,
 ) -> list[tuple[TaskState, dict[str, Any]]]:
     """Each spec's `TaskState` and the values its rules read, from records already read
     (pure): `task_records` by key under `swarm/tasks/`, `values` holding at least every
-    status and condition key the specs read."""
+    status and condition key the specs read (`wanted`, by task id, when already known)."""
     states = []
     for spec in specs:
-        run = task_records.get(layout.run_key(spec.id))
-        progress = task_records.get(layout.progress_key(spec.id))
+        task_id = spec.id
+        run = task_records.get(layout.run_key(task_id))
+        progress = task_records.get(layout.progress_key(task_id))
         status_record = values.get(spec.status_key)
-        wanted = {spec.status_key, *keys_of(spec)}
-        task_values = {k: values[k].value for k in wanted if k in values}
+        keys = wanted[task_id] if wanted is not None else {spec.status_key, *keys_of(spec)}
+        task_values = {k: values[k].value for k in keys if k in values}
         if run is not None:
             task_values[run.key] = run.value
         if progress is not None:
@@ -83,6 +87,6 @@ def read_task_states(store: Store, phases: Iterable[str]) -> list[tuple[TaskStat
             )
             specs.update(phase_specs)
             task_records.update(others)
-        keys = {key for spec in specs.values() for key in (spec.status_key, *keys_of(spec))}
-        values = store.get_many(keys)
-    return assemble_states(specs.values(), task_records, values)
+        wanted = {task_id: {spec.status_key, *keys_of(spec)} for task_id, spec in specs.items()}
+        values = store.get_many(set().union(*wanted.values()))
+    return assemble_states(specs.values(), task_records, values, wanted)
