@@ -211,9 +211,11 @@ def parse_duration(text: str | float) -> float:
 def parse_plan(text: str, source: str = "<plan>") -> Plan:
     """Parse and validate a YAML plan; any problem raises PlanError naming `source` and task."""
     # PyYAML is imported only here: hooks read stored specs and never parse YAML.
+    from coordinator.bulk import bulk_allocation
     from coordinator.plan_yaml import load_yaml
 
-    return plan_from_data(load_yaml(text, source), source)
+    with bulk_allocation():
+        return plan_from_data(load_yaml(text, source), source)
 
 
 def plan_from_data(data: Any, source: str = "<plan>") -> Plan:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from coordinator import layout
+from coordinator.bulk import bulk_allocation
 from coordinator.plan import TaskSpec
 from coordinator.readiness import keys_of
 from coordinator.state import Progress, TaskRun
@@ -80,7 +81,7 @@ def read_task_states(store: Store, phases: Iterable[str]) -> list[tuple[TaskStat
     read in one read transaction."""
     specs: dict[str, TaskSpec] = {}
     task_records: dict[str, Record] = {}
-    with store.reading():
+    with bulk_allocation(), store.reading():
         for phase in phases:
             phase_specs, others = split_task_records(
                 store.list_prefix(f"{layout.TASKS}{phase}/"), phase
@@ -89,4 +90,4 @@ def read_task_states(store: Store, phases: Iterable[str]) -> list[tuple[TaskStat
             task_records.update(others)
         wanted = {task_id: {spec.status_key, *keys_of(spec)} for task_id, spec in specs.items()}
         values = store.get_many(set().union(*wanted.values()))
-    return assemble_states(specs.values(), task_records, values, wanted)
+        return assemble_states(specs.values(), task_records, values, wanted)

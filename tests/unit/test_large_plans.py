@@ -64,3 +64,38 @@ def test_critical_path_survives_a_cycle_in_a_hand_edited_store() -> None:
         {"task": "b", "requires": ["a"], "duration": 2.0},
     ]
     assert critical_path(tasks) == {"tasks": ["b", "a"], "duration": 3.0}
+
+
+def test_bulk_allocation_pauses_the_collector_and_restores_it() -> None:
+    import gc
+
+    from coordinator.bulk import bulk_allocation
+
+    assert gc.isenabled()
+    with bulk_allocation():
+        assert not gc.isenabled()
+        with bulk_allocation():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(PlanError), bulk_allocation():
+        raise PlanError("boom")
+    assert gc.isenabled()
+
+
+def test_yaml_features_beyond_strings_lists_and_mappings_still_load() -> None:
+    from coordinator.plan_yaml import load_yaml
+
+    text = (
+        "base: &b {agent: x, n: 3, ok: true, none: null, f: 1.5}\n"
+        "merged:\n  <<: *b\n  n: 4\n"
+        "alias: *b\n"
+        "when: 2024-01-02\n"
+    )
+    data = load_yaml(text, "t.yaml")
+    assert data["merged"] == {"agent": "x", "n": 4, "ok": True, "none": None, "f": 1.5}
+    assert data["alias"] == data["base"]
+    assert str(data["when"]) == "2024-01-02"
+    assert load_yaml("", "t.yaml") is None
+    with pytest.raises(PlanError, match="found unhashable key"):
+        load_yaml("? [a]\n: 1\n", "t.yaml")
