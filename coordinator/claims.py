@@ -10,13 +10,13 @@ it. The fencing token of a grant is the revision that created the claim key.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from coordinator import layout
+from coordinator.digests import sha1_hex
 from coordinator.errors import ClaimHeld
 from coordinator.globs import ClaimSpec, claims_conflict, glob_matches
 from coordinator.liveness import renew_agent
@@ -48,7 +48,7 @@ def claim_ttl() -> float:
 
 def path_hash(path: str) -> str:
     """A key segment standing for a path (paths may hold characters keys may not)."""
-    return hashlib.sha1(path.encode(), usedforsecurity=False).hexdigest()[:16]
+    return sha1_hex(path.encode())[:16]
 
 
 def claim_key(path: str, agent: str) -> str:

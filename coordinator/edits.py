@@ -10,7 +10,6 @@ records. Resolution is explicit: `swarm conflicts resolve ID --keep A`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -25,9 +24,11 @@ from coordinator.claims import (
     list_claims,
     path_hash,
 )
+from coordinator.digests import sha256_hex
 from coordinator.liveness import renew_agent
 from coordinator.state import encode, event_op, notify_ops
 from memory.errors import Refused, SwarmError
+from memory.keys import prefix_upper_bound
 from memory.records import Compare, Put, Record, Touch, WriteOp
 from memory.settings import env_seconds
 from memory.store import Store
@@ -41,7 +42,7 @@ def edit_window() -> float:
 def content_hash(path: Path) -> str | None:
     """sha256 of a file's bytes, or None when it does not exist (deleted)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return sha256_hex(path.read_bytes())
     except (FileNotFoundError, IsADirectoryError):
         return None
 
@@ -51,10 +52,31 @@ def edits_prefix(path: str) -> str:
     return f"{layout.EDITS}{path_hash(path)}/"
 
 
+def last_edits_prefix(path: str) -> str:
+    """Where each agent's latest edit of one file lives (one record per agent)."""
+    return f"{layout.LAST_EDITS}{path_hash(path)}/"
+
+
 def recent_edits(store: Store, path: str, since: float) -> list[dict[str, Any]]:
-    """Edit records of `path` at or after `since`, oldest first."""
-    edits = [r.value for r in store.list_prefix(edits_prefix(path)) if isinstance(r.value, dict)]
+    """Edit records of `path` at or after `since`, oldest first (their keys sort by time,
+    so only that range is read)."""
+    prefix = edits_prefix(path)
+    records = store.list_range(layout.time_cutoff_key(prefix, since), prefix_upper_bound(prefix))
+    edits = [r.value for r in records if isinstance(r.value, dict)]
     return [e for e in edits if float(e.get("ts", 0)) >= since and e.get("path") == path]
+
+
+def recent_editors(store: Store, path: str, since: float) -> list[str]:
+    """The agents whose latest edit of `path` is at or after `since`: one record per agent
+    read, however many edits the file has had."""
+    return sorted(
+        str(r.value["agent"])
+        for r in store.list_prefix(last_edits_prefix(path))
+        if isinstance(r.value, dict)
+        and r.value.get("path") == path
+        and float(r.value.get("ts", 0)) >= since
+        and r.value.get("agent")
+    )
 
 
 def conflict_ops(
@@ -152,6 +174,7 @@ def record_edit(
     }
     ops: list[WriteOp] = [
         Put(f"{edits_prefix(path)}{layout.unique_suffix(now)}-{agent}", encode(record), window * 6),
+        Put(f"{last_edits_prefix(path)}{agent}", encode(record), window * 6),
     ]
     descriptions = []
     if own is not None:
@@ -165,9 +188,7 @@ def record_edit(
                 "unclaimed_edit", path, [agent, *(c.agent for c in others)], description, now
             )
         )
-    rivals = sorted(
-        {e["agent"] for e in recent_edits(store, path, now - window) if e.get("agent") != agent}
-    )
+    rivals = [a for a in recent_editors(store, path, now - window) if a != agent]
     if rivals:
         minutes = f"{window / 60:g} min"
         description = f"{agent} and {', '.join(rivals)} edited {path} within {minutes}"

@@ -33,6 +33,8 @@ ESCALATIONS = f"{ROOT}/escalations/"
 CLAIMS = f"{ROOT}/claims/"
 CLAIM_QUEUE = f"{ROOT}/claim-queue/"
 EDITS = f"{ROOT}/edits/"
+#: Each agent's latest edit of each file, so post-edit finds rivals without reading edits.
+LAST_EDITS = f"{ROOT}/last-edits/"
 CONFLICTS = f"{ROOT}/conflicts/"
 DAEMON = f"{ROOT}/daemon/"
 DAEMON_CURSOR = f"{DAEMON}cursor"
@@ -121,6 +123,12 @@ def inbox_prefix(agent: str) -> str:
 def unique_suffix(now: float) -> str:
     """A key segment that sorts by time and does not collide between processes."""
     return f"{int(now * 1_000_000):017d}-{next(_sequence) % 10_000:04d}{os.urandom(3).hex()}"
+
+
+def time_cutoff_key(prefix: str, cutoff: float) -> str:
+    """The first key under `prefix` whose `unique_suffix` is at or after `cutoff`: every
+    key under `prefix` that sorts below it was made earlier."""
+    return f"{prefix}{max(0, int(cutoff * 1_000_000)):017d}"
 
 
 def event_key(now: float) -> str:

@@ -269,9 +269,11 @@ def parse_duration(text: str | float) -> float:
 def parse_plan(text: str, source: str = "<plan>") -> Plan:
     """Parse and validate a YAML plan; any problem raises PlanError naming `source` and task."""
     # PyYAML is imported only here: hooks read stored specs and never parse YAML.
+    from coordinator.bulk import bulk_allocation
     from coordinator.plan_yaml import load_yaml
 
-    return plan_from_data(load_yaml(text, source), source)
+    with bulk_allocation():
+        return plan_from_data(load_yaml(text, source), source)
 
 
 def plan_from_data(data: Any, source: str = "<plan>") -> Plan:
@@ -339,16 +341,27 @@ def by_priority(specs: Iterable[TaskSpec]) -> list[TaskSpec]:
 
 def topological_order(plan: Plan) -> list[str]:
     """Task names with every task after the tasks it requires; ties keep plan order."""
-    remaining = dict(plan.tasks)
-    done: set[str] = set()
+    import heapq
+
+    # Kahn's algorithm, always taking the earliest task (in plan order) whose requirements
+    # are all placed: the same order as rescanning the plan each round, in O(n log n).
+    position = {name: i for i, name in enumerate(plan.tasks)}
+    names = list(plan.tasks)
+    waiting = {name: len(set(spec.requires)) for name, spec in plan.tasks.items()}
+    dependents: dict[str, list[str]] = {}
+    for name, spec in plan.tasks.items():
+        for dep in set(spec.requires):
+            dependents.setdefault(dep, []).append(name)
+    heap = [position[name] for name, count in waiting.items() if count == 0]
+    heapq.heapify(heap)
     order: list[str] = []
-    while remaining:
-        # Scanning in plan order each round makes the order stable and predictable;
-        # plans hold tens of tasks, so the quadratic scan costs nothing.
-        name = next(n for n, spec in remaining.items() if done.issuperset(spec.requires))
+    while heap:
+        name = names[heapq.heappop(heap)]
         order.append(name)
-        done.add(name)
-        del remaining[name]
+        for dependent in dependents.get(name, ()):
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                heapq.heappush(heap, position[dependent])
     return order
 
 
@@ -434,24 +447,26 @@ def _optional_float(value: Any) -> float | None:
 
 def _check_cycles(source: str, tasks: dict[str, TaskSpec]) -> None:
     # Depth-first search over `requires`, in plan order so the reported cycle is stable.
+    # Iterative: a chain of thousands of tasks must not hit Python's recursion limit.
     state: dict[str, str] = {}  # name -> "visiting" | "done"
-    stack: list[str] = []
-
-    def visit(name: str) -> None:
-        state[name] = "visiting"
-        stack.append(name)
-        for dep in tasks[name].requires:
-            if state.get(dep) == "visiting":
-                cycle = [*stack[stack.index(dep) :], dep]
+    for root, root_spec in tasks.items():
+        if root in state:
+            continue
+        state[root] = "visiting"
+        path = [root]
+        pending = [iter(root_spec.requires)]
+        while pending:
+            dep = next(pending[-1], None)
+            if dep is None:
+                state[path.pop()] = "done"
+                pending.pop()
+            elif state.get(dep) == "visiting":
+                cycle = [*path[path.index(dep) :], dep]
                 raise PlanError(f"{source}: task {dep}: dependency cycle: {' -> '.join(cycle)}")
-            if dep not in state:
-                visit(dep)
-        stack.pop()
-        state[name] = "done"
-
-    for name in tasks:
-        if name not in state:
-            visit(name)
+            elif dep not in state:
+                state[dep] = "visiting"
+                path.append(dep)
+                pending.append(iter(tasks[dep].requires))
 
 
 def _segment(where: str, what: str, value: Any) -> str:

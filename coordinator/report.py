@@ -70,29 +70,52 @@ def critical_path(tasks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     and its length in seconds. Ties go to the task listed first.
     """
     by_id = {t["task"]: t for t in tasks}
-    best: dict[str, tuple[float, list[str]]] = {}
+    # best[id] = (length of the longest chain ending at id, the dependency before id on it).
+    # Iterative depth-first, so that a chain of thousands of tasks stays within Python's
+    # recursion limit; `on_path` keeps a hand-edited store's cycle from looping forever.
+    best: dict[str, tuple[float, str | None]] = {}
+    for root, root_task in by_id.items():
+        if root in best:
+            continue
+        on_path = {root}
+        stack = [(root, iter(root_task.get("requires") or []))]
+        while stack:
+            task_id, deps = stack[-1]
+            dep = next(deps, None)
+            if dep is None:
+                stack.pop()
+                on_path.discard(task_id)
+                best[task_id] = _longest_ending_at(by_id[task_id], best, by_id)
+            elif dep in by_id and dep not in best and dep not in on_path:
+                on_path.add(dep)
+                stack.append((dep, iter(by_id[dep].get("requires") or [])))
 
-    def longest(task_id: str, seen: frozenset[str]) -> tuple[float, list[str]]:
-        if task_id in best:
-            return best[task_id]
-        task = by_id[task_id]
-        own = float(task.get("duration") or 0.0)
-        chain: tuple[float, list[str]] = (0.0, [])
-        for dep in task.get("requires") or []:
-            # Plans are acyclic; `seen` keeps a hand-edited store from recursing forever.
-            if dep in by_id and dep not in seen:
-                candidate = longest(dep, seen | {task_id})
-                if candidate[0] > chain[0] or not chain[1]:
-                    chain = candidate
-        best[task_id] = (own + chain[0], [*chain[1], task_id])
-        return best[task_id]
-
-    winner: tuple[float, list[str]] = (0.0, [])
+    winner: str | None = None
     for task_id in by_id:
-        candidate = longest(task_id, frozenset())
-        if candidate[0] > winner[0] or not winner[1]:
-            winner = candidate
-    return {"tasks": winner[1], "duration": round(winner[0], 3)}
+        if winner is None or best[task_id][0] > best[winner][0]:
+            winner = task_id
+    chain: list[str] = []
+    step = winner
+    while step is not None:
+        chain.append(step)
+        step = best[step][1]
+    chain.reverse()
+    return {"tasks": chain, "duration": round(best[winner][0], 3) if winner else 0.0}
+
+
+def _longest_ending_at(
+    task: Mapping[str, Any],
+    best: Mapping[str, tuple[float, str | None]],
+    by_id: Mapping[str, Any],
+) -> tuple[float, str | None]:
+    """(length, previous task) of the longest chain ending at `task`, from its dependencies'
+    chains already in `best` (ties go to the dependency listed first)."""
+    own = float(task.get("duration") or 0.0)
+    chosen: str | None = None
+    for dep in task.get("requires") or []:
+        if dep in by_id and dep in best and (chosen is None or best[dep][0] > best[chosen][0]):
+            chosen = dep
+    return own + (best[chosen][0] if chosen else 0.0), chosen
 
 
 # --- gathering ---------------------------------------------------------------------------
@@ -223,13 +246,21 @@ def build_report(
 
 def report_data(store: Store, session: str) -> dict[str, Any]:
     """Read what the completion report of `session` needs, and build it."""
-    from coordinator.edits import list_conflicts
     from coordinator.tasks import plan_phases
-    from coordinator.views import phases_of_session, task_rows
+    from coordinator.views import phases_of_session
 
-    phases = phases_of_session(store, session)
-    plans = plan_phases(store)
-    rows = [row for phase in phases for row in task_rows(store, phase)]
+    with store.reading():  # one consistent state for the whole report
+        return _read_report(store, session, phases_of_session(store, session), plan_phases(store))
+
+
+def _read_report(
+    store: Store, session: str, phases: list[str], plans: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """`report_data` inside its read transaction."""
+    from coordinator.edits import list_conflicts
+    from coordinator.views import phases_task_rows
+
+    rows = phases_task_rows(store, phases)
     receipts = {
         r.key[len(layout.RECEIPTS) :]: r.value
         for phase in phases

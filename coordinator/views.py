@@ -12,11 +12,12 @@ from typing import Any
 
 from coordinator import layout
 from coordinator.history import attempt_line
-from coordinator.plan import TaskSpec, by_priority
+from coordinator.plan import TaskSpec, priority_rank
 from coordinator.readiness import assess, describe_wait, evaluate_gates
 from coordinator.sessions import live_agents
 from coordinator.state import Event, Notification, Progress, TaskRun
-from coordinator.tasks import load_specs, plan_phases, read_state
+from coordinator.task_states import read_task_states
+from coordinator.tasks import plan_phases
 from coordinator.timefmt import human_duration, local_clock
 from memory.errors import SwarmError
 from memory.store import Store
@@ -93,12 +94,22 @@ def task_row(
 def task_rows(store: Store, phase: str) -> list[dict[str, Any]]:
     """Every task of a phase with status, agent, timing, progress, waits and gates, most
     urgent first (P0 to P3, then tasks without a priority)."""
+    return phases_task_rows(store, [phase])
+
+
+def phases_task_rows(store: Store, phases: list[str]) -> list[dict[str, Any]]:
+    """Every task of `phases`, phase by phase, read at once (`read_task_states`); in a
+    phase, most urgent first (P0 to P3, then tasks without a priority)."""
     now = store.clock()
-    rows = []
-    for spec in by_priority(load_specs(store, phase).values()):
-        state, values = read_state(store, spec)
-        rows.append(task_row(spec, state.status, state.run, state.progress, values, now))
-    return rows
+    order = {phase: i for i, phase in enumerate(phases)}
+    states = sorted(
+        read_task_states(store, phases),
+        key=lambda sv: (order.get(sv[0].spec.phase, len(order)), priority_rank(sv[0].spec)),
+    )
+    return [
+        task_row(state.spec, state.status, state.run, state.progress, values, now)
+        for state, values in states
+    ]
 
 
 def phases_of_session(store: Store, session: str) -> list[str]:
@@ -151,7 +162,7 @@ def _board(
     `only` names the phases)."""
     from coordinator.edits import list_conflicts
 
-    tasks = [row for phase in phases for row in task_rows(store, phase)]
+    tasks = phases_task_rows(store, phases)
     live = {a.name: a for a in live_agents(store)}
     busy = {t["agent"] for t in tasks if t["status"] == "in_progress" and t["agent"]}
     gone = {
@@ -215,31 +226,33 @@ def _board(
 def session_view(store: Store, session: str | None) -> dict[str, Any]:
     """Everything an operator needs about a session (all phases when `session` is None)."""
     now = store.clock()
-    plans = plan_phases(store)
-    phases = sorted(plans) if session is None else phases_of_session(store, session)
-    board = _board(store, plans, phases, recent=RECENT_EVENTS, only=None)
-    notes = []
-    for record in store.list_prefix(layout.INBOX):
-        note = Notification.from_json(record.value)
-        if not note.read:
-            agent = record.key[len(layout.INBOX) :].split("/")[0]
-            notes.append({"to": agent, **note.to_json()})
-    from coordinator.history import history_summary, incidents, read_attempts_of, read_events
+    with store.reading():  # one consistent state for every part of the view
+        plans = plan_phases(store)
+        phases = sorted(plans) if session is None else phases_of_session(store, session)
+        board = _board(store, plans, phases, recent=RECENT_EVENTS, only=None)
+        notes = []
+        for record in store.list_prefix(layout.INBOX):
+            note = Notification.from_json(record.value)
+            if not note.read:
+                agent = record.key[len(layout.INBOX) :].split("/")[0]
+                notes.append({"to": agent, **note.to_json()})
+        revision = store.revision()
+        from coordinator.history import history_summary, incidents, read_attempts_of, read_events
 
-    # Attempts worth a look: tasks tried more than once, or whose attempt went wrong.
-    eventful = {
-        t["task"]: t["attempt"]
-        for t in board["tasks"]
-        if t["attempt"] > 1 or t["status"] in ("failed", "blocked") or t["stalled"]
-    }
-    attempts = read_attempts_of(store, eventful)
-    for task in board["tasks"]:
-        task["attempts"] = attempts.get(task["task"], [])
-    timeline = incidents(read_events(store, phases, INCIDENT_WINDOW))
+        # Attempts worth a look: tasks tried more than once, or whose attempt went wrong.
+        eventful = {
+            t["task"]: t["attempt"]
+            for t in board["tasks"]
+            if t["attempt"] > 1 or t["status"] in ("failed", "blocked") or t["stalled"]
+        }
+        attempts = read_attempts_of(store, eventful)
+        for task in board["tasks"]:
+            task["attempts"] = attempts.get(task["task"], [])
+        timeline = incidents(read_events(store, phases, INCIDENT_WINDOW))
     return {
         "session": session,
         "generated_at": now,
-        "revision": store.revision(),
+        "revision": revision,
         **board,
         "notifications": notes,
         "incidents": timeline,
@@ -254,11 +267,12 @@ def dashboard_view(store: Store, phases: list[str] | None = None) -> dict[str, A
     It holds nothing that changes with the clock alone (no "generated at", no store
     revision), so the daemon can rewrite the dashboard file only when it changes.
     """
-    plans = plan_phases(store)
-    chosen = sorted(plans) if phases is None else sorted(set(phases))
-    only = None if set(chosen) >= set(plans) else set(chosen)
+    with store.reading():  # one consistent state for every part of the view
+        plans = plan_phases(store)
+        chosen = sorted(plans) if phases is None else sorted(set(phases))
+        only = None if set(chosen) >= set(plans) else set(chosen)
+        board = _board(store, plans, chosen, recent=DASHBOARD_EVENTS, only=only)
     sessions = sorted({str(plans[p]["session"]) for p in chosen if plans.get(p, {}).get("session")})
-    board = _board(store, plans, chosen, recent=DASHBOARD_EVENTS, only=only)
     for task in board["tasks"]:
         if task["ended_at"] is None:
             task["duration"] = None  # a running task's duration grows with the clock

@@ -69,6 +69,24 @@ def list_prefix(prefix: str, now: float, limit: int | None = None) -> Steps[list
     return [record_from_row(row) for row in rows]
 
 
+def list_range(start: str, end: str, now: float, limit: int | None) -> Steps[list[Record]]:
+    """Live records with `start <= key < end` (at most `limit`), in key order."""
+    if limit is None:
+        rows = yield (sql.RANGE, (start, end, now))
+    else:
+        rows = yield (sql.RANGE_LIMIT, (start, end, now, limit))
+    return [record_from_row(row) for row in rows]
+
+
+def delete_range(start: str, end: str, limit: int, now: float, actor: str | None) -> Steps[int]:
+    """Delete up to `limit` live keys with `start <= key < end`, in key order, in one
+    revision (each logged); return how many."""
+    rows = yield (sql.RANGE_LIMIT, (start, end, now, limit))
+    if rows:
+        yield from txn([], [Delete(row[0]) for row in rows], [], now, actor)
+    return len(rows)
+
+
 def last_in_prefix(prefix: str, now: float, limit: int) -> Steps[list[Record]]:
     """The `limit` live records with the greatest keys under `prefix`, in key order."""
     rows = yield (sql.RANGE_NEWEST, (prefix, prefix_upper_bound(prefix), now, limit))

@@ -120,6 +120,8 @@ QUICK_CHECK = "PRAGMA quick_check"
 ALL_VALUES = "SELECT key, value FROM kv ORDER BY key"
 SET_WAL = "PRAGMA journal_mode = WAL"
 SET_SYNCHRONOUS = "PRAGMA synchronous = NORMAL"
+# After a checkpoint, the WAL file is truncated to at most this many bytes (4 MiB).
+SET_JOURNAL_SIZE_LIMIT = "PRAGMA journal_size_limit = 4194304"
 BEGIN_WRITE = "BEGIN IMMEDIATE"
 BEGIN_READ = "BEGIN"
 COMMIT = "COMMIT"

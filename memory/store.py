@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -59,10 +60,30 @@ def resolve_timeout(busy_timeout: float | None) -> float:
     return env_seconds("SWARM_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT)
 
 
+def skip_close_checkpoint(conn: sqlite3.Connection) -> bool:
+    """Let closing `conn` leave the WAL to the next checkpoint, where the driver allows it.
+
+    The last connection to close a WAL database checkpoints it (fsyncs included): without
+    a daemon holding the store open, every hook would pay for that. SQLite's
+    `SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE` skips it; the standard module exposes it from
+    Python 3.12 (`Connection.setconfig`), and 3.11 has no way to reach it. The WAL stays
+    bounded either way: every commit that grows it past `wal_autocheckpoint` (1000 pages)
+    checkpoints it, and `journal_size_limit` truncates it afterwards. True when skipped.
+    """
+    conn.execute(sql.SET_JOURNAL_SIZE_LIMIT)
+    option = getattr(sqlite3, "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE", None)
+    setconfig = getattr(conn, "setconfig", None)
+    if option is None or setconfig is None:
+        return False
+    setconfig(option, True)
+    return True
+
+
 def prepare(conn: sqlite3.Connection, db: Path, now: float) -> None:
     """Set up a fresh connection: pragmas, refuse a foreign file, migrate an old schema.
     Both stores run this on the connection they open."""
     conn.execute(sql.SET_SYNCHRONOUS)
+    skip_close_checkpoint(conn)
     version = _drive(conn, schema.check_identity(db))
     if version < sql.SCHEMA_VERSION:
         conn.execute(sql.BEGIN_WRITE)
@@ -157,9 +178,27 @@ class Store:
 
     # --- running engine steps ----------------------------------------------------------
 
+    @contextmanager
+    def reading(self) -> Iterator[Store]:
+        """Run every read inside the block in one read transaction, so that together they
+        see one state (a view of many tasks reads each kind of record once, consistently).
+        No writes inside the block; nested blocks join the outer one."""
+        if self._conn.in_transaction:
+            yield self
+            return
+        with schema.translated(self.path):
+            self._conn.execute(sql.BEGIN_READ)
+        try:
+            yield self
+        finally:
+            with schema.translated(self.path):
+                self._conn.execute(sql.COMMIT)
+
     def _read(self, steps: Steps[T]) -> T:
         """Run read steps in one read transaction, so that they see one state."""
         with schema.translated(self.path):
+            if self._conn.in_transaction:  # inside `reading()`
+                return _drive(self._conn, steps)
             self._conn.execute(sql.BEGIN_READ)
             try:
                 return _drive(self._conn, steps)
@@ -204,6 +243,11 @@ class Store:
     def list_prefix(self, prefix: str = "", limit: int | None = None) -> list[Record]:
         """Live records whose key starts with `prefix`, in key order."""
         return self._read(engine.list_prefix(validate_prefix(prefix), self.clock(), limit))
+
+    def list_range(self, start: str, end: str, limit: int | None = None) -> list[Record]:
+        """Up to `limit` live records with `start <= key < end`, in key order (a bounded
+        read of keys that sort by time, such as events after a moment)."""
+        return self._read(engine.list_range(start, end, self.clock(), limit))
 
     def last_in_prefix(self, prefix: str, limit: int) -> list[Record]:
         """The `limit` records with the greatest keys under `prefix` (newest events)."""
@@ -287,6 +331,11 @@ class Store:
             if isinstance(op, Put):
                 validate_encoded(op.value_json)
         return self._write(engine.txn(compares, success, failure, self.clock(), self.actor))
+
+    def delete_range(self, start: str, end: str, limit: int = DEFAULT_BATCH) -> int:
+        """Delete up to `limit` live keys with `start <= key < end` in one revision (each
+        logged as a delete); return how many. Call again while it returns `limit`."""
+        return self._write(engine.delete_range(start, end, limit, self.clock(), self.actor))
 
     def expire_due(self) -> list[str]:
         """Sweep keys whose lease ran out, logging an `expire` change for each."""

@@ -242,3 +242,28 @@ def compact_command(state: CliState, keep: int | None, through_rev: int | None) 
     with state.open_store() as store:
         point = store.compact(through_rev) if through_rev else store.compact_keeping(keep or 0)
     click.echo(f"change log compacted through revision {point}")
+
+
+@memory_group.command("prune")
+@click.option(
+    "--older-than",
+    metavar="DURATION",
+    help="Prune records older than this (e.g. 30d, 12h); default SWARM_RETENTION (30 days).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@pass_state
+def prune_command(state: CliState, older_than: str | None, as_json: bool) -> None:
+    """Delete events, inbox notifications and edit records older than the retention."""
+    from coordinator.plan import parse_duration
+    from coordinator.retention import prune_old_records, retention
+
+    age = parse_duration(older_than) if older_than is not None else retention()
+    with state.open_store() as store:
+        pruned = prune_old_records(store, age)
+    if as_json:
+        emit_json({**pruned._asdict(), "older_than": age})
+        return
+    click.echo(
+        f"pruned {pruned.events} events, {pruned.notifications} notifications and "
+        f"{pruned.edits} edit records older than {age:g} s"
+    )

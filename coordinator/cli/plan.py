@@ -46,11 +46,11 @@ def load_command(state: CliState, file: Path) -> None:
 def show_command(state: CliState, phase: str | None, as_json: bool) -> None:
     """List each task with its status and what it waits on."""
     from coordinator.tasks import plan_phases
-    from coordinator.views import about_lines, task_rows
+    from coordinator.views import about_lines, phases_task_rows
 
-    with state.open_store() as store:
+    with state.open_store() as store, store.reading():
         phases = [phase] if phase else sorted(plan_phases(store))
-        rows = [row for p in phases for row in task_rows(store, p)]
+        rows = phases_task_rows(store, phases)
     if as_json:
         emit_json(rows)
         return
