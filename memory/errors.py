@@ -89,3 +89,7 @@ class CompactedRevision(SwarmError):
 
 class BadImportFile(SwarmError):
     """Cannot import this file: it is not a swarm export."""
+
+
+class StoreUnreachable(StoreError):
+    """The store's PostgreSQL server cannot be reached."""
