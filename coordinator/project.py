@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from memory.locator import URL_FILE, is_url, read_url_file, url_path
+
 STORE_DIR = ".swarm"
 STORE_FILE = "memory.db"
 
@@ -29,18 +31,35 @@ def default_store_path(start: Path) -> Path:
 def resolve_store_path(
     explicit: str | None, environ: Mapping[str, str], cwd: Path | None = None
 ) -> Path:
-    """The store to use: `--db`, then `SWARM_DB`, then the nearest `.swarm/memory.db` above
-    the working directory, then the place `swarm init` would create it."""
-    if explicit:
-        return Path(explicit)
-    if environ.get("SWARM_DB"):
-        return Path(environ["SWARM_DB"])
+    """The store to use: `--db`, then `SWARM_DB`, then the nearest `.swarm/memory.db` (or
+    `.swarm/memory.url`, a PostgreSQL store recorded by `swarm init --db URL`) above the
+    working directory, then the place `swarm init` would create it.
+
+    A PostgreSQL URL becomes a path in the project's `.swarm/` directory that stands for it
+    (see `memory.locator`), so that the store belongs to that project."""
     here = cwd or Path.cwd()
+    given = explicit or environ.get("SWARM_DB")
+    if given:
+        if is_url(given):
+            return url_path(given, store_dir_for(here))
+        return Path(given)
     for directory in (here, *here.parents):
         candidate = directory / STORE_DIR / STORE_FILE
         if candidate.is_file():
             return candidate
+        recorded = directory / STORE_DIR / URL_FILE
+        if recorded.is_file():
+            return url_path(read_url_file(recorded), recorded.parent)
     return default_store_path(here)
+
+
+def store_dir_for(start: Path) -> Path:
+    """The nearest `.swarm/` directory at or above `start`, else where `swarm init` would
+    make it."""
+    for directory in (start, *start.parents):
+        if (directory / STORE_DIR).is_dir():
+            return directory / STORE_DIR
+    return default_store_path(start).parent
 
 
 def project_root_for(db_path: Path) -> Path:

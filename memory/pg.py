@@ -115,7 +115,7 @@ def pg_statement(query: tuple[str, Any]) -> tuple[str, Any]:
     return sql.postgres(statement), (params or None)
 
 
-def _drive(conn: psycopg.Connection[Any], steps: Steps[T]) -> T:
+def drive(conn: psycopg.Connection[Any], steps: Steps[T]) -> T:
     """Run engine steps on a connection: execute each query, send back its rows."""
     try:
         query = next(steps)
@@ -151,10 +151,12 @@ def _fresh_steps(now: float) -> Steps[None]:
         yield (sql.RECORD_MIGRATION, (number, name, now))
 
 
-def setup(url: str, now: float, *, create: bool, fresh: bool = True) -> Steps[str]:
+def setup(url: str, now: float, *, create: bool, fresh: bool = True) -> Steps[tuple[str, bool]]:
     """Check that the schema holds a swarm store (creating it with `create`), migrate it if
-    it is older than ours, and return the schema's name. Runs its own transactions."""
+    it is older than ours; return the schema's name and whether the store was created now.
+    Runs its own transactions."""
     where = redact(url)
+    created = False
     for attempt in range(2):
         rows = yield (sql.PG_IDENTITY, ())
         schema, has_meta, has_migrations, tables = rows[0]
@@ -182,6 +184,7 @@ def setup(url: str, now: float, *, create: bool, fresh: bool = True) -> Steps[st
                     "refusing to touch it"
                 )
             yield from _fresh_steps(now) if fresh else _migration_steps(0, now)
+            created = True
         yield (sql.COMMIT, ())
     rows = yield (sql.PG_SCHEMA_VERSION, ())
     version = int(rows[0][0])
@@ -196,7 +199,7 @@ def setup(url: str, now: float, *, create: bool, fresh: bool = True) -> Steps[st
         rows = yield (sql.PG_SCHEMA_VERSION, ())
         yield from _migration_steps(int(rows[0][0]), now)
         yield (sql.COMMIT, ())
-    return str(schema)
+    return str(schema), created
 
 
 def _rollback(conn: psycopg.Connection[Any]) -> None:
@@ -237,6 +240,8 @@ class PgStore(Store):
         self.path = path
         self.clock = clock
         self.actor = actor
+        #: Whether opening this store created it (`swarm init` says so).
+        self.created = False
 
     @classmethod
     def connect(
@@ -256,14 +261,16 @@ class PgStore(Store):
             raise translate(err, url) from None
         try:
             conn.execute(lock_timeout_statement(busy_timeout))
-            schema = _drive(conn, setup(url, clock(), create=create))
+            schema, created = drive(conn, setup(url, clock(), create=create))
         except psycopg.Error as err:
             conn.close()
             raise translate(err, url) from None
         except BaseException:
             conn.close()
             raise
-        return cls(conn, url, path, schema, clock=clock, actor=actor)
+        store = cls(conn, url, path, schema, clock=clock, actor=actor)
+        store.created = created
+        return store
 
     def close(self) -> None:
         """Close the connection."""
@@ -273,7 +280,7 @@ class PgStore(Store):
         try:
             self._pg.execute(sql.PG_BEGIN_READ)
             try:
-                return _drive(self._pg, steps)
+                return drive(self._pg, steps)
             finally:
                 _rollback(self._pg)
         except psycopg.Error as err:
@@ -295,7 +302,7 @@ class PgStore(Store):
         try:
             self._begin_write()
             try:
-                result = _drive(self._pg, steps)
+                result = drive(self._pg, steps)
                 self._pg.execute(sql.COMMIT)
             except BaseException:
                 _rollback(self._pg)

@@ -102,7 +102,7 @@ class AsyncPgStore(AsyncStore):
         try:
             conn = await psycopg.AsyncConnection.connect(url, **kwargs)
             try:
-                schema = await _adrive(conn, setup(url, clock(), create=False))
+                schema, _ = await _adrive(conn, setup(url, clock(), create=False))
             finally:
                 await conn.close()
         except psycopg.Error as err:

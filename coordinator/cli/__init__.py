@@ -22,7 +22,8 @@ from coordinator.project import resolve_store_path
     "db",
     envvar="SWARM_DB",
     type=click.Path(dir_okay=False),
-    help="The store file (default: the nearest .swarm/memory.db). Also SWARM_DB.",
+    help="The store: a file (default: the nearest .swarm/memory.db, or the URL recorded in "
+    ".swarm/memory.url) or a postgresql:// URL. Also SWARM_DB.",
 )
 @click.version_option(package_name="swarm-coordinator", prog_name="swarm")
 @click.pass_context
