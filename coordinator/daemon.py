@@ -9,7 +9,6 @@ restart after `kill -9` catches up from where the last pass left off.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 import subprocess
@@ -61,6 +60,7 @@ from coordinator.state import (
 )
 from memory.aio import AsyncStore
 from memory.errors import CompactedRevision, Refused, SwarmError
+from memory.lock import daemon_lock
 from memory.records import Change, Compare, Put, Record, WriteOp
 from memory.store import Store
 
@@ -100,10 +100,6 @@ def _process_alive(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
-
-
-class DaemonRunning(SwarmError):
-    """Another daemon is already running on this store."""
 
 
 @dataclass
@@ -181,35 +177,6 @@ def _task_of(key: str, prefix: str, suffix: str) -> str | None:
     return None
 
 
-class LockFile:
-    """One daemon per store: an exclusive `flock` on `.swarm/daemon.lock`."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        """Take the lock or raise DaemonRunning naming the holder's pid."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise DaemonRunning(
-                f"another swarm daemon (pid {holder}) is already running on this store"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        """Drop the lock."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
 class Daemon:
     """Watches one store and keeps its tasks moving. `run()` until cancelled."""
 
@@ -277,7 +244,7 @@ class Daemon:
         task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
         """Take the lock, catch up, then react to changes until cancelled (or one pass)."""
-        lock = LockFile(self.db_path.resolve().parent / "daemon.lock")
+        lock = daemon_lock(self.db_path)
         lock.acquire()
         try:
             self._store = await AsyncStore.open(self.db_path, actor="swarm-daemon")

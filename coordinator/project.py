@@ -44,13 +44,22 @@ def resolve_store_path(
             return url_path(given, store_dir_for(here))
         return Path(given)
     for directory in (here, *here.parents):
-        candidate = directory / STORE_DIR / STORE_FILE
-        if candidate.is_file():
-            return candidate
-        recorded = directory / STORE_DIR / URL_FILE
-        if recorded.is_file():
-            return url_path(read_url_file(recorded), recorded.parent)
+        found = store_in(directory / STORE_DIR)
+        if found is not None:
+            return found
     return default_store_path(here)
+
+
+def store_in(swarm_dir: Path) -> Path | None:
+    """The store a `.swarm/` directory holds: its `memory.db`, else the PostgreSQL store
+    its `memory.url` records, else None."""
+    candidate = swarm_dir / STORE_FILE
+    if candidate.is_file():
+        return candidate
+    recorded = swarm_dir / URL_FILE
+    if recorded.is_file():
+        return url_path(read_url_file(recorded), swarm_dir)
+    return None
 
 
 def store_dir_for(start: Path) -> Path:

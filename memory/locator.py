@@ -40,6 +40,11 @@ def pg_url(target: str | os.PathLike[str]) -> str | None:
     return name if is_url(name) else None
 
 
+def store_exists(target: str | os.PathLike[str]) -> bool:
+    """Whether a store may be there: a PostgreSQL URL (only connecting tells), or a file."""
+    return pg_url(target) is not None or Path(target).is_file()
+
+
 def read_url_file(path: Path) -> str:
     """The URL recorded in a `.swarm/memory.url` file (its first non-empty line)."""
     for line in path.read_text().splitlines():

@@ -16,6 +16,7 @@ sends one NOTIFY carrying it (see `sql.PG_NOTIFY_SETUP`), which `wakeups` listen
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
@@ -388,15 +389,18 @@ def wakeups(url: str, poll: float, stop: threading.Event | None = None) -> Itera
 
 def holder_name() -> str:
     """How this process shows in `pg_stat_activity` while it holds the daemon lock."""
-    return f"swarm-daemon host={socket.gethostname()} pid={os.getpid()}"
+    # application_name keeps 63 bytes: the pid first, so a long host name is what is cut.
+    return f"swarm-daemon pid {os.getpid()} on {socket.gethostname()}"
 
 
 class AdvisoryLock:
     """One daemon per store across machines: a session-level advisory lock on a connection
     of its own, released by the server when that connection ends.
 
-    A keeper thread checks the connection; when it was lost (a server restart, a killed
-    backend) it takes the lock again. If another daemon took it meanwhile, `on_lost` runs.
+    A keeper thread checks the connection every second; when it was lost (a server
+    restart, a killed backend) it takes the lock again. If another daemon took it
+    meanwhile, `on_lost` runs; by default it sends this process SIGTERM, the daemon's
+    clean stop, since two daemons must not act on one store.
     """
 
     def __init__(self, url: str, refuse: Callable[[str], SwarmError]) -> None:
@@ -450,6 +454,8 @@ class AdvisoryLock:
                 except SwarmError:
                     if self.on_lost is not None:
                         self.on_lost()
+                    else:
+                        os.kill(os.getpid(), signal.SIGTERM)
                     return
 
     def release(self) -> None:

@@ -120,9 +120,10 @@ def daemon_command(
     from coordinator.daemon import Daemon
     from coordinator.project import project_root_for
     from memory.errors import NoStore
+    from memory.locator import store_exists
 
     configure_logging(log_format, log_level)
-    if not state.db_path.is_file():
+    if not store_exists(state.db_path):
         raise NoStore(f"no swarm store at {state.db_path}; run `swarm init` first")
     daemon = Daemon(
         state.db_path,

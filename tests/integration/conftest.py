@@ -21,7 +21,9 @@ from typing import Any
 
 import pytest
 
+from memory.locator import url_path
 from memory.store import Store
+from tests.pg import Schemas
 
 #: The `swarm` console script of the environment running the tests.
 SWARM = str(Path(sys.executable).with_name("swarm"))
@@ -60,10 +62,14 @@ class Project:
 
     root: Path
     env: dict[str, str] = field(default_factory=dict)
+    #: The PostgreSQL store's URL, or None for a SQLite store in `.swarm/memory.db`.
+    url: str | None = None
 
     @property
     def db(self) -> Path:
-        """The store file."""
+        """The store: its file, or the path in `.swarm/` that stands for its URL."""
+        if self.url is not None:
+            return url_path(self.url, self.root / ".swarm")
         return self.root / ".swarm" / "memory.db"
 
     def swarm(
@@ -132,15 +138,31 @@ def git_env() -> dict[str, str]:
     return env
 
 
+#: The store backends a suite runs on: `pytestmark = pytest.mark.parametrize("backend",
+#: BACKENDS, indirect=True)` runs every test of a module on each.
+BACKENDS = ["sqlite", "postgresql"]
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
-    """A fresh git repository with `swarm init` run in it."""
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store backend of this test's project: SQLite unless a suite parametrises it."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def project(tmp_path: Path, backend: str, pg_schemas: Schemas) -> Project:
+    """A fresh git repository with `swarm init` run in it (on PostgreSQL, `swarm init --db
+    URL` with a fresh schema)."""
     root = tmp_path / "repo"
     root.mkdir()
     env = git_env()
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True, env=env)
     proj = Project(root, env)
-    proj.ok("init")
+    if backend == "postgresql":
+        proj.url = pg_schemas.new()
+        proj.ok("init", "--db", proj.url)
+    else:
+        proj.ok("init")
     return proj
 
 

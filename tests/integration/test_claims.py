@@ -13,7 +13,9 @@ import pytest
 
 from memory.errors import Refused
 from memory.store import Store
-from tests.integration.conftest import SWARM, DaemonProcess, Project, wait_until
+from tests.integration.conftest import BACKENDS, SWARM, DaemonProcess, Project, wait_until
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
 def claims(project: Project) -> list[dict[str, object]]:

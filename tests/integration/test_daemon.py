@@ -19,7 +19,9 @@ import pytest
 from coordinator import layout
 from memory.errors import CompactedRevision
 from memory.records import Put
-from tests.integration.conftest import DaemonProcess, Project, wait_until
+from tests.integration.conftest import BACKENDS, DaemonProcess, Project, wait_until
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 StartDaemon = Callable[..., DaemonProcess]
 

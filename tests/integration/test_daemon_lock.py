@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.integration.conftest import DaemonProcess, Project
+import pytest
+
+from tests.integration.conftest import BACKENDS, DaemonProcess, Project
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
 def test_second_daemon_refuses_to_start(

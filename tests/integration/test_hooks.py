@@ -8,7 +8,9 @@ import subprocess
 import pytest
 
 from coordinator import layout
-from tests.integration.conftest import SWARM, Project
+from tests.integration.conftest import BACKENDS, SWARM, Project
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 PLAN = """\
 phase: p1
