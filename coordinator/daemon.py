@@ -270,6 +270,9 @@ class Daemon:
                     return
                 async with anyio.create_task_group() as group:
                     self._group = group
+                    # Agents the catch-up pass started had no task group to wait in.
+                    for child in self.children.values():
+                        group.start_soon(self._await_exit, child)
                     group.start_soon(self._handle_signals, group.cancel_scope)
                     if self.watch_worktree:
                         group.start_soon(self._watch_worktree)

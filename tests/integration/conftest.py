@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from memory.locator import url_path
@@ -41,6 +44,23 @@ def wait_until(
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(interval)  # polling a condition against a deadline, not settling
+
+
+@contextmanager
+def hold_write_lock(project: Project) -> Iterator[None]:
+    """Hold the store's write lock, as another writer would, for the block."""
+    if project.url is None:
+        holder = sqlite3.connect(project.db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    else:
+        holder = psycopg.connect(project.url, autocommit=True)  # type: ignore[assignment]
+        holder.execute("BEGIN")
+        holder.execute("SELECT 1 FROM store_meta WHERE id = 1 FOR UPDATE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 @dataclass
@@ -138,9 +158,16 @@ def git_env() -> dict[str, str]:
     return env
 
 
-#: The store backends a suite runs on: `pytestmark = pytest.mark.parametrize("backend",
-#: BACKENDS, indirect=True)` runs every test of a module on each.
+#: The store backends. A suite that sets `RUN_ON_EVERY_BACKEND = True` runs each of its
+#: tests that uses a project (through the `backend` fixture) once on each.
 BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise `backend` for the suites that run on every backend."""
+    on_every = getattr(metafunc.module, "RUN_ON_EVERY_BACKEND", False)
+    if on_every and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
 @pytest.fixture

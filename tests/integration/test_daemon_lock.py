@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
+from tests.integration.conftest import DaemonProcess, Project
 
-from tests.integration.conftest import BACKENDS, DaemonProcess, Project
-
-pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+#: Every test of this suite that uses a project runs on SQLite and on PostgreSQL.
+RUN_ON_EVERY_BACKEND = True
 
 
 def test_second_daemon_refuses_to_start(

@@ -8,9 +8,10 @@ import subprocess
 import pytest
 
 from coordinator import layout
-from tests.integration.conftest import BACKENDS, SWARM, Project
+from tests.integration.conftest import SWARM, Project
 
-pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+#: Every test of this suite that uses a project runs on SQLite and on PostgreSQL.
+RUN_ON_EVERY_BACKEND = True
 
 PLAN = """\
 phase: p1
