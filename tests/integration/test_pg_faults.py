@@ -4,12 +4,14 @@ again, catches up from its cursor and misses nothing written meanwhile."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 
+import psycopg
 import pytest
 
 from tests.integration.conftest import DaemonProcess, Project, wait_until
-from tests.pg import admin
+from tests.pg import PG_URL, admin
 
 RUN_ON_EVERY_BACKEND = False
 
@@ -89,6 +91,39 @@ def test_the_daemon_survives_killed_connections_and_misses_nothing(
     project.ok("hooks", "pre-task", "--task-id", "second", "--agent", "bob")
     project.ok("hooks", "post-task", "--task-id", "second", "--agent", "bob")
     wait_until(lambda: _status(project, "third") == "ready", what="third ready")
+    assert daemon.proc.poll() is None
+
+
+def _reachable() -> bool:
+    try:
+        psycopg.connect(PG_URL, connect_timeout=2).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _restart_server() -> None:
+    """Restart the test server (root runs `pg_ctlcluster` on Debian's cluster layout)."""
+    with admin() as conn:
+        row = conn.execute("SHOW cluster_name").fetchone()
+    assert row is not None and "/" in str(row[0]), f"cannot tell the cluster from {row}"
+    version, name = str(row[0]).split("/", 1)
+    subprocess.run(["pg_ctlcluster", version, name, "restart"], check=True, timeout=120)
+
+
+def test_the_daemon_survives_a_server_restart(
+    project: Project, start_daemon: Callable[..., DaemonProcess]
+) -> None:
+    project.ok("plan", "load", str(project.write_plan(PLAN)))
+    daemon = start_daemon("--interval", "3600", "--no-watch-worktree")
+    wait_until(lambda: _status(project, "first") == "ready", what="first ready")
+    _restart_server()
+    wait_until(_reachable, what="the server back", interval=0.2)
+
+    project.ok("hooks", "pre-task", "--task-id", "first", "--agent", "ann")
+    project.ok("hooks", "post-task", "--task-id", "first", "--agent", "ann")
+    wait_until(lambda: _status(project, "second") == "ready", what="second ready after restart")
+    wait_until(lambda: _holds_daemon_lock(daemon.proc.pid), what="the lock to be held again")
     assert daemon.proc.poll() is None
 
 
