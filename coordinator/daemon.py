@@ -60,6 +60,7 @@ from coordinator.state import (
 )
 from memory.aio import AsyncStore
 from memory.errors import CompactedRevision, Refused, SwarmError
+from memory.locator import describe
 from memory.lock import daemon_lock
 from memory.records import Change, Compare, Put, Record, WriteOp
 from memory.store import Store
@@ -280,7 +281,7 @@ class Daemon:
                     # pass that picks up whatever changed since the catch-up above.
                     try:
                         await group.start(self._watch_store)
-                        log.info("watching", store=str(self.db_path), interval=self.interval)
+                        log.info("watching", store=describe(self.db_path), interval=self.interval)
                         task_status.started()
                         await self._loop()
                     finally:

@@ -67,3 +67,9 @@ def redact(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+def describe(target: str | os.PathLike[str]) -> str:
+    """The store as a person reads it: its file, or its URL without the password."""
+    url = pg_url(target)
+    return os.fspath(target) if url is None else redact(url)

@@ -9,7 +9,7 @@ import click
 from coordinator.cli.common import CliState, pass_state
 from coordinator.project import STORE_DIR, STORE_FILE, default_store_path
 from memory.errors import StoreError
-from memory.locator import URL_FILE, pg_url, read_url_file, redact, url_path
+from memory.locator import URL_FILE, describe, pg_url, read_url_file, redact, url_path
 from memory.store import Store
 
 GITIGNORE = "# Created by swarm init: the store, logs and locks are local to this machine.\n*\n"
@@ -61,12 +61,6 @@ def store_target(state: CliState) -> Path:
     if recorded.is_file() and not default.exists():
         return url_path(read_url_file(recorded), default.parent)
     return default
-
-
-def describe(db_path: Path) -> str:
-    """The store as a person reads it: its file, or its URL without the password."""
-    url = pg_url(db_path)
-    return str(db_path) if url is None else redact(url)
 
 
 @click.command("init")
