@@ -147,3 +147,26 @@ def test_moving_a_store_between_backends_is_exact(
         assert back.list_prefix() == records
         assert back.revision() == revision
     assert again.getvalue() == exported.getvalue()
+
+
+def test_an_older_schema_is_migrated_on_open_and_the_migration_recorded(
+    pg_schemas: Schemas, clock: FakeClock
+) -> None:
+    url = pg_schemas.new()
+    number, name, statements = sql.MIGRATIONS[0]
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in (*statements, *sql.PG_NOTIFY_SETUP):
+            conn.execute(sql.postgres(statement))
+        conn.execute(sql.postgres(sql.RECORD_MIGRATION), (number, name, clock()))
+    with Store.open(url, clock=clock) as store:
+        store.put("k", 1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        versions = [row[0] for row in conn.execute("SELECT version FROM migrations ORDER BY 1")]
+        indexes = {
+            row[0]
+            for row in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            )
+        }
+    assert versions == [n for n, _, _ in sql.MIGRATIONS]
+    assert {"kv_expires_at", "changes_key_rev"} <= indexes
