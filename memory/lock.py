@@ -64,7 +64,7 @@ def daemon_lock(db_path: Path) -> DaemonLock:
     """The daemon lock of the store at `db_path` (a file, or a path standing for a URL)."""
     url = pg_url(db_path)
     if url is not None:
-        from memory.pg import AdvisoryLock
+        from memory.pg_listen import AdvisoryLock
 
         return AdvisoryLock(url, DaemonLockHeld)
     return LockFile(db_path.resolve().parent / "daemon.lock")

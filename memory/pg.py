@@ -1,8 +1,10 @@
-"""The PostgreSQL store: the same engine and statements as the SQLite store, over psycopg 3.
+"""The PostgreSQL store: the same engine and statements as the SQLite store, on a server.
 
-`PgStore` is the synchronous twin for hook processes (one connection, no pool);
-`memory.pg_aio.AsyncPgStore` serves the daemon from a connection pool. Both drive `memory.engine`
-steps, with each statement put in PostgreSQL's dialect by `memory.sql.postgres`.
+`PgStore` is the synchronous twin for hook processes: one connection, no pool, through
+`memory.libpq` (importing psycopg would cost a hook more than its work).
+`memory.pg_aio.AsyncPgStore` serves the daemon from a psycopg connection pool, and
+`memory.pg_listen` has the LISTEN/NOTIFY wake-ups and the daemon lock. All drive
+`memory.engine` steps, each statement put in PostgreSQL's dialect by `sql.postgres`.
 
 Writers take the store header's row lock first (`FOR UPDATE`), as SQLite writers take
 `BEGIN IMMEDIATE`: write transactions run one at a time under READ COMMITTED and see
@@ -10,22 +12,17 @@ each other's commits, so the revision counter, CAS and the change log keep SQLit
 semantics exactly. Reads run in REPEATABLE READ READ ONLY snapshots. A serialization
 failure or deadlock can only arise while a writer waits for that lock; it is retried
 there, inside the store. Every committed write bumps the revision once, and a trigger
-sends one NOTIFY carrying it (see `sql.PG_NOTIFY_SETUP`), which `wakeups` listens for.
+sends one NOTIFY carrying it (see `sql.PG_NOTIFY_SETUP`), which `pg_listen` listens for.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import threading
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
-
-import psycopg
-from psycopg import errors as pg_errors
 
 from memory import sql
 from memory.engine import Steps
@@ -38,6 +35,7 @@ from memory.errors import (
     StoreUnreachable,
     SwarmError,
 )
+from memory.libpq import Connection, PqError
 from memory.locator import redact
 from memory.settings import env_seconds
 from memory.store import Store, resolve_timeout
@@ -55,7 +53,26 @@ STOP_CHECK = 0.5
 #: Seconds between reconnection attempts of a wake-up source that lost its connection.
 RECONNECT_DELAY = 0.5
 
-RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+#: SQLSTATEs of a serialization failure and a deadlock: retried by the store.
+RETRYABLE = frozenset({"40001", "40P01"})
+#: SQLSTATEs of a lock wait that ran out (lock_timeout) or was cancelled.
+_LOCKED = frozenset({"55P03", "57014"})
+#: SQLSTATEs of a server that went away (shutdown, crash, terminated backend).
+_GONE = frozenset({"57P01", "57P02", "57P03"})
+
+
+def retryable(err: Exception) -> bool:
+    """Whether a driver error is a serialization failure or deadlock, worth a retry."""
+    return getattr(err, "sqlstate", None) in RETRYABLE
+
+
+def _connection_lost(err: Exception, sqlstate: str | None) -> bool:
+    if sqlstate is not None:
+        return sqlstate.startswith("08") or sqlstate in _GONE
+    if isinstance(err, PqError):
+        return True
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(err, psycopg.OperationalError)
 
 
 def glob_to_regex(glob: str) -> str:
@@ -83,28 +100,35 @@ def glob_to_regex(glob: str) -> str:
     return "".join(out)
 
 
-def translate(err: psycopg.Error, url: str) -> SwarmError:
-    """The project's error for a driver error, naming the store without its password."""
+def translate(err: Exception, url: str) -> SwarmError:
+    """The project's error for a driver error (libpq's or psycopg's), naming the store
+    without its password."""
     where = redact(url)
     lines = str(err).strip().splitlines()
     first = lines[0] if lines else type(err).__name__
-    if isinstance(err, pg_errors.LockNotAvailable | pg_errors.QueryCanceled):
+    sqlstate = getattr(err, "sqlstate", None)
+    if sqlstate in _LOCKED:
         return StoreLocked(f"{where} is locked by another writer (lock timeout ran out); retry")
-    if isinstance(err, pg_errors.InsufficientPrivilege):
+    if sqlstate == "42501":
         return StoreError(f"the role lacks a privilege on {where}: {first}")
-    if isinstance(err, psycopg.OperationalError):
+    if _connection_lost(err, sqlstate):
         return StoreUnreachable(f"cannot reach the PostgreSQL store at {where}: {first}")
     return StoreError(f"store error on {where}: {first}")
 
 
-def connect_kwargs(url: str, application: str) -> dict[str, Any]:
-    """Connection settings: autocommit (we send BEGIN/COMMIT), a connect timeout unless
-    the URL sets one, and an application name that shows in `pg_stat_activity`."""
-    kwargs: dict[str, Any] = {"autocommit": True, "application_name": application}
+def connect_settings(url: str, application: str) -> dict[str, str]:
+    """libpq settings beside the URL: an application name that shows in
+    `pg_stat_activity`, and a connect timeout unless the URL sets one."""
+    settings = {"application_name": application}
     if "connect_timeout" not in url:
         timeout = env_seconds("SWARM_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT, positive=True)
-        kwargs["connect_timeout"] = max(2, round(timeout))
-    return kwargs
+        settings["connect_timeout"] = str(max(2, round(timeout)))
+    return settings
+
+
+def connect_kwargs(url: str, application: str) -> dict[str, Any]:
+    """psycopg's connection arguments: autocommit (we send BEGIN/COMMIT) and the settings."""
+    return {"autocommit": True, **connect_settings(url, application)}
 
 
 def pg_statement(query: tuple[str, Any]) -> tuple[str, Any]:
@@ -116,7 +140,7 @@ def pg_statement(query: tuple[str, Any]) -> tuple[str, Any]:
     return sql.postgres(statement), (params or None)
 
 
-def drive(conn: psycopg.Connection[Any], steps: Steps[T]) -> T:
+def drive(conn: Any, steps: Steps[T]) -> T:
     """Run engine steps on a connection: execute each query, send back its rows."""
     try:
         query = next(steps)
@@ -203,11 +227,11 @@ def setup(url: str, now: float, *, create: bool, fresh: bool = True) -> Steps[tu
     return str(schema), created
 
 
-def _rollback(conn: psycopg.Connection[Any]) -> None:
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE and not conn.closed:
+def _rollback(conn: Connection) -> None:
+    if not conn.idle:
         try:
             conn.execute("ROLLBACK")
-        except psycopg.Error:
+        except PqError:
             # The connection is gone; the server rolled the transaction back with it.
             conn.close()
 
@@ -227,7 +251,7 @@ class PgStore(Store):
 
     def __init__(
         self,
-        conn: psycopg.Connection[Any],
+        conn: Connection,
         url: str,
         path: Path,
         schema: str,
@@ -257,13 +281,13 @@ class PgStore(Store):
     ) -> PgStore:
         """Connect to the store at `url` (creating its schema with `create`)."""
         try:
-            conn = psycopg.connect(url, **connect_kwargs(url, "swarm"))
-        except psycopg.Error as err:
+            conn = Connection(url, connect_settings(url, "swarm"))
+        except PqError as err:
             raise translate(err, url) from None
         try:
             conn.execute(lock_timeout_statement(busy_timeout))
             schema, created = drive(conn, setup(url, clock(), create=create))
-        except psycopg.Error as err:
+        except PqError as err:
             conn.close()
             raise translate(err, url) from None
         except BaseException:
@@ -284,7 +308,7 @@ class PgStore(Store):
                 return drive(self._pg, steps)
             finally:
                 _rollback(self._pg)
-        except psycopg.Error as err:
+        except PqError as err:
             raise translate(err, self.url) from None
 
     def _begin_write(self) -> None:
@@ -293,9 +317,9 @@ class PgStore(Store):
                 self._pg.execute(sql.PG_BEGIN_WRITE)
                 self._pg.execute(sql.PG_LOCK_WRITERS)
                 return
-            except RETRYABLE:
+            except PqError as err:
                 _rollback(self._pg)
-                if attempt == LOCK_RETRIES - 1:
+                if not retryable(err) or attempt == LOCK_RETRIES - 1:
                     raise
                 time.sleep(0.001 * 2**attempt)
 
@@ -309,7 +333,7 @@ class PgStore(Store):
                 _rollback(self._pg)
                 raise
             return result
-        except psycopg.Error as err:
+        except PqError as err:
             raise translate(err, self.url) from None
 
     def integrity_check(self) -> str:
@@ -326,143 +350,3 @@ class PgStore(Store):
 def ping() -> Steps[bool]:
     rows = yield ("SELECT true", ())
     return bool(rows[0][0])
-
-
-# --- wake-ups: LISTEN/NOTIFY with a periodic backstop ------------------------------------
-
-
-def listen_statement(schema: str) -> psycopg.sql.Composed:
-    from psycopg import sql as pgsql
-
-    return pgsql.SQL("LISTEN {}").format(pgsql.Identifier(sql.PG_CHANNEL_PREFIX + schema))
-
-
-def _listen(url: str) -> psycopg.Connection[Any]:
-    conn = psycopg.connect(url, **connect_kwargs(url, "swarm-watch"))
-    try:
-        row = conn.execute("SELECT current_schema()").fetchone()
-        if row is None or row[0] is None:
-            raise NoStore(f"{redact(url)}: the search_path names no existing schema")
-        conn.execute(listen_statement(str(row[0])))
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def wakeups(url: str, poll: float, stop: threading.Event | None = None) -> Iterator[None]:
-    """Yield once listening, then on every committed write (NOTIFY) or when `poll` seconds
-    pass, until `stop` is set. A lost connection is re-made; each (re)connection and each
-    failed attempt yields too, so that the caller catches up (or sees the error)."""
-    conn: psycopg.Connection[Any] | None = None
-    stopped = stop.is_set if stop is not None else (lambda: False)
-    try:
-        while not stopped():
-            try:
-                if conn is None:
-                    conn = _listen(url)
-                    last = time.monotonic()
-                    yield None
-                    continue
-                step = max(0.0, min(STOP_CHECK, poll - (time.monotonic() - last)))
-                notified = any(True for _ in conn.notifies(timeout=step, stop_after=1))
-                if notified or time.monotonic() - last >= poll:
-                    last = time.monotonic()
-                    yield None
-            except psycopg.Error:
-                if conn is not None:
-                    conn.close()
-                    conn = None
-                if stop is not None:
-                    stop.wait(RECONNECT_DELAY)
-                else:
-                    time.sleep(RECONNECT_DELAY)
-                last = time.monotonic()
-                yield None
-    finally:
-        if conn is not None:
-            conn.close()
-
-
-# --- one daemon per store ------------------------------------------------------------------
-
-
-def holder_name() -> str:
-    """How this process shows in `pg_stat_activity` while it holds the daemon lock."""
-    # application_name keeps 63 bytes: the pid first, so a long host name is what is cut.
-    return f"swarm-daemon pid {os.getpid()} on {socket.gethostname()}"
-
-
-class AdvisoryLock:
-    """One daemon per store across machines: a session-level advisory lock on a connection
-    of its own, released by the server when that connection ends.
-
-    A keeper thread checks the connection every second; when it was lost (a server
-    restart, a killed backend) it takes the lock again. If another daemon took it
-    meanwhile, `on_lost` runs; by default it sends this process SIGTERM, the daemon's
-    clean stop, since two daemons must not act on one store.
-    """
-
-    def __init__(self, url: str, refuse: Callable[[str], SwarmError]) -> None:
-        self.url = url
-        self._refuse = refuse
-        self._conn: psycopg.Connection[Any] | None = None
-        self._stop = threading.Event()
-        self._keeper: threading.Thread | None = None
-        self.on_lost: Callable[[], object] | None = None
-
-    def _take(self) -> psycopg.Connection[Any]:
-        conn = psycopg.connect(self.url, **connect_kwargs(self.url, holder_name()))
-        try:
-            row = conn.execute(sql.PG_TRY_DAEMON_LOCK).fetchone()
-            if row is None or not row[0]:
-                held = conn.execute(sql.PG_DAEMON_LOCK_HOLDER).fetchone()
-                holder = str(held[0]) if held and held[0] else "another session"
-                holder = holder.removeprefix("swarm-daemon ")
-                raise self._refuse(
-                    f"another swarm daemon ({holder}) is already running on this store"
-                )
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def acquire(self) -> None:
-        """Take the lock or raise the refusal naming the host and pid that hold it."""
-        try:
-            self._conn = self._take()
-        except psycopg.Error as err:
-            raise translate(err, self.url) from None
-        self._keeper = threading.Thread(target=self._keep, name="swarm-lock-keeper", daemon=True)
-        self._keeper.start()
-
-    def _keep(self) -> None:
-        while not self._stop.wait(1.0):
-            conn = self._conn
-            try:
-                if conn is None or conn.closed:
-                    raise psycopg.OperationalError("lock connection closed")
-                conn.execute("SELECT 1")
-            except psycopg.Error:
-                if conn is not None:
-                    conn.close()
-                self._conn = None
-                try:
-                    self._conn = self._take()
-                except psycopg.Error:
-                    continue  # the server is still away: try again
-                except SwarmError:
-                    if self.on_lost is not None:
-                        self.on_lost()
-                    else:
-                        os.kill(os.getpid(), signal.SIGTERM)
-                    return
-
-    def release(self) -> None:
-        """Drop the lock (closing its connection)."""
-        self._stop.set()
-        if self._keeper is not None:
-            self._keeper.join(timeout=5)
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None

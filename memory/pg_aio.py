@@ -21,16 +21,16 @@ from memory.pg import (
     DEFAULT_CONNECT_TIMEOUT,
     LOCK_RETRIES,
     RECONNECT_DELAY,
-    RETRYABLE,
     STOP_CHECK,
     connect_kwargs,
-    listen_statement,
     lock_timeout_statement,
     pg_statement,
     ping,
+    retryable,
     setup,
     translate,
 )
+from memory.pg_listen import listen_statement
 
 if TYPE_CHECKING:
     import anyio
@@ -155,9 +155,9 @@ class AsyncPgStore(AsyncStore):
                 await conn.execute(sql.PG_BEGIN_WRITE)
                 await conn.execute(sql.PG_LOCK_WRITERS)
                 break
-            except RETRYABLE:
+            except psycopg.Error as err:
                 await _arollback(conn)
-                if attempt == LOCK_RETRIES - 1:
+                if not retryable(err) or attempt == LOCK_RETRIES - 1:
                     raise
                 await anyio.sleep(0.001 * 2**attempt)
         try:

@@ -76,9 +76,9 @@ def wakeups(db_path: Path, poll: float, stop: threading.Event | None = None) -> 
     pass, until `stop` is set."""
     url = pg_url(db_path)
     if url is not None:
-        from memory import pg
+        from memory import pg_listen
 
-        yield from pg.wakeups(url, poll, stop)
+        yield from pg_listen.wakeups(url, poll, stop)
         return
     from watchfiles import watch
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +15,12 @@ import psycopg
 import pytest
 
 from memory import pg, sql
-from memory.errors import NoStore, NotASwarmStore, StoreUnreachable
+from memory.errors import NoStore, NotASwarmStore, StoreError, StoreUnreachable
+from memory.libpq import PqError
 from memory.locator import pg_url, redact, url_path
 from memory.records import Put
 from memory.store import Store
-from tests.memory.conftest import FakeClock
+from tests.memory.conftest import FakeClock, subprocess_env
 from tests.pg import Schemas, admin
 
 
@@ -106,20 +109,57 @@ def test_a_serialization_failure_taking_the_write_lock_is_retried(
 ) -> None:
     store = Store.create(pg_schemas.new())
     assert isinstance(store, pg.PgStore)
-    failures = iter([psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected])
+    failures = iter(["40001", "40P01"])  # a serialization failure, then a deadlock
     real = store._pg.execute
 
     def flaky(query: Any, params: Any = None) -> Any:
         if query == sql.PG_LOCK_WRITERS:
-            error = next(failures, None)
-            if error is not None:
-                raise error("injected")
+            state = next(failures, None)
+            if state is not None:
+                real("SELECT 1")
+                raise PqError("injected", state)
         return real(query, params)
 
     monkeypatch.setattr(store._pg, "execute", flaky)
     assert store.put("k", 1).mod_rev == 1
     assert next(failures, None) is None
+    monkeypatch.undo()
+    # Any other error is not retried: it is the project's own, once.
+    monkeypatch.setattr(store._pg, "execute", _raising(PqError("boom", "XX000"), real))
+    with pytest.raises(StoreError, match="boom"):
+        store.put("k", 2)
     store.close()
+
+
+def _raising(error: Exception, real: Any) -> Any:
+    def execute(query: Any, params: Any = None) -> Any:
+        if query == sql.PG_LOCK_WRITERS:
+            raise error
+        return real(query, params)
+
+    return execute
+
+
+def test_the_hook_path_never_imports_psycopg(pg_schemas: Schemas) -> None:
+    url = pg_schemas.new()
+    Store.create(url).close()
+    code = (
+        "import sys\n"
+        "from memory.store import Store\n"
+        f"with Store.open({url!r}) as s:\n"
+        "    s.put('k', {'v': [1.5, None, True]})\n"
+        "    assert s.get('k').value == {'v': [1.5, None, True]}\n"
+        "assert 'psycopg' not in sys.modules, 'psycopg imported'\n"
+        "assert 'asyncio' not in sys.modules, 'asyncio imported'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_moving_a_store_between_backends_is_exact(
