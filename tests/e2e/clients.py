@@ -168,6 +168,19 @@ class Client:
             ]
         return [str(binary), "--yolo", *extra, "-p", prompt]
 
+    def mcp_tool(self, server: str, tool: str) -> str:
+        """The name the client gives the model for MCP server `server`'s tool `tool`
+        (Codex offers MCP tools only through its `tool_search`, which the fake model does
+        not speak)."""
+        if self.name == "gemini":
+            return f"mcp_{server}_{tool}"
+        return f"mcp__{server}__{tool}"
+
+    def mcp_options(self, tools: Sequence[str]) -> list[str]:
+        """The options that let a session call these MCP tools without asking (`--yolo`
+        already does for Gemini CLI)."""
+        return ["--allowedTools", *tools] if self.name == "claude" else []
+
     def edit(
         self, repo: Path, path: str, old: str, new: str, *, gate: str | None = None
     ) -> list[Turn]:
