@@ -24,8 +24,10 @@ A call names the client's own tool, MCP tools included. Claude Code calls them
     Scenario("mcp", [Turn([ToolCall("mcp__swarm__claim_files", {...})]),
                      Turn([ToolCall("mcp__swarm__task_finish", {...})]), Turn(text="done")])
 
-started with `--mcp-config FILE --allowedTools mcp__swarm__claim_files
-mcp__swarm__task_finish` (`Workspace.start(name, prompt, *options)`).
+started with `--allowedTools mcp__swarm__claim_files mcp__swarm__task_finish`
+(`Workspace.start(name, prompt, *options)`); Claude Code loads the project's `.mcp.json`
+(written by `swarm init --claude`) in `-p` mode. Gemini CLI calls them `mcp_swarm_<tool>`
+(`Client.mcp_tool`); Codex offers them only through its `tool_search`, not spoken here.
 """
 
 from __future__ import annotations
