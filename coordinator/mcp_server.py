@@ -7,6 +7,10 @@ agent, find its next task). Every tool makes the same library call the matching 
 so a refusal is the hook's refusal: the tool result is an error whose text is the one-line
 reason `swarm hooks` prints (with the detail lines under it).
 
+It speaks for `SWARM_AGENT_ID` or `--agent`, else for the agent its own client's hooks
+registered (found from the client process, on each call: coordinator.identity), so that
+the hooks see its claims as the agent's own.
+
 Resources (the dashboard, the event log, each plan) are re-read whenever the store changes
 (the same WAL watcher the daemon wakes on), and a subscribed client is told when one's
 content changed: on `subscriptions/listen` streams (2026-07-28 clients) and through
