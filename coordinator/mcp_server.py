@@ -524,7 +524,7 @@ def add_task_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         another agent runs it, or (status complete) if its gates fail: the error lists each
         failed gate."""
         from coordinator.claims import release_ops
-        from coordinator.tasks import finish_task, refuse_gate_failures
+        from coordinator.task_finish import finish_task, refuse_gate_failures
 
         def finish(store: Store, caller: Caller) -> dict[str, Any]:
             done = finish_task(store, task_id, status, caller.name(), summary, metrics, release_ops)

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from coordinator import layout
 from coordinator.liveness import agent_ttl
 from coordinator.state import Agent, Notification, TaskRun, encode, event_op, notify_ops
-from coordinator.tasks import ReleaseOps
 from memory.errors import SwarmError
 from memory.records import Delete, Put, WriteOp
 from memory.store import Store
 
 if TYPE_CHECKING:
     from coordinator.identity import ProcessId
+    from coordinator.task_finish import ReleaseOps
 
 
 def start_session(

@@ -73,7 +73,7 @@ def pre_task(args: argparse.Namespace, store: Store) -> int:
 
 def post_task(args: argparse.Namespace, store: Store) -> int:
     """Record a task's outcome, receipt and timing; release the agent's claims on it."""
-    from coordinator.tasks import finish_task, refuse_gate_failures
+    from coordinator.task_finish import finish_task, refuse_gate_failures
 
     done = finish_task(
         store,

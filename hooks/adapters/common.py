@@ -476,7 +476,7 @@ def finish_on_stop(hook: Hook) -> None:
     if task is None:
         return
     from coordinator.claims import release_ops
-    from coordinator.tasks import finish_task
+    from coordinator.task_finish import finish_task
 
     summary = f"completed when {hook.adapter.name} stopped ({hook.event})"
     finish_task(hook.store(), task, "complete", hook.agent, summary, None, release_ops)

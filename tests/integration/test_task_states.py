@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from coordinator.plan import parse_plan
+from coordinator.task_finish import finish_task
 from coordinator.task_states import read_task_states
-from coordinator.tasks import finish_task, load_plan, read_state, report_progress, start_task
+from coordinator.tasks import load_plan, read_state, report_progress, start_task
 from memory.records import Put
 from memory.store import Store
 
