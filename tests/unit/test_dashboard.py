@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from coordinator.critical_path import critical_path
 from coordinator.dashboard import (
     DashboardWriter,
     cell,
@@ -20,13 +21,8 @@ from coordinator.dashboard import (
 )
 from coordinator.plan import Plan, parse_plan
 from coordinator.readiness import keys_of
-from coordinator.report import (
-    build_report,
-    compare_metrics,
-    critical_path,
-    numeric_metrics,
-    render_report,
-)
+from coordinator.report import build_report, render_report
+from coordinator.report_metrics import compare_metrics, numeric_metrics
 from coordinator.state import Progress, TaskRun
 from coordinator.timefmt import human_duration
 from coordinator.views import phase_progress, task_row

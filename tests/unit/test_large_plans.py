@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from coordinator import plan_yaml
+from coordinator.critical_path import critical_path
 from coordinator.errors import PlanError
 from coordinator.plan import parse_plan, topological_order
-from coordinator.report import critical_path
 
 
 def chain_yaml(count: int, *, dependents_first: bool) -> str:

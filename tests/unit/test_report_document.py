@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from coordinator.report import (
-    blockers_and_risks,
-    gate_metric_names,
-    gate_targets,
-    go_no_go,
-    status_matrix,
-    timeline,
-)
+from coordinator.report_document import blockers_and_risks, go_no_go, status_matrix, timeline
+from coordinator.report_metrics import gate_metric_names, gate_targets
 
 
 def row(name: str, **fields: Any) -> dict[str, Any]:
