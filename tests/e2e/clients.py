@@ -257,6 +257,10 @@ model_provider = "e2e"
 approval_policy = "never"
 sandbox_mode = "danger-full-access"
 check_for_update_on_startup = false
+# Codex leaves an optional MCP server out of the first turn's tools when it takes more
+# than a second to start (the default grace); `swarm mcp` can, on a loaded machine. 0
+# waits for each server's own startup_timeout_sec (10 s) instead.
+mcp_optional_startup_grace_ms = 0
 
 # Left on, these reach github.com and chatgpt.com at start-up.
 [analytics]
