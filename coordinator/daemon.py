@@ -32,7 +32,6 @@ from coordinator.daemon_model import ChangeBatch, Model
 from coordinator.daemon_upkeep import Upkeep
 from coordinator.departures import commit_letting_go
 from coordinator.processes import DaemonRunning, LockFile
-from coordinator.readiness import keys_of
 from coordinator.reconcile import Write
 from coordinator.reconcile.escalate import escalations, next_due
 from coordinator.reconcile.notices import OPERATOR
@@ -51,6 +50,8 @@ __all__ = ["BATCH", "OPERATOR", "SPAWN_PAUSE_VAR", "STARTING", "Daemon", "Daemon
 
 #: Changes read per batch while catching up.
 BATCH = 2000
+#: Tasks whose records are read in one transaction when a pass settles them.
+SETTLE_CHUNK = 500
 #: How many changes the daemon keeps in the log by default (`--keep-changes`).
 DEFAULT_KEEP_CHANGES = 100_000
 #: A failed pass is retried after this many seconds, doubling up to `RETRY_MAX`.
@@ -314,9 +315,8 @@ class Daemon:
                 stats.stale += 1
         # Gate checks go first: a dependent settled before its requirement's failing gate
         # was checked would be marked ready (and notified, or spawned) on a stale `complete`.
-        for task_id in sorted(affected, key=lambda t: (t not in batch.completed, t)):
-            if await self._settle(task_id, now, gate_check=task_id in batch.completed):
-                stats.transitions += 1
+        order = sorted(affected, key=lambda t: (t not in batch.completed, t))
+        stats.transitions += await self._settle(order, batch.completed, now)
         await self._housekeeping(stats, batch, now, full=full)
         # Before the cursor is persisted, so a reader who sees the cursor reach a revision
         # knows the dashboards reflect it.
@@ -384,17 +384,36 @@ class Daemon:
 
     # --- reconcilers ---------------------------------------------------------------------
 
-    async def _settle(self, task_id: str, now: float, *, gate_check: bool) -> bool:
-        """Bring one task's status in line with its readiness; True when it changed."""
-        spec = self.model.specs.get(task_id)
-        if spec is None:
-            return False
-        keys = {spec.status_key, layout.run_key(task_id), *keys_of(spec)}
-        records = await self.store.get_many(keys)
-        values = {k: r.value for k, r in records.items()}
-        run = TaskRun.from_json(values.get(layout.run_key(task_id)))
-        write = settle(spec, records.get(spec.status_key), run, values, now, gate_check=gate_check)
-        return write is not None and await self.apply(write, now)
+    async def _settle(self, order: list[str], completed: set[str], now: float) -> int:
+        """Bring each task's status in line with its readiness, in `order` (gate checks
+        for those in `completed`); return how many changed.
+
+        Records are read for `SETTLE_CHUNK` tasks at a time, in one read transaction, and
+        each committed write updates that snapshot, so a dependent settled after its
+        requirement sees the requirement's new status: O(tasks settled), not one read each."""
+        model = self.model
+        tasks = [task_id for task_id in order if task_id in model.specs]
+        changed = 0
+        for start in range(0, len(tasks), SETTLE_CHUNK):
+            chunk = tasks[start : start + SETTLE_CHUNK]
+            keys: set[str] = set()
+            for task_id in chunk:
+                keys.update(model.reads.get(task_id, ()))
+                keys.update((layout.status_key(task_id), layout.run_key(task_id)))
+            records = await self.store.get_many(keys)
+            values = {key: record.value for key, record in records.items()}
+            for task_id in chunk:
+                spec = model.specs[task_id]
+                status = records.get(spec.status_key)
+                model.statuses[task_id] = None if status is None else str(status.value)
+                run = TaskRun.from_json(values.get(layout.run_key(task_id)))
+                gate_check = task_id in completed
+                write = settle(spec, status, run, values, now, gate_check=gate_check)
+                if write is not None and await self.apply(write, now):
+                    changed += 1
+                    for done, new in write.statuses.items():
+                        values[layout.status_key(done)] = new
+        return changed
 
     async def _escalate(self, now: float) -> int:
         """Escalate, once each, tasks past their deadline or late to start."""

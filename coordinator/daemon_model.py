@@ -71,8 +71,11 @@ class Model:
     statuses: dict[str, str | None] = field(default_factory=dict)
     runs: dict[str, TaskRun] = field(default_factory=dict)
     plans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Which tasks read each key (the reverse-dependency index), kept by `_index_task`.
     watchers: dict[str, set[str]] = field(default_factory=dict)
     runnable: set[str] = field(default_factory=set)
+    #: The keys each task reads (`keys_of` of its spec), to take it out of `watchers`.
+    reads: dict[str, frozenset[str]] = field(default_factory=dict)
     #: Live agents that registered a branch or worktree (for merge prediction).
     workspaces: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
@@ -112,11 +115,30 @@ class Model:
         """Rebuild which tasks read which keys, and which tasks have a `run:` command."""
         self.watchers = {}
         self.runnable = set()
-        for task_id, spec in self.specs.items():
-            for key in keys_of(spec):
-                self.watchers.setdefault(key, set()).add(task_id)
-            if spec.run:
-                self.runnable.add(task_id)
+        self.reads = {}
+        for task_id in self.specs:
+            self._index_task(task_id)
+
+    def _index_task(self, task_id: str) -> None:
+        """Bring the index in line with one task's spec (or its absence): O(its keys)."""
+        for key in self.reads.pop(task_id, ()):
+            readers = self.watchers.get(key)
+            if readers is not None:
+                readers.discard(task_id)
+                if not readers:
+                    del self.watchers[key]
+        spec = self.specs.get(task_id)
+        if spec is None:
+            self.runnable.discard(task_id)
+            return
+        keys = frozenset(keys_of(spec))
+        self.reads[task_id] = keys
+        for key in keys:
+            self.watchers.setdefault(key, set()).add(task_id)
+        if spec.run:
+            self.runnable.add(task_id)
+        else:
+            self.runnable.discard(task_id)
 
     def session_of(self, spec: TaskSpec) -> str:
         """The session named by the task's plan (the phase when it names none)."""
@@ -169,7 +191,8 @@ class Model:
                 self.specs.pop(task_id, None)
             else:
                 affected.add(task_id)
-        self.index()
+        # Only this task's entries change: a plan load of n specs costs O(n), not O(n²).
+        self._index_task(task_id)
         return affected
 
 
