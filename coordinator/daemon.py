@@ -137,6 +137,9 @@ class Daemon:
         try:
             self._store = await AsyncStore.open(self.db_path, actor="swarm-daemon")
             try:
+                if not once:
+                    # Rendered beside the loop (once its task group runs), off every pass.
+                    self.upkeep.defer_dashboards()
                 await self._load()
                 try:
                     stats = await self.run_pass(self.clock(), full=True)
@@ -159,6 +162,7 @@ class Daemon:
                 async with anyio.create_task_group() as group:
                     self._group = group
                     group.start_soon(self._handle_signals, group.cancel_scope)
+                    group.start_soon(self.upkeep.render_dashboards)
                     # Agents the catch-up pass started, before there was a group to
                     # watch their exit in.
                     self.agents.watch_exits()
@@ -176,6 +180,7 @@ class Daemon:
                         # cancelling the task that waits on it is not enough.
                         self._stop.set()
             finally:
+                await self.upkeep.flush_dashboards()
                 await self.store.close()
                 self._store = None
         finally:
@@ -318,9 +323,8 @@ class Daemon:
         order = sorted(affected, key=lambda t: (t not in batch.completed, t))
         stats.transitions += await self._settle(order, batch.completed, now)
         await self._housekeeping(stats, batch, now, full=full)
-        # Before the cursor is persisted, so a reader who sees the cursor reach a revision
-        # knows the dashboards reflect it.
-        await self.upkeep.write_dashboards(busy=any(vars(stats).values()), full=full)
+        if full or any(vars(stats).values()):  # an idle pass renders nothing
+            await self.upkeep.dashboards_changed()
         self.cursor = batch.cursor
         if stats.changes or batch.reloaded:
             # Persist only after real work: the cursor's own write is skipped above, so
