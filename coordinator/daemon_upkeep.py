@@ -160,11 +160,11 @@ class Upkeep:
         plans = self.dashboard_plans()
         if not self.dashboards.wanted(plans):
             return
-        # The writer's state stays on the event loop, where the work-tree watcher asks it
-        # which files are ours; the worker gets copies and hands back what it wrote.
-        targets = self.dashboards.targets(plans)
-        known = self.dashboards.known()
         try:
+            # The writer's state stays on the event loop, where the work-tree watcher asks
+            # it which files are ours; the worker gets copies and hands back what it wrote.
+            targets = self.dashboards.targets(plans)
+            known = self.dashboards.known()
             if in_process:
                 contents, written = await anyio.to_process.run_sync(
                     render_at, self.host.db_path, targets, known
