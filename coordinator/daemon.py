@@ -38,20 +38,21 @@ from coordinator.daemon_model import (
 )
 from coordinator.daemon_upkeep import Upkeep
 from coordinator.departures import commit_letting_go
-from coordinator.processes import DaemonRunning, LockFile
 from coordinator.reconcile import Write
 from coordinator.reconcile.escalate import escalations, next_due
 from coordinator.reconcile.notices import OPERATOR
 from coordinator.reconcile.spawn import STARTING
 from memory.aio import AsyncStore
 from memory.errors import CompactedRevision, SwarmError
+from memory.locator import describe
+from memory.lock import daemon_lock
 from memory.store import Store
 
 log = structlog.get_logger("swarm.daemon")
 
 T = TypeVar("T")
 
-__all__ = ["BATCH", "OPERATOR", "SPAWN_PAUSE_VAR", "STARTING", "Daemon", "DaemonRunning"]
+__all__ = ["BATCH", "OPERATOR", "SPAWN_PAUSE_VAR", "STARTING", "Daemon"]
 
 #: How many changes the daemon keeps in the log by default (`--keep-changes`).
 DEFAULT_KEEP_CHANGES = 100_000
@@ -142,7 +143,7 @@ class Daemon:
         task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
         """Take the lock, catch up, then react to changes until cancelled (or one pass)."""
-        lock = LockFile(self.db_path.resolve().parent / "daemon.lock")
+        lock = daemon_lock(self.db_path)
         lock.acquire()
         try:
             self._store = await AsyncStore.open(self.db_path, actor="swarm-daemon")
@@ -182,7 +183,7 @@ class Daemon:
                     # pass that picks up whatever changed since the catch-up above.
                     try:
                         await group.start(self._watch_store)
-                        log.info("watching", store=str(self.db_path), interval=self.interval)
+                        log.info("watching", store=describe(self.db_path), interval=self.interval)
                         task_status.started()
                         await self._loop()
                     finally:

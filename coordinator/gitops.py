@@ -42,6 +42,7 @@ from coordinator.globs import glob_matches
 from coordinator.project import project_root_for
 from coordinator.state import Agent
 from memory.errors import SwarmError
+from memory.locator import store_exists
 from memory.records import WriteOp
 from memory.store import Store
 
@@ -102,8 +103,11 @@ def main_worktree_store(repo_root: Path) -> Path | None:
     `.swarm/` directory is not versioned, so a worktree has none of its own)."""
     proc = run_git(["rev-parse", "--path-format=absolute", "--git-common-dir"], repo_root)
     common = Path(proc.stdout.strip())
-    candidate = common.parent / ".swarm" / "memory.db"
-    return candidate if common.name == ".git" and candidate.is_file() else None
+    if common.name != ".git":
+        return None
+    from coordinator.project import STORE_DIR, store_in
+
+    return store_in(common.parent / STORE_DIR)
 
 
 # --- staged changes ----------------------------------------------------------------------
@@ -243,7 +247,7 @@ def check_staged(repo_root: Path, store_path: Path | None, committer: str | None
     """Check the staged changes of `repo_root` against the live claims in the store.
     No store (None or missing) means nothing is claimed."""
     paths = touched_paths(staged_changes(repo_root))
-    if store_path is None or not store_path.is_file():
+    if store_path is None or not store_exists(store_path):
         return GuardCheck(paths, None, [])
     if not paths:
         return GuardCheck(paths, store_path, [])

@@ -7,6 +7,10 @@ agent, find its next task). Every tool makes the same library call the matching 
 so a refusal is the hook's refusal: the tool result is an error whose text is the one-line
 reason `swarm hooks` prints (with the detail lines under it).
 
+It speaks for `SWARM_AGENT_ID` or `--agent`, else for the agent its own client's hooks
+registered (found from the client process, on each call: coordinator.identity), so that
+the hooks see its claims as the agent's own.
+
 Resources (the dashboard, the event log, each plan) are re-read whenever the store changes
 (the same WAL watcher the daemon wakes on), and a subscribed client is told when one's
 content changed: on `subscriptions/listen` streams (2026-07-28 clients) and through
@@ -24,7 +28,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -43,6 +47,9 @@ from pydantic import Field
 from memory.errors import InvalidKey, SwarmError
 from memory.keys import RESERVED_ROOT
 from memory.store import Store
+
+if TYPE_CHECKING:
+    from coordinator.state import Agent
 
 T = TypeVar("T")
 
@@ -161,26 +168,55 @@ def _dump(data: Any) -> str:
 # --- the server -------------------------------------------------------------------------------
 
 
+NO_IDENTITY = (
+    "an agent name is required: no hook of this server's client has registered its session "
+    "yet; set SWARM_AGENT_ID or start `swarm mcp --agent NAME`"
+)
+
+
+class Caller(NamedTuple):
+    """Who a tool call is made for: the agent, and the session its tasks are started in."""
+
+    agent: str | None
+    session: str | None
+
+    def name(self) -> str:
+        """The agent's name; the error a model reads when the server does not know it."""
+        if not self.agent:
+            raise SwarmError(NO_IDENTITY)
+        return self.agent
+
+
 @dataclass
 class SwarmMCP:
-    """One `swarm mcp` process: the store it serves, the agent it speaks for, and the
-    clients subscribed (the 2025 way) to each resource."""
+    """One `swarm mcp` process: the store it serves, the agent it speaks for (named, or
+    found from its client's hooks), and the clients subscribed (the 2025 way) to each
+    resource."""
 
     db_path: Path
     agent: str | None
     session: str | None = None
     bus: InMemorySubscriptionBus = field(default_factory=InMemorySubscriptionBus)
     legacy_subscribers: dict[str, ServerSession] = field(default_factory=dict)
+    #: The agent last found from the client's hooks.
+    found: Agent | None = None
 
     # --- calling the library ---------------------------------------------------------------
 
-    def me(self) -> str:
-        """The agent this server speaks for; the hooks' error when it has no name."""
-        if not self.agent:
-            raise SwarmError(
-                "an agent name is required: set SWARM_AGENT_ID or start `swarm mcp --agent NAME`"
-            )
-        return self.agent
+    def caller(self, store: Store) -> Caller:
+        """`SWARM_AGENT_ID` or `--agent`, else the agent whose client process (recorded by
+        its hooks) is an ancestor of this server, looked up on every call: the model may
+        call a tool before the session's first hook has run. A client whose agent went away
+        (ended, or expired while idle) keeps the name last found."""
+        if self.agent:
+            return Caller(self.agent, self.session)
+        from coordinator.identity import agent_for, own_ancestors
+        from coordinator.sessions import live_agents
+
+        self.found = agent_for(own_ancestors(), live_agents(store)) or self.found
+        if self.found is None:
+            return Caller(None, self.session)
+        return Caller(self.found.name, self.session or self.found.session)
 
     def on_store(self, work: Callable[[Store], T]) -> T:
         """Run `work` on a freshly opened store (as a hook does); a swarm error becomes the
@@ -195,6 +231,17 @@ class SwarmMCP:
         """`on_store` in a worker thread: store calls block (a claim may wait), the server
         must not."""
         return await anyio.to_thread.run_sync(self.on_store, work)
+
+    async def act(self, work: Callable[[Store, Caller], T]) -> T:
+        """`call` for work done on the agent's behalf: `work` is told who the caller is,
+        and the store records the writes as the agent's."""
+
+        def as_caller(store: Store) -> T:
+            caller = self.caller(store)
+            store.actor = caller.agent
+            return work(store, caller)
+
+        return await self.call(as_caller)
 
     async def read(self, render: Callable[[Store], str]) -> str:
         """A resource's content; a swarm error becomes a resource error."""
@@ -354,11 +401,11 @@ def add_memory_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         results). Use if_version to update a key someone else may also be updating. Keys
         under swarm/ belong to the coordinator and are refused."""
 
-        def put(store: Store) -> dict[str, Any]:
+        def put(store: Store, _caller: Caller) -> dict[str, Any]:
             check_user_key(key)
             return store.put(key, value, ttl=ttl_seconds, if_version=if_version).to_json()
 
-        return await swarm.call(put)
+        return await swarm.act(put)
 
     @server.tool()
     async def memory_list(
@@ -399,9 +446,9 @@ def add_task_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         work; then task_start the first one."""
         from coordinator.next_tasks import ready_tasks
 
-        return await swarm.call(
-            lambda store: [
-                t.to_json() for t in ready_tasks(store, swarm.agent, include_others=include_others)
+        return await swarm.act(
+            lambda store, caller: [
+                t.to_json() for t in ready_tasks(store, caller.agent, include_others=include_others)
             ]
         )
 
@@ -412,11 +459,11 @@ def add_task_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         already run is harmless."""
         from coordinator.tasks import start_task
 
-        def start(store: Store) -> dict[str, Any]:
-            started = start_task(store, task_id, swarm.me(), swarm.session)
+        def start(store: Store, caller: Caller) -> dict[str, Any]:
+            started = start_task(store, task_id, caller.name(), caller.session)
             return started._asdict()
 
-        return await swarm.call(start)
+        return await swarm.act(start)
 
     @server.tool()
     async def task_progress(
@@ -444,7 +491,7 @@ def add_task_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         and other agents see where it stands."""
         from coordinator.tasks import report_progress
 
-        def report(store: Store) -> dict[str, Any]:
+        def report(store: Store, caller: Caller) -> dict[str, Any]:
             progress = report_progress(
                 store,
                 task_id,
@@ -452,13 +499,13 @@ def add_task_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
                 total,
                 blocker,
                 milestone,
-                swarm.me(),
+                caller.name(),
                 metrics=metrics,
                 ticked=deliverables_done or (),
             )
             return {**progress.to_json(), "percent": progress.percent}
 
-        return await swarm.call(report)
+        return await swarm.act(report)
 
     @server.tool()
     async def task_finish(
@@ -479,8 +526,8 @@ def add_task_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         from coordinator.claims import release_ops
         from coordinator.tasks import finish_task, refuse_gate_failures
 
-        def finish(store: Store) -> dict[str, Any]:
-            done = finish_task(store, task_id, status, swarm.me(), summary, metrics, release_ops)
+        def finish(store: Store, caller: Caller) -> dict[str, Any]:
+            done = finish_task(store, task_id, status, caller.name(), summary, metrics, release_ops)
             refuse_gate_failures(done)
             return {
                 "task": done.task_id,
@@ -489,7 +536,7 @@ def add_task_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
                 "receipt": done.receipt,
             }
 
-        return await swarm.call(finish)
+        return await swarm.act(finish)
 
 
 def add_claim_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
@@ -521,8 +568,8 @@ def add_claim_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         are released by task_finish or release_files."""
         from coordinator.claims import claim_paths
 
-        def claim(store: Store) -> list[dict[str, Any]]:
-            agent = swarm.me()
+        def claim(store: Store, caller: Caller) -> list[dict[str, Any]]:
+            agent = caller.name()
             root = swarm.repo_root()
             wanted = list(dict.fromkeys(normalize(root, p) for p in paths))
             grants = claim_paths(
@@ -535,7 +582,7 @@ def add_claim_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
             )
             return [{**g.claim.to_json(), "renewed": g.renewed} for g in grants]
 
-        return await swarm.call(claim)
+        return await swarm.act(claim)
 
     @server.tool()
     async def release_files(
@@ -548,8 +595,8 @@ def add_claim_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         get them; without paths, release every claim you hold."""
         from coordinator.claims import release_claims
 
-        def release(store: Store) -> list[dict[str, Any]]:
-            agent = swarm.me()
+        def release(store: Store, caller: Caller) -> list[dict[str, Any]]:
+            agent = caller.name()
             if not paths:
                 chosen = release_claims(store, path=None, agent=agent, actor=agent, force=False)
                 return [c.to_json() for c in chosen]
@@ -560,7 +607,7 @@ def add_claim_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
                 released += release_claims(store, path=path, agent=agent, actor=agent, force=False)
             return [c.to_json() for c in released]
 
-        return await swarm.call(release)
+        return await swarm.act(release)
 
     @server.tool()
     async def who_holds(
@@ -612,11 +659,11 @@ def add_message_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         if to is not None and task is not None:
             raise ToolError("give `to` or `task`, not both")
 
-        def send(store: Store) -> dict[str, Any]:
-            recipients = notify(store, message, to=to, task=task, level=level, sender=swarm.agent)
+        def send(store: Store, caller: Caller) -> dict[str, Any]:
+            recipients = notify(store, message, to=to, task=task, level=level, sender=caller.agent)
             return {"recipients": recipients}
 
-        return await swarm.call(send)
+        return await swarm.act(send)
 
     @server.tool()
     async def read_inbox(
@@ -629,13 +676,13 @@ def add_message_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         requests, warnings), oldest first; shown messages are marked read."""
         from coordinator.sessions import ack, inbox
 
-        def read(store: Store) -> list[dict[str, Any]]:
-            items = inbox(store, swarm.me(), unread_only=not include_read)
+        def read(store: Store, caller: Caller) -> list[dict[str, Any]]:
+            items = inbox(store, caller.name(), unread_only=not include_read)
             if mark_read:
                 ack(store, [i for i in items if not i.note.read])
             return [i.note.to_json() for i in items]
 
-        return await swarm.call(read)
+        return await swarm.act(read)
 
     @server.tool()
     async def swarm_status(
@@ -678,7 +725,9 @@ def add_resources(server: MCPServer[Any], swarm: SwarmMCP) -> None:
 
 
 def agent_identity(flag: str | None, environ: Mapping[str, str]) -> str | None:
-    """The agent a server speaks for: `SWARM_AGENT_ID`, else the name given at start-up."""
+    """The agent a server is told it speaks for: `SWARM_AGENT_ID`, else the name given at
+    start-up; None when neither is (it is then found from its client's hooks, see
+    `SwarmMCP.caller`)."""
     from coordinator.claims import check_agent_name
 
     name = environ.get("SWARM_AGENT_ID") or flag

@@ -1,49 +1,13 @@
-"""The daemon's dealings with operating-system processes: the one-daemon lock, whether
-an agent still runs, and finding an agent by the start token in its environment."""
+"""The daemon's dealings with operating-system processes: whether an agent still runs,
+and finding an agent by the start token in its environment."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
 
-from memory.errors import SwarmError
-
 #: The environment variable that carries an agent's start token.
 TOKEN_VAR = "SWARM_START_TOKEN"  # noqa: S105 - a variable name, not a secret
-
-
-class DaemonRunning(SwarmError):
-    """Another daemon is already running on this store."""
-
-
-class LockFile:
-    """One daemon per store: an exclusive `flock` on `.swarm/daemon.lock`."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        """Take the lock or raise DaemonRunning naming the holder's pid."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise DaemonRunning(
-                f"another swarm daemon (pid {holder}) is already running on this store"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        """Drop the lock."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 def process_alive(pid: int) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from memory.errors import SwarmError
+from memory.locator import URL_FILE, is_url, read_url_file, url_path
 
 STORE_DIR = ".swarm"
 STORE_FILE = "memory.db"
@@ -30,17 +31,18 @@ def default_store_path(start: Path) -> Path:
 
 
 def nearest_store(start: Path) -> Path | None:
-    """The nearest `.swarm/memory.db` at or above the directory `start`."""
+    """The nearest store at or above the directory `start`: a `.swarm/memory.db`, or the
+    PostgreSQL store a `.swarm/memory.url` records (`swarm init --db URL`)."""
     for directory in (start, *start.parents):
-        candidate = directory / STORE_DIR / STORE_FILE
-        if candidate.is_file():
-            return candidate
+        found = store_in(directory / STORE_DIR)
+        if found is not None:
+            return found
     return None
 
 
 def store_of_file(path: Path) -> Path | None:
-    """The store of the repository a file lies in: the nearest `.swarm/memory.db` above
-    the file once `..` and symlinks are resolved (the file itself need not exist)."""
+    """The store of the repository a file lies in: the nearest store above the file once
+    `..` and symlinks are resolved (the file itself need not exist)."""
     try:
         return nearest_store(Path(os.path.realpath(path)).parent)
     except (ValueError, UnicodeError):
@@ -55,27 +57,54 @@ def resolve_store_path(
 ) -> Path:
     """The store to use: `--db`; then the store of the repository holding the first of
     `files` (the files being edited, absolute) that lies in one; then `SWARM_DB`; then the
-    nearest `.swarm/memory.db` above the working directory; then the place `swarm init`
-    would create it. An empty `--db` is refused rather than read as "not given"."""
+    nearest store above the working directory (`.swarm/memory.db`, or the URL recorded in
+    `.swarm/memory.url`); then the place `swarm init` would create it. An empty `--db` is
+    refused rather than read as "not given".
+
+    A PostgreSQL URL becomes a path in the project's `.swarm/` directory that stands for it
+    (see `memory.locator`), so that the store belongs to that project."""
+    here = cwd or Path.cwd()
     if explicit is not None:
         if not explicit.strip():
-            raise SwarmError("--db is empty: give the path of the store file")
-        return _store_file(explicit, "--db")
+            raise SwarmError("--db is empty: give the path of the store file or a URL")
+        return _store_target(explicit, "--db", here)
     for path in files:
         found = store_of_file(path)
         if found is not None:
             return found
     if environ.get("SWARM_DB"):
-        return _store_file(environ["SWARM_DB"], "SWARM_DB")
-    here = cwd or Path.cwd()
+        return _store_target(environ["SWARM_DB"], "SWARM_DB", here)
     return nearest_store(here) or default_store_path(here)
 
 
-def _store_file(given: str, source: str) -> Path:
+def _store_target(given: str, source: str, here: Path) -> Path:
+    if is_url(given):
+        return url_path(given, store_dir_for(here))
     path = Path(given)
     if path.is_dir():
         raise SwarmError(f"{source} {given} is a directory; give the store file (.../memory.db)")
     return path
+
+
+def store_in(swarm_dir: Path) -> Path | None:
+    """The store a `.swarm/` directory holds: its `memory.db`, else the PostgreSQL store
+    its `memory.url` records, else None."""
+    candidate = swarm_dir / STORE_FILE
+    if candidate.is_file():
+        return candidate
+    recorded = swarm_dir / URL_FILE
+    if recorded.is_file():
+        return url_path(read_url_file(recorded), swarm_dir)
+    return None
+
+
+def store_dir_for(start: Path) -> Path:
+    """The nearest `.swarm/` directory at or above `start`, else where `swarm init` would
+    make it."""
+    for directory in (start, *start.parents):
+        if (directory / STORE_DIR).is_dir():
+            return directory / STORE_DIR
+    return default_store_path(start).parent
 
 
 def project_root_for(db_path: Path) -> Path:

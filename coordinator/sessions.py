@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from coordinator import layout
 from coordinator.liveness import agent_ttl
@@ -11,6 +11,9 @@ from coordinator.tasks import ReleaseOps
 from memory.errors import SwarmError
 from memory.records import Delete, Put, WriteOp
 from memory.store import Store
+
+if TYPE_CHECKING:
+    from coordinator.identity import ProcessId
 
 
 def start_session(
@@ -22,12 +25,16 @@ def start_session(
     worktree: str | None = None,
     pid: int | None = None,
     ttl: float | None = None,
+    client: ProcessId | None = None,
 ) -> Agent:
-    """session-start: register `agent` with a liveness lease renewed by its hook calls."""
+    """session-start: register `agent` with a liveness lease renewed by its hook calls;
+    `client` is the agent's client process, by which its MCP server finds it."""
     now = store.clock()
     lease = ttl or agent_ttl()
     previous = store.get(layout.agent_key(agent))
     info = Agent(agent, session, now, branch, worktree, pid)
+    if client is not None:
+        info = info._replace(client_pid=client.pid, client_started=client.started)
     if previous is not None and isinstance(previous.value, dict):
         old = Agent.from_json(previous.value)
         info = info._replace(
@@ -35,6 +42,8 @@ def start_session(
             branch=branch or old.branch,
             worktree=worktree or old.worktree,
         )
+        if client is None:
+            info = info._replace(client_pid=old.client_pid, client_started=old.client_started)
     store.txn(
         [],
         [

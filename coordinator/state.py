@@ -191,6 +191,10 @@ class Agent(NamedTuple):
     branch: str | None = None
     worktree: str | None = None
     pid: int | None = None
+    #: The agent's client process (pid and start time), recorded by its hooks: the MCP
+    #: server that client started finds its agent by it (coordinator.identity).
+    client_pid: int | None = None
+    client_started: int | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> Agent:

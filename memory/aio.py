@@ -24,6 +24,7 @@ from memory.keys import (
     validate_prefix,
     validate_ttl,
 )
+from memory.locator import is_url, pg_url, url_path
 from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
 from memory.store import DEFAULT_BATCH, _drive, open_uri, prepare, resolve_timeout
 
@@ -99,7 +100,17 @@ class AsyncStore:
         actor: str | None = None,
         busy_timeout: float | None = None,
     ) -> AsyncStore:
-        """Open an existing store; it must already be at the current schema or migratable."""
+        """Open an existing store; it must already be at the current schema or migratable.
+
+        A PostgreSQL URL (or a path standing for one) opens `memory.pg_aio.AsyncPgStore`."""
+        url = pg_url(path)
+        if url is not None:
+            from memory.pg_aio import AsyncPgStore
+
+            where = url_path(url, Path.cwd()) if is_url(os.fspath(path)) else Path(path)
+            return await AsyncPgStore.connect(
+                url, where, clock=clock, actor=actor, busy_timeout=busy_timeout
+            )
         db = Path(path)
         if not db.is_file():
             raise NoStore(f"no swarm store at {db}; run `swarm init` first")

@@ -75,6 +75,10 @@ class CorruptStore(StoreError):
     """The store's database is corrupt; run `swarm doctor`."""
 
 
+class ReadOnlyStore(StoreError):
+    """The store is on a read-only file system."""
+
+
 class SchemaTooNew(StoreError):
     """The store was written by a newer swarm-coordinator."""
 
@@ -89,3 +93,7 @@ class CompactedRevision(SwarmError):
 
 class BadImportFile(SwarmError):
     """Cannot import this file: it is not a swarm export."""
+
+
+class StoreUnreachable(StoreError):
+    """The store's PostgreSQL server cannot be reached."""

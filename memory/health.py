@@ -9,14 +9,16 @@ be examined without being changed.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import NamedTuple
 
 from memory import sql
-from memory.errors import NoStore
+from memory.errors import NoStore, ReadOnlyStore
+from memory.locator import pg_url, redact
 from memory.schema import corrupt
-from memory.store import open_uri
+from memory.store import Store, open_uri
 
 
 class StoreHealth(NamedTuple):
@@ -36,7 +38,14 @@ class StoreHealth(NamedTuple):
 def check_store(path: Path, *, quick: bool = False) -> StoreHealth:
     """Examine the store at `path`: its application id and schema version, SQLite's
     integrity check (`quick`: the faster quick_check, which skips index contents), and
-    (unless `quick`) that every stored value decodes as JSON."""
+    (unless `quick`) that every stored value decodes as JSON.
+
+    A PostgreSQL store has no page checks to run here (the server keeps its own): it is
+    sound when it opens (identity and schema version checked, migrations applied) and,
+    unless `quick`, every value decodes."""
+    url = pg_url(path)
+    if url is not None:
+        return _check_postgres(path, url, quick)
     if not path.is_file():
         raise NoStore(f"no swarm store at {path}; run `swarm init` first")
     uri = open_uri(path).replace("?mode=rw", "?mode=ro")
@@ -72,6 +81,19 @@ def check_store(path: Path, *, quick: bool = False) -> StoreHealth:
     return StoreHealth(path, app_id, version, tuple(problems))
 
 
+def _check_postgres(path: Path, url: str, quick: bool) -> StoreHealth:
+    from memory.errors import SwarmError
+
+    shown = Path(redact(url))
+    try:
+        with Store.open(path) as store:
+            if not quick:
+                store.list_prefix("")  # raises CorruptStore on a value that does not decode
+    except SwarmError as err:
+        return StoreHealth(shown, None, None, (err.message,))
+    return StoreHealth(shown, None, sql.SCHEMA_VERSION, ())
+
+
 def _undecodable(conn: sqlite3.Connection) -> list[str]:
     conn.text_factory = bytes
     found = []
@@ -86,6 +108,19 @@ def _undecodable(conn: sqlite3.Connection) -> list[str]:
 def require_sound(path: Path) -> None:
     """CorruptStore (one line naming the store and `swarm doctor`) unless the store passes
     the quick check. The daemon runs this once as it starts."""
+    if pg_url(path) is None and path.is_file() and _read_only_fs(path):
+        # Not damage: SQLite cannot open a WAL store where it cannot write its -shm file.
+        raise ReadOnlyStore(
+            f"{path} is on a read-only file system; the daemon needs to write the store"
+        )
     health = check_store(path, quick=True)
     if not health.sound:
         raise corrupt(path, health.problems[0])
+
+
+def _read_only_fs(path: Path) -> bool:
+    """Whether the file system holding `path` is mounted read-only."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False

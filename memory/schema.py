@@ -5,6 +5,7 @@ Written as engine steps so that both drivers run the same checks.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from memory.engine import Steps
 from memory.errors import (
     CorruptStore,
     NotASwarmStore,
+    ReadOnlyStore,
     SchemaTooNew,
     StoreError,
     StoreLocked,
@@ -75,9 +77,17 @@ def translate(err: sqlite3.Error, path: Path) -> SwarmError:
         return StoreLocked(f"{path} is locked by another writer (busy timeout ran out); retry")
     if any(sign in lowered for sign in _CORRUPTION):
         return corrupt(path, text)
-    if "readonly" in lowered or "read-only" in lowered:
-        return StoreError(f"{path} is read-only: {text}")
+    if "readonly" in lowered or "read-only" in lowered or _on_read_only_fs(path):
+        # A WAL store cannot even be opened where SQLite cannot write its -shm file.
+        return ReadOnlyStore(f"{path} is on a read-only file system or read-only: {text}")
     return StoreError(f"store error on {path}: {text}")
+
+
+def _on_read_only_fs(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 #: What SQLite says when a file's pages or text cannot be read as what they should be.

@@ -213,3 +213,95 @@ CHANGE_COUNT = "SELECT count(*) FROM changes"
 NTH_NEWEST_REV = "SELECT rev FROM changes ORDER BY rev DESC, seq DESC LIMIT 1 OFFSET ?"
 OLDEST_REV_AFTER = "SELECT min(rev) FROM changes WHERE ts >= ?"
 IS_EMPTY = "SELECT NOT EXISTS (SELECT 1 FROM kv) AND NOT EXISTS (SELECT 1 FROM changes)"
+
+
+# --- the PostgreSQL dialect ---------------------------------------------------------------
+#
+# The PostgreSQL store (memory/pg.py) runs the same statements through `postgres()`:
+# `?` becomes `%s`, the DDL's SQLite types become PostgreSQL's (64-bit integers, double
+# precision, text compared byte-wise with COLLATE "C" so that key ranges and ORDER BY
+# match SQLite's BINARY order), and the few SQLite-only statements have an entry in
+# `_POSTGRES_OVERRIDES`. A statement added above is ported automatically unless it uses
+# SQLite-only syntax, which then needs an entry here.
+
+#: The NOTIFY channel of a store is this prefix and the store's schema name.
+PG_CHANNEL_PREFIX = "swarm:"
+
+#: Run once when a PostgreSQL store is created, after the migrated schema: one NOTIFY per
+#: committed write transaction (each bumps store_meta.revision exactly once), carrying the
+#: new revision, delivered by the server only when the transaction commits.
+PG_NOTIFY_SETUP: tuple[str, ...] = (
+    """CREATE OR REPLACE FUNCTION swarm_notify_revision() RETURNS trigger AS $$
+BEGIN
+    PERFORM pg_notify('swarm:' || TG_TABLE_SCHEMA, NEW.revision::text);
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER store_meta_notify AFTER UPDATE OF revision ON store_meta
+FOR EACH ROW WHEN (NEW.revision IS DISTINCT FROM OLD.revision)
+EXECUTE FUNCTION swarm_notify_revision()""",
+)
+
+#: The schema the connection works in, and which of our tables exist there.
+PG_IDENTITY = (
+    "SELECT current_schema(), "
+    "to_regclass(quote_ident(current_schema()) || '.store_meta') IS NOT NULL, "
+    "to_regclass(quote_ident(current_schema()) || '.migrations') IS NOT NULL, "
+    "(SELECT count(*) FROM pg_tables WHERE schemaname = current_schema())"
+)
+PG_SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM migrations"
+#: The write lock, like SQLite's BEGIN IMMEDIATE: every write transaction takes the header
+#: row first, so writers run one at a time and each sees the last one's commit.
+PG_BEGIN_WRITE = "BEGIN ISOLATION LEVEL READ COMMITTED"
+PG_LOCK_WRITERS = "SELECT 1 FROM store_meta WHERE id = 1 FOR UPDATE"
+#: Reads see one state, as inside SQLite's read transaction.
+PG_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+#: Serialises schema creation and migration between processes opening one new store.
+PG_LOCK_SCHEMA = "SELECT pg_advisory_xact_lock(hashtext('swarm-schema:' || current_schema()))"
+#: One daemon per store: a session-level advisory lock, released when its connection ends.
+PG_TRY_DAEMON_LOCK = "SELECT pg_try_advisory_lock(hashtext('swarm-daemon:' || current_schema()))"
+PG_DAEMON_LOCK_HOLDER = (
+    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.database = ("
+    "SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND l.objid = (hashtext('swarm-daemon:' || current_schema()))::oid"
+)
+PG_TABLES = (
+    "SELECT table_name, column_name, data_type, is_nullable, collation_name "
+    "FROM information_schema.columns WHERE table_schema = current_schema() "
+    "ORDER BY table_name, ordinal_position"
+)
+
+_POSTGRES_OVERRIDES: dict[str, str] = {
+    # A key glob becomes an anchored regular expression (see memory.pg.glob_to_regex).
+    SEARCH_KEYS: f"SELECT {_RECORD_COLUMNS} FROM kv WHERE key ~ %s AND "
+    "(expires_at IS NULL OR expires_at > %s) ORDER BY key",
+    SEARCH_VALUES: f"SELECT {_RECORD_COLUMNS} FROM kv WHERE strpos(value, %s) > 0 AND "
+    "(expires_at IS NULL OR expires_at > %s) ORDER BY key",
+}
+
+_DDL_TYPES = (
+    (" WITHOUT ROWID", ""),
+    (" INTEGER", " BIGINT"),
+    (" REAL", " DOUBLE PRECISION"),
+    (" TEXT", ' TEXT COLLATE "C"'),
+)
+
+_postgres_cache: dict[str, str] = {}
+
+
+def postgres(statement: str) -> str:
+    """The PostgreSQL form of one of the statements above."""
+    cached = _postgres_cache.get(statement)
+    if cached is not None:
+        return cached
+    ported = _POSTGRES_OVERRIDES.get(statement)
+    if ported is None:
+        ported = statement
+        if statement.startswith("CREATE TABLE"):
+            for sqlite_form, pg_form in _DDL_TYPES:
+                ported = ported.replace(sqlite_form, pg_form)
+        ported = ported.replace("?", "%s")
+    if len(_postgres_cache) < 4096:
+        _postgres_cache[statement] = ported
+    return ported

@@ -21,6 +21,7 @@ from memory.keys import (
     validate_prefix,
     validate_ttl,
 )
+from memory.locator import is_url, pg_url, url_path
 from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
 from memory.settings import env_seconds
 
@@ -97,6 +98,23 @@ def prepare(conn: sqlite3.Connection, db: Path, now: float) -> None:
             raise
 
 
+def _open_pg(
+    url: str,
+    target: str | os.PathLike[str],
+    create: bool,
+    clock: Clock,
+    actor: str | None,
+    busy_timeout: float | None,
+) -> Store:
+    from memory.pg import PgStore
+
+    # A bare URL stands for a store of the working directory's project.
+    path = url_path(url, Path.cwd()) if is_url(os.fspath(target)) else Path(target)
+    return PgStore.connect(
+        url, path, create=create, clock=clock, actor=actor, busy_timeout=busy_timeout
+    )
+
+
 class Store:
     """A swarm store opened synchronously. Use `Store.open` or `Store.create`."""
 
@@ -124,7 +142,13 @@ class Store:
         actor: str | None = None,
         busy_timeout: float | None = None,
     ) -> Store:
-        """Open an existing store, migrating its schema if it is older than ours."""
+        """Open an existing store, migrating its schema if it is older than ours.
+
+        A PostgreSQL URL (or a path standing for one, see `memory.locator`) opens
+        `memory.pg.PgStore`, the same store on a server."""
+        url = pg_url(path)
+        if url is not None:
+            return _open_pg(url, path, False, clock, actor, busy_timeout)
         db = Path(path)
         if not db.is_file():
             raise NoStore(f"no swarm store at {db}; run `swarm init` first")
@@ -149,6 +173,9 @@ class Store:
         busy_timeout: float | None = None,
     ) -> Store:
         """Create a store at `path` (idempotent: an existing swarm store is just opened)."""
+        url = pg_url(path)
+        if url is not None:
+            return _open_pg(url, path, True, clock, actor, busy_timeout)
         db = Path(path)
         if db.exists() and db.stat().st_size > 0:
             return cls.open(db, clock=clock, actor=actor, busy_timeout=busy_timeout)

@@ -1,7 +1,9 @@
 """Following the change log as it grows: `watch --from-rev` and the daemon's wake-ups.
 
-A committed write appends to the store's WAL file, so watching the store's directory
-with watchfiles wakes a follower within milliseconds; a timeout poll is the backstop.
+A committed write appends to a SQLite store's WAL file, so watching the store's directory
+with watchfiles wakes a follower within milliseconds; a PostgreSQL store sends a NOTIFY
+on every commit instead (`memory.pg.wakeups`). Either way a timeout poll is the backstop,
+and `wakeups`/`awakeups` are the one backend-neutral source callers use.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from memory.locator import pg_url
 from memory.records import Change
 from memory.store import DEFAULT_BATCH, Store
 
@@ -74,6 +77,12 @@ class _Probe:
 def wakeups(db_path: Path, poll: float, stop: threading.Event | None = None) -> Iterator[None]:
     """Yield once the watcher is live, then whenever the store changes or `poll` seconds
     pass, until `stop` is set."""
+    url = pg_url(db_path)
+    if url is not None:
+        from memory import pg_listen
+
+        yield from pg_listen.wakeups(url, poll, stop)
+        return
     from watchfiles import watch
 
     probe = _Probe(db_path)
@@ -103,6 +112,13 @@ async def awakeups(
     db_path: Path, poll: float, stop: anyio.Event | None = None
 ) -> AsyncIterator[None]:
     """The async twin of `wakeups`, for the daemon's task group."""
+    url = pg_url(db_path)
+    if url is not None:
+        from memory import pg_aio
+
+        async for _ in pg_aio.awakeups(url, poll, stop):
+            yield None
+        return
     from watchfiles import awatch
 
     probe = _Probe(db_path)

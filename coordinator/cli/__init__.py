@@ -21,7 +21,8 @@ from coordinator.project import resolve_store_path
     "--db",
     "db",
     envvar="SWARM_DB",
-    help="The store file (default: the nearest .swarm/memory.db). Also SWARM_DB.",
+    help="The store: a file (default: the nearest .swarm/memory.db, or the URL recorded in "
+    ".swarm/memory.url) or a postgresql:// URL. Also SWARM_DB.",
 )
 @click.version_option(package_name="swarm-coordinator", prog_name="swarm")
 @click.pass_context

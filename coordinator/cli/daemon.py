@@ -122,9 +122,10 @@ def daemon_command(
     from coordinator.project import project_root_for
     from memory.errors import NoStore
     from memory.health import require_sound
+    from memory.locator import store_exists
 
     configure_logging(log_format, log_level)
-    if not state.db_path.is_file():
+    if not store_exists(state.db_path):
         raise NoStore(f"no swarm store at {state.db_path}; run `swarm init` first")
     require_sound(state.db_path)  # a corrupt store is refused before anything acts on it
     daemon = Daemon(

@@ -15,6 +15,7 @@ import click
 
 from coordinator.cli.common import CliState, emit_json, pass_state
 from memory.errors import Refused, SwarmError
+from memory.locator import store_exists
 
 if TYPE_CHECKING:
     from coordinator.gitops import PairConflict
@@ -55,7 +56,7 @@ def pre_commit_command(state: CliState, agent: str | None) -> None:
         return
     root = gitops.repo_toplevel(Path.cwd())
     store = state.db_path
-    if not state.explicit_db and not store.is_file():
+    if not state.explicit_db and not store_exists(store):
         store = gitops.main_worktree_store(root) or store
     committer = agent or None
     check = gitops.check_staged(root, store, committer)
@@ -94,7 +95,7 @@ def predict_command(state: CliState, branches: tuple[str, ...], as_json: bool) -
 
     root = gitops.repo_toplevel(Path.cwd())
     owners: dict[str, list[str]] = {}
-    if not branches or state.db_path.is_file():
+    if not branches or store_exists(state.db_path):
         with state.open_store() as store:
             owners = gitops.agent_branch_owners(store, root)
     skipped: list[str] = []

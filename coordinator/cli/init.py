@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import click
 
 from coordinator.cli.common import CliState, pass_state
-from coordinator.project import STORE_DIR, default_store_path
+from coordinator.project import STORE_DIR, STORE_FILE, default_store_path
+from memory.errors import StoreError
+from memory.locator import URL_FILE, describe, pg_url, read_url_file, redact, url_path
 from memory.store import Store
 
 if TYPE_CHECKING:
@@ -18,19 +20,61 @@ GITIGNORE = "# Created by swarm init: the store, logs and locks are local to thi
 
 
 def init_store(db_path: Path, max_value_bytes: int | None) -> tuple[Path, bool]:
-    """Create the store and its `.gitignore` (idempotent); return (path, created)."""
-    created = not db_path.exists()
+    """Create the store and its `.gitignore` (idempotent); return (path, created).
+
+    A PostgreSQL store's URL is recorded in `.swarm/memory.url`, where every agent of the
+    repository finds it without an environment variable."""
+    url = pg_url(db_path)
+    in_swarm_dir = db_path.parent.name == STORE_DIR
+    if url is not None and in_swarm_dir and (db_path.parent / STORE_FILE).exists():
+        raise StoreError(
+            f"{db_path.parent / STORE_FILE} already holds this repository's store; move it "
+            "with `swarm memory export` and `swarm memory import --db URL`, then remove it"
+        )
+    if url is None and in_swarm_dir and (db_path.parent / URL_FILE).exists():
+        raise StoreError(
+            f"{db_path.parent / URL_FILE} already names this repository's store "
+            f"({redact(read_url_file(db_path.parent / URL_FILE))}); remove it first to go "
+            "back to a SQLite store"
+        )
+    created = url is None and not db_path.exists()
     with Store.create(db_path) as store:
+        created = created or bool(getattr(store, "created", False))
         if max_value_bytes is not None:
             store.set_max_value_bytes(max_value_bytes)
-    if db_path.parent.name == STORE_DIR:
+    if in_swarm_dir:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
         ignore = db_path.parent / ".gitignore"
         if not ignore.exists():
             ignore.write_text(GITIGNORE)
+        if url is not None:
+            recorded = db_path.parent / URL_FILE
+            # The URL may carry a password: readable by its owner only.
+            recorded.touch(mode=0o600)
+            recorded.write_text(url + "\n")
     return db_path, created
 
 
+def store_target(state: CliState) -> Path:
+    """Where `swarm init` makes the store: `--db`/`SWARM_DB`, else the URL already recorded
+    in `.swarm/memory.url`, else `.swarm/memory.db` at the git root."""
+    if state.explicit_db:
+        return state.db_path
+    default = default_store_path(Path.cwd())
+    recorded = default.parent / URL_FILE
+    if recorded.is_file() and not default.exists():
+        return url_path(read_url_file(recorded), default.parent)
+    return default
+
+
 @click.command("init")
+@click.option(
+    "--db",
+    "db_option",
+    metavar="FILE|URL",
+    help="Where to make the store (as the global --db): a file, or a postgresql:// URL "
+    "that is then recorded in .swarm/memory.url.",
+)
 @click.option(
     "--max-value-bytes",
     type=click.IntRange(min=1),
@@ -65,6 +109,7 @@ def init_store(db_path: Path, max_value_bytes: int | None) -> tuple[Path, bool]:
 @pass_state
 def init_command(
     state: CliState,
+    db_option: str | None,
     max_value_bytes: int | None,
     git_hook: bool,
     claude: bool,
@@ -74,13 +119,21 @@ def init_command(
 ) -> None:
     """Create .swarm/memory.db at the git root (or here, outside git). Safe to re-run.
 
+    With --db postgresql://USER@HOST/DB the store is on that PostgreSQL server (its schema
+    made on first use) and the URL is recorded in .swarm/memory.url for every agent here.
+
     --claude, --codex, --gemini and --cursor merge `swarm hooks <agent>` into that agent's
     project settings and register the `swarm mcp` server in its MCP configuration, keeping
     everything else and a backup (<file>.bak) of what changed.
     """
-    target = state.db_path if state.explicit_db else default_store_path(Path.cwd())
-    path, created = init_store(target, max_value_bytes)
-    click.echo(f"{'created' if created else 'already initialised:'} swarm store at {path}")
+    if db_option:
+        from coordinator.project import resolve_store_path
+
+        path = resolve_store_path(db_option, {}, Path.cwd())
+        state = CliState(db_path=path, explicit_db=db_option)
+    path, created = init_store(store_target(state), max_value_bytes)
+    where = describe(path)
+    click.echo(f"{'created' if created else 'already initialised:'} swarm store at {where}")
     agents = {"claude": claude, "codex": codex, "gemini": gemini, "cursor": cursor}
     _install_agent_hooks(path, [name for name, wanted in agents.items() if wanted])
     if git_hook:

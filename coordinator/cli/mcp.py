@@ -13,11 +13,13 @@ from coordinator.cli.common import CliState, pass_state
 @click.option(
     "--agent",
     metavar="NAME",
-    help="The agent this server speaks for, when SWARM_AGENT_ID is not set.",
+    help="The agent this server speaks for, when SWARM_AGENT_ID is not set (default: the "
+    "agent its client's hooks registered, found from the client process).",
 )
 @click.option(
     "--session-id",
-    help="The session tasks are started in (default: $SWARM_SESSION_ID).",
+    help="The session tasks are started in (default: $SWARM_SESSION_ID, else the session of "
+    "the agent found from the client's hooks).",
 )
 @pass_state
 def mcp_command(state: CliState, agent: str | None, session_id: str | None) -> None:

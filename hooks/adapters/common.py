@@ -18,10 +18,13 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from memory.errors import EXIT_ERROR, SwarmError
 from memory.store import Store
+
+if TYPE_CHECKING:
+    from coordinator.identity import ProcessId
 
 #: The exit code every supported agent reads as "refuse this", showing stderr to the model.
 EXIT_BLOCK = 2
@@ -241,6 +244,19 @@ class Hook:
             return None
 
     @cached_property
+    def client(self) -> ProcessId | None:
+        """The client process that ran this hook (its nearest ancestor that is not a shell),
+        recorded with the agent's registration so that the MCP server the same client
+        started finds the agent; None for a subagent's event (the client's MCP server
+        speaks for the session's own agent) or where there is no /proc."""
+        field = self.adapter.subagent_field
+        if field is not None and self.text(field) is not None:
+            return None
+        from coordinator.identity import hook_client
+
+        return hook_client()
+
+    @cached_property
     def subagents_prefix(self) -> str | None:
         """The name prefix of this session's subagents (`<agent>-`), when the agent's name
         is derived from the payload and the event is the session's own, not a subagent's."""
@@ -343,11 +359,10 @@ def session_context(hook: Hook) -> str:
     """session-start for the agent, then what it needs to (re)start work: its task, the
     files it holds and its unread notifications (marked read once delivered)."""
     from coordinator.claims import list_claims
-    from coordinator.sessions import start_session
 
     store = hook.store()
     agent = hook.agent
-    start_session(store, hook.session, agent)
+    register(hook)
     lines = [
         f"swarm-coordinator: you are agent {agent} (session {hook.session}); other agents "
         "work in this repository at the same time."
@@ -408,23 +423,28 @@ def keep_alive(hook: Hook) -> None:
     start we missed, or whose registration ran out while it was idle)."""
     from coordinator import layout
     from coordinator.liveness import agent_lease
-    from coordinator.sessions import start_session
 
     store = hook.store()
     # By the agent's own lease (`session-start --ttl`), not the default.
     lease = agent_lease(store, hook.agent)
     if store.touch(layout.agent_key(hook.agent), lease) is None:
-        start_session(store, hook.session, hook.agent)
+        register(hook)
 
 
 def ensure_registered(hook: Hook) -> None:
     """Register the agent when it has no live registration (hooks installed mid-session, or
     a registration that ran out while the agent was idle), so the daemon sees it as live."""
     from coordinator import layout
-    from coordinator.sessions import start_session
 
     if hook.store().get(layout.agent_key(hook.agent)) is None:
-        start_session(hook.store(), hook.session, hook.agent)
+        register(hook)
+
+
+def register(hook: Hook) -> None:
+    """session-start for the hook's agent, recording its client process."""
+    from coordinator.sessions import start_session
+
+    start_session(hook.store(), hook.session, hook.agent, client=hook.client)
 
 
 def end(hook: Hook) -> None:

@@ -32,6 +32,8 @@ PACKAGES = {
 }
 #: The executable each package puts in node_modules/.bin.
 BINARIES = {"claude": "claude", "codex": "codex", "gemini": "gemini"}
+#: The model a Codex session using MCP tools runs (see `Client.mcp_options`).
+MCP_CODEX_MODEL = "gpt-4.1"
 #: The directory of the `swarm` console script the hooks call.
 SWARM_BIN = Path(sys.executable).parent
 
@@ -167,6 +169,31 @@ class Client:
                 prompt,
             ]
         return [str(binary), "--yolo", *extra, "-p", prompt]
+
+    def mcp_tool(self, server: str, tool: str) -> str:
+        """The name the client gives the model for MCP server `server`'s tool `tool` (Codex
+        offers them in a namespace `mcp__<server>`; the fake model answers a call of
+        `mcp__<server>__<tool>` in it)."""
+        if self.name == "gemini":
+            return f"mcp_{server}_{tool}"
+        return f"mcp__{server}__{tool}"
+
+    def mcp_options(self, tools: Sequence[str]) -> list[str]:
+        """The options that let a session call these MCP tools without asking (`--yolo`
+        and Codex's bypass flag already do). Codex offers MCP tools to the models it knows
+        (gpt-5.5) only through its `tool_search`, which the fake model does not speak, so
+        its session runs a model it has no metadata for, offered them directly; that
+        model gets no apply_patch tool (`edits_beside_mcp`)."""
+        if self.name == "claude":
+            return ["--allowedTools", *tools]
+        if self.name == "codex":
+            return ["-c", f"model={json.dumps(MCP_CODEX_MODEL)}"]
+        return []
+
+    @property
+    def edits_beside_mcp(self) -> bool:
+        """Whether a session started with `mcp_options` can also edit with `edit`."""
+        return self.name != "codex"
 
     def edit(
         self, repo: Path, path: str, old: str, new: str, *, gate: str | None = None

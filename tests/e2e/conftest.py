@@ -59,7 +59,7 @@ def workspace_for(
     binaries: dict[str, Path], model: FakeModelServer, tmp_path: Path
 ) -> Iterator[Callable[[str], Workspace]]:
     """Make a repository with `src/app.py` committed and `swarm init --<client>` run in it
-    (one per test); sessions still running at the end are killed."""
+    (one per test); sessions still running at the end are killed, daemons stopped."""
     made: list[Workspace] = []
 
     def make(name: str) -> Workspace:
@@ -72,3 +72,5 @@ def workspace_for(
     for space in made:
         for session in space.sessions:
             session.kill()
+        for daemon in space.daemons:
+            daemon.stop()

@@ -24,8 +24,11 @@ A call names the client's own tool, MCP tools included. Claude Code calls them
     Scenario("mcp", [Turn([ToolCall("mcp__swarm__claim_files", {...})]),
                      Turn([ToolCall("mcp__swarm__task_finish", {...})]), Turn(text="done")])
 
-started with `--mcp-config FILE --allowedTools mcp__swarm__claim_files
-mcp__swarm__task_finish` (`Workspace.start(name, prompt, *options)`).
+started with `--allowedTools mcp__swarm__claim_files mcp__swarm__task_finish`
+(`Workspace.start(name, prompt, *options)`); Claude Code loads the project's `.mcp.json`
+(written by `swarm init --claude`) in `-p` mode. Gemini CLI calls them `mcp_swarm_<tool>`
+(`Client.mcp_tool`). Codex declares them as functions in a namespace tool (`mcp__swarm`):
+a call of `mcp__swarm__<tool>` is answered as a function call in that namespace.
 """
 
 from __future__ import annotations
@@ -373,12 +376,18 @@ def openai_events(turn: Turn, body: Mapping[str, Any], seq: int) -> Iterator[byt
                 }
             )
         else:
+            namespace, _, short = call.name.rpartition("__")
+            named = (
+                {"name": short, "namespace": namespace}
+                if kinds.get(namespace) == "namespace"
+                else {"name": call.name}
+            )
             items.append(
                 {
                     "type": "function_call",
                     "id": f"fc_e2e_{seq}_{index}",
                     "call_id": call_id,
-                    "name": call.name,
+                    **named,
                     "arguments": json.dumps(call.args),
                     "status": "completed",
                 }

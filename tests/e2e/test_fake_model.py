@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.fake_model import FakeModel, FakeModelServer, Scenario, ToolCall, Turn
+from tests.e2e.fake_model import (
+    FakeModel,
+    FakeModelServer,
+    Scenario,
+    ToolCall,
+    Turn,
+    openai_events,
+)
 
 TOOLS = [{"name": "Edit", "input_schema": {"type": "object"}}]
 
@@ -75,3 +82,24 @@ def test_a_gated_turn_waits_for_its_gate(server: FakeModelServer) -> None:
     server.model.open_gate("go")
     caller.join(timeout=30)
     assert replies[0]["content"] == [{"type": "text", "text": "released"}]
+
+
+def test_a_call_in_a_codex_tool_namespace_names_its_namespace() -> None:
+    body = {
+        "tools": [
+            {"type": "function", "name": "exec_command"},
+            {"type": "namespace", "name": "mcp__swarm", "tools": [{"name": "claim_files"}]},
+        ]
+    }
+    turn = Turn(
+        [ToolCall("mcp__swarm__claim_files", {"paths": ["a"]}), ToolCall("exec_command", {})]
+    )
+    items = [
+        json.loads(chunk.decode().split("data: ", 1)[1])["item"]
+        for chunk in openai_events(turn, body, 1)
+        if b"response.output_item.done" in chunk
+    ]
+    assert [(i.get("namespace"), i["name"]) for i in items] == [
+        ("mcp__swarm", "claim_files"),
+        (None, "exec_command"),
+    ]

@@ -18,6 +18,7 @@ import pytest
 
 from tests.e2e.clients import SWARM_BIN, Client
 from tests.e2e.fake_model import FakeModelServer
+from tests.integration.conftest import DaemonProcess, Project, wait_until
 
 #: How long one client session may take (they take seconds; npm is not involved here).
 SESSION_TIMEOUT = 180.0
@@ -73,6 +74,7 @@ class Workspace:
     home: Path
     server: FakeModelServer
     sessions: list[Session] = field(default_factory=list)
+    daemons: list[DaemonProcess] = field(default_factory=list)
 
     def start(self, name: str, prompt: str, *extra: str) -> Session:
         """Start a session of the client in the repository, with `prompt` (and `extra`
@@ -94,6 +96,25 @@ class Workspace:
         self.sessions.append(session)
         return session
 
+    def operator_env(self) -> dict[str, str]:
+        """The environment an operator runs `swarm` with: this one, without SWARM_*."""
+        return {k: v for k, v in os.environ.items() if not k.startswith("SWARM_")}
+
+    def daemon(self) -> DaemonProcess:
+        """Start `swarm daemon` in the repository and wait until it watches the store (it
+        is stopped when the test ends)."""
+        daemon = DaemonProcess(Project(self.repo, self.operator_env()))
+        self.daemons.append(daemon)
+        return daemon.wait_watching()
+
+    def status(self, task: str) -> str:
+        """A task's status (`swarm memory get PHASE/TASK/status`)."""
+        return self.swarm("memory", "get", f"{task}/status").strip()
+
+    def wait_status(self, task: str, status: str, timeout: float = 30.0) -> None:
+        """Wait until `task` has `status`."""
+        wait_until(lambda: self.status(task) == status, timeout, 0.05, f"{task} to be {status}")
+
     def swarm(self, *args: str) -> str:
         """Run `swarm ARGS` in the repository as an operator would; its stdout."""
         proc = subprocess.run(
@@ -103,7 +124,7 @@ class Workspace:
             text=True,
             timeout=60,
             check=False,
-            env={k: v for k, v in os.environ.items() if not k.startswith("SWARM_")},
+            env=self.operator_env(),
         )
         assert proc.returncode == 0, f"swarm {' '.join(args)}: {proc.stderr}"
         return proc.stdout

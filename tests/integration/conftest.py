@@ -10,18 +10,23 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
+from memory.locator import url_path
 from memory.store import Store
+from tests.pg import Schemas
 
 #: The `swarm` console script of the environment running the tests.
 SWARM = str(Path(sys.executable).with_name("swarm"))
@@ -39,6 +44,23 @@ def wait_until(
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(interval)  # polling a condition against a deadline, not settling
+
+
+@contextmanager
+def hold_write_lock(project: Project) -> Iterator[None]:
+    """Hold the store's write lock, as another writer would, for the block."""
+    if project.url is None:
+        holder = sqlite3.connect(project.db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    else:
+        holder = psycopg.connect(project.url, autocommit=True)  # type: ignore[assignment]
+        holder.execute("BEGIN")
+        holder.execute("SELECT 1 FROM store_meta WHERE id = 1 FOR UPDATE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 @dataclass
@@ -60,10 +82,14 @@ class Project:
 
     root: Path
     env: dict[str, str] = field(default_factory=dict)
+    #: The PostgreSQL store's URL, or None for a SQLite store in `.swarm/memory.db`.
+    url: str | None = None
 
     @property
     def db(self) -> Path:
-        """The store file."""
+        """The store: its file, or the path in `.swarm/` that stands for its URL."""
+        if self.url is not None:
+            return url_path(self.url, self.root / ".swarm")
         return self.root / ".swarm" / "memory.db"
 
     def swarm(
@@ -132,15 +158,38 @@ def git_env() -> dict[str, str]:
     return env
 
 
+#: The store backends. A suite that sets `RUN_ON_EVERY_BACKEND = True` runs each of its
+#: tests that uses a project (through the `backend` fixture) once on each.
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise `backend` for the suites that run on every backend."""
+    on_every = getattr(metafunc.module, "RUN_ON_EVERY_BACKEND", False)
+    if on_every and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
-    """A fresh git repository with `swarm init` run in it."""
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store backend of this test's project: SQLite unless a suite parametrises it."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def project(tmp_path: Path, backend: str, pg_schemas: Schemas) -> Project:
+    """A fresh git repository with `swarm init` run in it (on PostgreSQL, `swarm init --db
+    URL` with a fresh schema)."""
     root = tmp_path / "repo"
     root.mkdir()
     env = git_env()
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True, env=env)
     proj = Project(root, env)
-    proj.ok("init")
+    if backend == "postgresql":
+        proj.url = pg_schemas.new()
+        proj.ok("init", "--db", proj.url)
+    else:
+        proj.ok("init")
     return proj
 
 

@@ -15,6 +15,9 @@ from memory.errors import Refused
 from memory.store import Store
 from tests.integration.conftest import SWARM, DaemonProcess, Project, wait_until
 
+#: Every test of this suite that uses a project runs on SQLite and on PostgreSQL.
+RUN_ON_EVERY_BACKEND = True
+
 
 def claims(project: Project) -> list[dict[str, object]]:
     """The live claims, as `swarm claims --json` shows them."""
@@ -327,7 +330,8 @@ def test_forced_release_notifies_the_previous_holder(project: Project) -> None:
 def test_the_worktree_watcher_records_an_edit_no_hook_announced(
     project: Project, start_daemon: Callable[..., DaemonProcess]
 ) -> None:
-    project.env["SWARM_EDIT_GRACE"] = "0.3"
+    # Long enough for a post-edit hook on a loaded machine to land within the grace.
+    project.env["SWARM_EDIT_GRACE"] = "2"
     (project.root / ".gitignore").write_text("*.log\n")
     start_daemon("--interval", "3600")
     project.ok("hooks", "pre-edit", "--file", "announced.py", "--agent", "alice")

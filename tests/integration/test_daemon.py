@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import signal
-import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +18,10 @@ import pytest
 from coordinator import layout
 from memory.errors import CompactedRevision
 from memory.records import Put
-from tests.integration.conftest import DaemonProcess, Project, wait_until
+from tests.integration.conftest import DaemonProcess, Project, hold_write_lock, wait_until
+
+#: Every test of this suite that uses a project runs on SQLite and on PostgreSQL.
+RUN_ON_EVERY_BACKEND = True
 
 StartDaemon = Callable[..., DaemonProcess]
 
@@ -561,9 +563,7 @@ def test_a_store_locked_past_the_busy_timeout_fails_one_pass_not_the_daemon(
     daemon_pass(project)  # the daemon knows when the lease runs out
 
     # Another writer holds the store while the daemon's timer sweeps the lease.
-    holder = sqlite3.connect(project.db, isolation_level=None)
-    try:
-        holder.execute("BEGIN IMMEDIATE")
+    with hold_write_lock(project):
         wait_until(
             lambda: daemon.logged("pass failed") or daemon.proc.poll() is not None,
             what="the daemon's sweep to meet the lock",
@@ -572,9 +572,6 @@ def test_a_store_locked_past_the_busy_timeout_fails_one_pass_not_the_daemon(
         failed = daemon.logged("pass failed")[0]
         assert failed["kind"] == "StoreLocked"
         assert "locked" in failed["error"]
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
 
     finish(project, "a", "ann")
     wait_status(project, "l/b", "ready")

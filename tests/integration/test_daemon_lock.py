@@ -6,6 +6,9 @@ from collections.abc import Callable
 
 from tests.integration.conftest import DaemonProcess, Project
 
+#: Every test of this suite that uses a project runs on SQLite and on PostgreSQL.
+RUN_ON_EVERY_BACKEND = True
+
 
 def test_second_daemon_refuses_to_start(
     project: Project, start_daemon: Callable[..., DaemonProcess]

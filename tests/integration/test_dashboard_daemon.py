@@ -13,6 +13,9 @@ from coordinator import layout
 from tests.integration.conftest import DaemonProcess, Project, wait_until
 from tests.unit.test_dashboard import parse_flowchart, parse_table, section
 
+#: The renderer opens the store in a worker process of its own: on both backends.
+RUN_ON_EVERY_BACKEND = True
+
 PLAN = """\
 phase: p1
 session: s1

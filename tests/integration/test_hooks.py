@@ -10,6 +10,9 @@ import pytest
 from coordinator import layout
 from tests.integration.conftest import SWARM, Project
 
+#: Every test of this suite that uses a project runs on SQLite and on PostgreSQL.
+RUN_ON_EVERY_BACKEND = True
+
 PLAN = """\
 phase: p1
 session: s1

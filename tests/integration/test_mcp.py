@@ -20,6 +20,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.types import CallToolResult, TextContent, TextResourceContents
 
+from coordinator.mcp_server import NO_IDENTITY
 from tests.integration.conftest import SWARM, Project, wait_until
 
 PLAN = """\
@@ -402,9 +403,7 @@ async def test_identity_comes_from_the_environment_else_the_start_up_name(
     async with mcp(project, None) as nameless:
         assert (await ok(nameless, "memory_put", key="p/x", value=1))["version"] == 1
         reason = await refused(nameless, "claim_files", paths=["a.txt"])
-        assert reason == (
-            "an agent name is required: set SWARM_AGENT_ID or start `swarm mcp --agent NAME`"
-        )
+        assert reason == NO_IDENTITY
     async with mcp(project, None, "--agent", "carol") as carol:
         assert (await ok(carol, "claim_files", paths=["a.txt"]))[0]["agent"] == "carol"
     async with mcp(project, "dave", "--agent", "carol") as dave:

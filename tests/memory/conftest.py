@@ -17,6 +17,7 @@ import pytest
 
 from memory.aio import AsyncStore
 from memory.store import Store
+from tests.pg import Schemas
 
 #: The repository root, so that subprocesses import this checkout's `memory`.
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -89,16 +90,18 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=["sync", "async", "pg-sync", "pg-async"])
 def make_store(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock, pg_schemas: Schemas
 ) -> Iterator[StoreFactory]:
-    """A factory of fresh stores in `tmp_path`, all of one driver (sync or async)."""
+    """A factory of fresh stores, all of one backend and driver: SQLite files in
+    `tmp_path`, or PostgreSQL stores each in a fresh schema; sync or async."""
     opened: list[Any] = []
-    loop = asyncio.new_event_loop() if request.param == "async" else None
+    loop = asyncio.new_event_loop() if request.param.endswith("async") else None
+    postgres = request.param.startswith("pg")
 
     def make(name: str) -> StoreUnderTest:
-        path = tmp_path / name
+        path: Any = pg_schemas.new() if postgres else tmp_path / name
         created = Store.create(path, clock=clock, actor="tester")
         if loop is None:
             opened.append(created)
@@ -108,6 +111,7 @@ def make_store(
         opened.append(store)
         return AsyncStoreOnLoop(store, loop)
 
+    make.backend = "postgresql" if postgres else "sqlite"  # type: ignore[attr-defined]
     yield make
 
     for store in opened:

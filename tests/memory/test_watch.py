@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from memory.records import Change, Put
 from memory.store import Store
 from memory.watch import follow
+from tests.pg import Schemas
 
 
 class CountingStore:
@@ -47,9 +49,10 @@ def take(store: Any, count: int, **kwargs: Any) -> list[Change]:
         changes.close()  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.create(tmp_path / "memory.db") as opened:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path, pg_schemas: Schemas) -> Iterator[Store]:
+    target: Any = pg_schemas.new() if request.param == "postgresql" else tmp_path / "memory.db"
+    with Store.create(target) as opened:
         yield opened
 
 
@@ -72,3 +75,28 @@ def test_follow_with_a_prefix_pages_inside_one_revision(store: Store) -> None:
     got = take(counting, 5, from_rev=1, prefix="a/", batch=2)
     assert [c.key for c in got] == [f"a/{n:02d}" for n in range(5)]
     assert len({(c.rev, c.seq) for c in got}) == 5
+
+
+def test_a_write_elsewhere_wakes_a_follower_long_before_its_backstop_poll(store: Store) -> None:
+    # The backstop is an hour away: only the store's own wake-up (the WAL file watcher, or
+    # PostgreSQL's NOTIFY) can deliver the change before the test's deadline.
+    stop = threading.Event()
+    got: list[Change] = []
+
+    def run() -> None:
+        with Store.open(store.path) as own:  # a SQLite connection stays in its thread
+            for change in follow(own, None, poll=3600, stop=stop):
+                got.append(change)
+                stop.set()
+
+    with Store.open(store.path) as writer:
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        # Write until the follower, live at some point, reports a change it saw.
+        deadline = time.monotonic() + 30
+        while not got and time.monotonic() < deadline:
+            writer.put("wake/me", len(got))
+            stop.wait(0.05)  # pacing the writer, not settling: the loop ends on `got`
+        stop.set()
+        thread.join(timeout=10)
+    assert got and got[0].key == "wake/me"
