@@ -28,16 +28,20 @@ import structlog
 
 from coordinator import layout
 from coordinator.daemon_agents import SPAWN_PAUSE_VAR, Supervisor
-from coordinator.daemon_model import ChangeBatch, Model
+from coordinator.daemon_model import (
+    BATCH,
+    ChangeBatch,
+    Model,
+    load_model,
+    read_changes,
+    settle_tasks,
+)
 from coordinator.daemon_upkeep import Upkeep
 from coordinator.departures import commit_letting_go
-from coordinator.readiness import keys_of
 from coordinator.reconcile import Write
 from coordinator.reconcile.escalate import escalations, next_due
 from coordinator.reconcile.notices import OPERATOR
-from coordinator.reconcile.settle import settle
 from coordinator.reconcile.spawn import STARTING
-from coordinator.state import TaskRun
 from memory.aio import AsyncStore
 from memory.errors import CompactedRevision, SwarmError
 from memory.locator import describe
@@ -50,13 +54,20 @@ T = TypeVar("T")
 
 __all__ = ["BATCH", "OPERATOR", "SPAWN_PAUSE_VAR", "STARTING", "Daemon"]
 
-#: Changes read per batch while catching up.
-BATCH = 2000
 #: How many changes the daemon keeps in the log by default (`--keep-changes`).
 DEFAULT_KEEP_CHANGES = 100_000
 #: A failed pass is retried after this many seconds, doubling up to `RETRY_MAX`.
 RETRY_FIRST = 0.1
 RETRY_MAX = 30.0
+
+
+async def stop_on_signals(scope: anyio.CancelScope) -> None:
+    """Cancel `scope` on the first SIGTERM or SIGINT."""
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("stopping", signal=signal.Signals(signum).name)
+            scope.cancel()
+            return
 
 
 @dataclass
@@ -137,6 +148,9 @@ class Daemon:
         try:
             self._store = await AsyncStore.open(self.db_path, actor="swarm-daemon")
             try:
+                if not once:
+                    # Rendered beside the loop (once its task group runs), off every pass.
+                    self.upkeep.defer_dashboards()
                 await self._load()
                 try:
                     stats = await self.run_pass(self.clock(), full=True)
@@ -158,7 +172,8 @@ class Daemon:
                     return
                 async with anyio.create_task_group() as group:
                     self._group = group
-                    group.start_soon(self._handle_signals, group.cancel_scope)
+                    group.start_soon(stop_on_signals, group.cancel_scope)
+                    group.start_soon(self.upkeep.render_dashboards)
                     # Agents the catch-up pass started, before there was a group to
                     # watch their exit in.
                     self.agents.watch_exits()
@@ -176,17 +191,11 @@ class Daemon:
                         # cancelling the task that waits on it is not enough.
                         self._stop.set()
             finally:
+                await self.upkeep.flush_dashboards()
                 await self.store.close()
                 self._store = None
         finally:
             lock.release()
-
-    async def _handle_signals(self, scope: anyio.CancelScope) -> None:
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for signum in signals:
-                log.info("stopping", signal=signal.Signals(signum).name)
-                scope.cancel()
-                return
 
     async def _watch_store(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -243,16 +252,7 @@ class Daemon:
         store = self.store
         cursor = await store.get(layout.DAEMON_CURSOR)
         self.cursor = int(cursor.value) if cursor and isinstance(cursor.value, int) else 0
-        model = Model.from_records(
-            await store.list_prefix(layout.PLANS),
-            await store.list_prefix(layout.TASKS),
-            await store.list_prefix(layout.AGENTS),
-        )
-        statuses = await store.get_many(spec.status_key for spec in model.specs.values())
-        for task_id, spec in model.specs.items():
-            found = statuses.get(spec.status_key)
-            model.statuses[task_id] = None if found is None else str(found.value)
-        self.model = model
+        self.model = await load_model(store)
         self._next_expiry = await store.next_expiry()
         await self.agents.adopt(self.clock())
 
@@ -315,13 +315,11 @@ class Daemon:
                 stats.stale += 1
         # Gate checks go first: a dependent settled before its requirement's failing gate
         # was checked would be marked ready (and notified, or spawned) on a stale `complete`.
-        for task_id in sorted(affected, key=lambda t: (t not in batch.completed, t)):
-            if await self._settle(task_id, now, gate_check=task_id in batch.completed):
-                stats.transitions += 1
+        order = sorted(affected, key=lambda t: (t not in batch.completed, t))
+        stats.transitions += await settle_tasks(self, order, batch.completed, now)
         await self._housekeeping(stats, batch, now, full=full)
-        # Before the cursor is persisted, so a reader who sees the cursor reach a revision
-        # knows the dashboards reflect it.
-        await self.upkeep.write_dashboards(busy=any(vars(stats).values()), full=full)
+        if full or any(vars(stats).values()):  # an idle pass renders nothing
+            await self.upkeep.dashboards_changed()
         self.cursor = batch.cursor
         if stats.changes or batch.reloaded:
             # Persist only after real work: the cursor's own write is skipped above, so
@@ -344,14 +342,17 @@ class Daemon:
         if full:
             self._next_deadline = next_due(model.specs, model.statuses, model.runs)
         if self._next_deadline is not None and self._next_deadline <= now:
-            stats.escalated = await self._escalate(now)
+            # Each late task once: an escalation is recorded in its run record.
+            for write in escalations(model.specs, model.statuses, model.runs, now):
+                if await self.apply(write, now):
+                    stats.escalated += 1
             self._next_deadline = next_due(model.specs, model.statuses, model.runs)
 
     async def _catch_up(self) -> ChangeBatch:
         """The changes since the cursor; when the log before them has been compacted away
         (`swarm memory compact`, an exact import), the model rebuilt from the keys instead."""
         try:
-            return await self._read_changes()
+            return await read_changes(self.store, self.model, self.cursor)
         except CompactedRevision as err:
             # What the lost changes said is in the keys: reload them and settle every task.
             # The revision is read first, so a write made during the reload is read again.
@@ -364,43 +365,3 @@ class Daemon:
             )
             await self._load()
             return ChangeBatch(cursor=revision, claims_changed=True, reloaded=True)
-
-    async def _read_changes(self) -> ChangeBatch:
-        """Absorb every change since the cursor into the model.
-
-        Pages continue from the last change's (rev, seq): one revision may hold more
-        changes than a page (a plan load, a big import), and each is read exactly once."""
-        batch = ChangeBatch(cursor=self.cursor)
-        rev, seq = self.cursor + 1, 0
-        while True:
-            changes, revision = await self.store.changes_since(rev, limit=BATCH, after_seq=seq)
-            batch.logged += len(changes)
-            for change in changes:
-                if change.key != layout.DAEMON_CURSOR:
-                    batch.add(change, self.model.absorb(change))
-            if len(changes) < BATCH:
-                batch.cursor = max(batch.cursor, revision)
-                return batch
-            rev, seq = changes[-1].rev, changes[-1].seq
-
-    # --- reconcilers ---------------------------------------------------------------------
-
-    async def _settle(self, task_id: str, now: float, *, gate_check: bool) -> bool:
-        """Bring one task's status in line with its readiness; True when it changed."""
-        spec = self.model.specs.get(task_id)
-        if spec is None:
-            return False
-        keys = {spec.status_key, layout.run_key(task_id), *keys_of(spec)}
-        records = await self.store.get_many(keys)
-        values = {k: r.value for k, r in records.items()}
-        run = TaskRun.from_json(values.get(layout.run_key(task_id)))
-        write = settle(spec, records.get(spec.status_key), run, values, now, gate_check=gate_check)
-        return write is not None and await self.apply(write, now)
-
-    async def _escalate(self, now: float) -> int:
-        """Escalate, once each, tasks past their deadline or late to start."""
-        count = 0
-        for write in escalations(self.model.specs, self.model.statuses, self.model.runs, now):
-            if await self.apply(write, now):
-                count += 1
-        return count

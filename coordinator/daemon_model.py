@@ -13,6 +13,7 @@ import structlog
 from coordinator import layout
 from coordinator.plan import TaskSpec
 from coordinator.readiness import COMPLETE, keys_of
+from coordinator.reconcile.settle import settle
 from coordinator.state import TaskRun
 from memory.errors import SwarmError
 from memory.records import Change, Record
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
 log = structlog.get_logger("swarm.daemon")
 
 T = TypeVar("T")
+
+#: Changes read per batch while catching up.
+BATCH = 2000
+#: Tasks whose records are read in one transaction when a pass settles them.
+SETTLE_CHUNK = 500
 
 
 @dataclass
@@ -71,8 +77,11 @@ class Model:
     statuses: dict[str, str | None] = field(default_factory=dict)
     runs: dict[str, TaskRun] = field(default_factory=dict)
     plans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Which tasks read each key (the reverse-dependency index), kept by `_index_task`.
     watchers: dict[str, set[str]] = field(default_factory=dict)
     runnable: set[str] = field(default_factory=set)
+    #: The keys each task reads (`keys_of` of its spec), to take it out of `watchers`.
+    reads: dict[str, frozenset[str]] = field(default_factory=dict)
     #: Live agents that registered a branch or worktree (for merge prediction).
     workspaces: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
@@ -112,11 +121,30 @@ class Model:
         """Rebuild which tasks read which keys, and which tasks have a `run:` command."""
         self.watchers = {}
         self.runnable = set()
-        for task_id, spec in self.specs.items():
-            for key in keys_of(spec):
-                self.watchers.setdefault(key, set()).add(task_id)
-            if spec.run:
-                self.runnable.add(task_id)
+        self.reads = {}
+        for task_id in self.specs:
+            self._index_task(task_id)
+
+    def _index_task(self, task_id: str) -> None:
+        """Bring the index in line with one task's spec (or its absence): O(its keys)."""
+        for key in self.reads.pop(task_id, ()):
+            readers = self.watchers.get(key)
+            if readers is not None:
+                readers.discard(task_id)
+                if not readers:
+                    del self.watchers[key]
+        spec = self.specs.get(task_id)
+        if spec is None:
+            self.runnable.discard(task_id)
+            return
+        keys = frozenset(keys_of(spec))
+        self.reads[task_id] = keys
+        for key in keys:
+            self.watchers.setdefault(key, set()).add(task_id)
+        if spec.run:
+            self.runnable.add(task_id)
+        else:
+            self.runnable.discard(task_id)
 
     def session_of(self, spec: TaskSpec) -> str:
         """The session named by the task's plan (the phase when it names none)."""
@@ -169,8 +197,75 @@ class Model:
                 self.specs.pop(task_id, None)
             else:
                 affected.add(task_id)
-        self.index()
+        # Only this task's entries change: a plan load of n specs costs O(n), not O(n²).
+        self._index_task(task_id)
         return affected
+
+
+async def load_model(store: AsyncStore) -> Model:
+    """The model as the store's keys have it: plans, specs, runs, agents and statuses."""
+    model = Model.from_records(
+        await store.list_prefix(layout.PLANS),
+        await store.list_prefix(layout.TASKS),
+        await store.list_prefix(layout.AGENTS),
+    )
+    statuses = await store.get_many(spec.status_key for spec in model.specs.values())
+    for task_id, spec in model.specs.items():
+        found = statuses.get(spec.status_key)
+        model.statuses[task_id] = None if found is None else str(found.value)
+    return model
+
+
+async def read_changes(store: AsyncStore, model: Model, cursor: int) -> ChangeBatch:
+    """Absorb every change since `cursor` into `model` (the daemon's own cursor writes
+    aside); `CompactedRevision` when the log before them is gone.
+
+    Pages continue from the last change's (rev, seq): one revision may hold more
+    changes than a page (a plan load, a big import), and each is read exactly once."""
+    batch = ChangeBatch(cursor=cursor)
+    rev, seq = cursor + 1, 0
+    while True:
+        changes, revision = await store.changes_since(rev, limit=BATCH, after_seq=seq)
+        batch.logged += len(changes)
+        for change in changes:
+            if change.key != layout.DAEMON_CURSOR:
+                batch.add(change, model.absorb(change))
+        if len(changes) < BATCH:
+            batch.cursor = max(batch.cursor, revision)
+            return batch
+        rev, seq = changes[-1].rev, changes[-1].seq
+
+
+async def settle_tasks(host: Host, order: list[str], completed: set[str], now: float) -> int:
+    """Bring each task's status in line with its readiness (`reconcile.settle`), in
+    `order`, gates checked for those in `completed`; return how many changed.
+
+    Records are read for `SETTLE_CHUNK` tasks at a time, in one read transaction, and
+    each committed write updates that snapshot, so a dependent settled after its
+    requirement sees the requirement's new status: O(tasks settled), not one read each."""
+    model = host.model
+    tasks = [task_id for task_id in order if task_id in model.specs]
+    changed = 0
+    for start in range(0, len(tasks), SETTLE_CHUNK):
+        chunk = tasks[start : start + SETTLE_CHUNK]
+        keys: set[str] = set()
+        for task_id in chunk:
+            keys.update(model.reads.get(task_id, ()))
+            keys.update((layout.status_key(task_id), layout.run_key(task_id)))
+        records = await host.store.get_many(keys)
+        values = {key: record.value for key, record in records.items()}
+        for task_id in chunk:
+            spec = model.specs[task_id]
+            status = records.get(spec.status_key)
+            model.statuses[task_id] = None if status is None else str(status.value)
+            run = TaskRun.from_json(values.get(layout.run_key(task_id)))
+            gate_check = task_id in completed
+            write = settle(spec, status, run, values, now, gate_check=gate_check)
+            if write is not None and await host.apply(write, now):
+                changed += 1
+                for done, new in write.statuses.items():
+                    values[layout.status_key(done)] = new
+    return changed
 
 
 class Host(Protocol):

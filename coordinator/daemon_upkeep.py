@@ -1,6 +1,7 @@
 """The daemon's chores beside the tasks: granting queued claims, turning unannounced
-edits into conflicts, predicting merge conflicts, writing the dashboards and compacting
-the change log. Each runs only when something it depends on changed or fell due.
+edits into conflicts, predicting merge conflicts, writing the dashboards (debounced, off
+the passes' path), compacting the change log and pruning old records. Each runs only
+when something it depends on changed or fell due.
 """
 
 from __future__ import annotations
@@ -11,16 +12,22 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_process
 import structlog
 
 from coordinator.claims import grant_queued
 from coordinator.daemon_model import ChangeBatch, Host
-from coordinator.dashboard import DashboardWriter, write_dashboards
+from coordinator.dashboard import DashboardWriter, Phases, write_dashboards
+from coordinator.debounce import dashboard_interval, render_due, render_gap
 from coordinator.edits import check_unannounced, edit_grace
+from coordinator.retention import PRUNE_PERIOD, next_prune, prune_old_records, retention
 from memory.errors import SwarmError
 from memory.store import Store
 
 log = structlog.get_logger("swarm.daemon")
+
+#: Seconds a stopping daemon gives its last dashboard render.
+FLUSH_TIMEOUT = 10.0
 
 
 class Upkeep:
@@ -41,12 +48,24 @@ class Upkeep:
         self.refused_dashboards: set[str] = set()
         #: About how many changes the log holds (None: not counted yet).
         self.log_size: int | None = None
+        #: How old events, notifications and edit records are pruned (checked at start).
+        self.retention = retention()
+        #: When the last prune ran (None: not yet; the first pass prunes).
+        self.last_prune: float | None = None
+        #: Whether `render_dashboards` writes the dashboards (else each pass does).
+        self._deferred = False
+        #: A change the dashboards may show has not been rendered yet.
+        self.dashboard_pending = False
+        self._dashboard_wake = anyio.Event()
 
     def wake_at(self) -> list[float]:
-        """When the earliest unannounced edit falls due for its check."""
-        if not self.pending_edits:
-            return []
-        return [min(self.pending_edits.values()) + edit_grace()]
+        """When the earliest unannounced edit falls due for its check, and the next prune."""
+        moments = []
+        if self.last_prune is not None:
+            moments.append(self.last_prune + PRUNE_PERIOD)
+        if self.pending_edits:
+            moments.append(min(self.pending_edits.values()) + edit_grace())
+        return moments
 
     async def run(self, batch: ChangeBatch, now: float, *, full: bool) -> tuple[int, int]:
         """Queued claims, due edits and merge prediction: (claims granted, merge conflicts)."""
@@ -57,7 +76,18 @@ class Upkeep:
             await self._check_due_edits(now)
         if len(self.host.model.workspaces) >= 2:
             merges = await self.host.sync(self._predict_merges)
+        if next_prune(self.last_prune, now) <= now:
+            await self.prune(now)
         return granted, merges
+
+    async def prune(self, now: float) -> None:
+        """Delete events, notifications and edit records older than the retention
+        (`coordinator.retention`), in batches, in a worker thread."""
+        self.last_prune = now
+        work = partial(prune_old_records, older_than=self.retention, now=now)
+        pruned = await self.host.sync(work)
+        if pruned.total:
+            log.info("old records pruned", **pruned._asdict(), older_than=self.retention)
 
     async def compact_log(self, batch: ChangeBatch, cursor: int) -> None:
         """Keep the change log near `keep_changes` entries (DESIGN: compacted by count),
@@ -79,25 +109,75 @@ class Upkeep:
         self.log_size = await self.host.store.change_count()
         log.info("change log compacted", through=point, cursor=cursor, kept=self.log_size)
 
-    async def write_dashboards(self, *, busy: bool, full: bool) -> None:
-        """Render the dashboards in a worker thread and write those whose content changed;
-        an idle pass (no change seen, nothing done) renders nothing."""
-        if not (full or busy):
+    def defer_dashboards(self) -> None:
+        """From now on passes only note that the dashboards changed; `render_dashboards`,
+        run beside the loop, writes them (a one-pass run writes them within the pass)."""
+        self._deferred = True
+
+    async def dashboards_changed(self) -> None:
+        """Something a dashboard shows may have changed: have it rendered soon (deferred),
+        or render it now (one-pass runs and tests that drive passes by hand)."""
+        if self._deferred:
+            self.dashboard_pending = True
+            self._dashboard_wake.set()
+        else:
+            await self.write_dashboards()
+
+    async def render_dashboards(self) -> None:
+        """Render the dashboards when `render_due` says, until cancelled: never on a pass's
+        path (unblocking never waits for a render), at a bounded rate, and always once
+        after the last change. Each render runs in a worker process, so that it holds
+        neither the event loop nor its interpreter lock while passes run."""
+        interval = dashboard_interval()
+        last_end: float | None = None
+        took = 0.0
+        while True:
+            now = anyio.current_time()
+            due = render_due(last_end, self.dashboard_pending, now, render_gap(interval, took))
+            if due is None:
+                await self._dashboard_wake.wait()
+                self._dashboard_wake = anyio.Event()
+                continue
+            if due > now:
+                await anyio.sleep(due - now)
+                continue
+            self.dashboard_pending = False
+            await self.write_dashboards(in_process=True)
+            last_end = anyio.current_time()
+            took = last_end - now
+
+    async def flush_dashboards(self) -> None:
+        """The trailing render a stopping daemon still owes, if any (shielded, bounded)."""
+        if not self.dashboard_pending:
             return
+        self.dashboard_pending = False
+        with anyio.CancelScope(shield=True), anyio.move_on_after(FLUSH_TIMEOUT):
+            await self.write_dashboards()
+
+    async def write_dashboards(self, *, in_process: bool = False) -> None:
+        """Render the dashboards in a worker thread (or process) and write those whose
+        content changed."""
         plans = self.dashboard_plans()
         if not self.dashboards.wanted(plans):
             return
-        # The writer's state stays on the event loop, where the work-tree watcher asks it
-        # which files are ours; the worker thread gets copies and hands back what it wrote.
-        targets = self.dashboards.targets(plans)
-        known = self.dashboards.known()
         try:
-            contents, written = await self.host.sync(
-                partial(write_dashboards, targets=targets, known=known)
-            )
-        except OSError as err:
-            # An unwritable dashboard must not stop the coordination it reports on.
-            log.warning("dashboard not written", error=str(err))
+            # The writer's state stays on the event loop, where the work-tree watcher asks
+            # it which files are ours; the worker gets copies and hands back what it wrote.
+            targets = self.dashboards.targets(plans)
+            known = self.dashboards.known()
+            if in_process:
+                contents, written = await anyio.to_process.run_sync(
+                    render_at, self.host.db_path, targets, known
+                )
+            else:
+                contents, written = await self.host.sync(
+                    partial(write_dashboards, targets=targets, known=known)
+                )
+        except (OSError, SwarmError, anyio.BrokenWorkerProcess) as err:
+            # An unwritable dashboard must not stop the coordination it reports on; the
+            # next change renders it again.
+            message = err.message if isinstance(err, SwarmError) else str(err)
+            log.warning("dashboard not written", error=message)
             return
         self.dashboards.remember(contents)
         for path in written:
@@ -179,6 +259,14 @@ class Upkeep:
                 if not self.dashboards.owns(path):  # our own writes are no agent's edit
                     self.pending_edits.setdefault(path, now)
             self.host.wake()
+
+
+def render_at(
+    db_path: Path, targets: Mapping[Path, Phases], known: Mapping[Path, str | None]
+) -> tuple[dict[Path, str | None], list[Path]]:
+    """`write_dashboards` on a store of its own: what a worker process runs."""
+    with Store.open(db_path, actor="swarm-daemon") as store:
+        return write_dashboards(store, targets=targets, known=known)
 
 
 def _inside(root: Path, name: str) -> bool:

@@ -7,8 +7,9 @@ prefix to the next, so a pass reads what it deletes and one key per prefix, neve
 records it keeps. `SWARM_RETENTION` (seconds, default 30 days) is how long they stay.
 
 `prune_old_records` runs the whole prune on a sync store; `swarm memory prune` calls it,
-and the daemon can run it periodically (in a worker thread, with a sync store of its
-own) with `retention()` as the age.
+and the daemon runs it when it starts and then every `PRUNE_PERIOD` (`next_prune`), in a
+worker thread with a sync store of its own, with `retention()` as the age. It is
+idempotent: a prune that finds nothing old deletes nothing.
 """
 
 from __future__ import annotations
@@ -24,11 +25,18 @@ from memory.store import Store
 DEFAULT_RETENTION = 30 * 24 * 3600.0
 #: Keys deleted per write transaction, so that hooks never wait long on a prune.
 PRUNE_BATCH = 1000
+#: How often the daemon prunes (it also prunes when it starts): hourly.
+PRUNE_PERIOD = 3600.0
 
 
 def retention() -> float:
     """`SWARM_RETENTION`: seconds events, notifications and edit records are kept."""
     return env_seconds("SWARM_RETENTION", DEFAULT_RETENTION, positive=True)
+
+
+def next_prune(last: float | None, now: float, period: float = PRUNE_PERIOD) -> float:
+    """When the daemon prunes next: at once if it never has, else `period` after the last."""
+    return now if last is None else last + period
 
 
 class Pruned(NamedTuple):

@@ -731,8 +731,8 @@ def scale_one(base: Path, tasks: int, repeats: int) -> dict[str, Any]:
                 return is_ready
 
             wait_for(ready(starts[-1]), 600, "the catch-up's ready tasks")
-            # One change (a status), until the daemon's cursor says its pass, dashboard
-            # included, is done.
+            # One change (a status), until the daemon's cursor says its pass is done (the
+            # dashboard is rendered beside the passes, debounced).
             one = []
             for task in passes:
                 record = store.put(f"scale/t{task}/status", "complete")

@@ -13,6 +13,9 @@ from coordinator import layout
 from tests.integration.conftest import DaemonProcess, Project, wait_until
 from tests.unit.test_dashboard import parse_flowchart, parse_table, section
 
+#: The renderer opens the store in a worker process of its own: on both backends.
+RUN_ON_EVERY_BACKEND = True
+
 PLAN = """\
 phase: p1
 session: s1
@@ -155,3 +158,22 @@ def test_the_daemons_own_writes_are_not_unannounced_edits(
     wait_until(lambda: "notes.txt" in section(board.read_text(), "Open conflicts"), timeout=1.0)
     wait_until(lambda: caught_up(planned))
     assert [c["path"] for c in conflicts()] == ["notes.txt"]
+
+
+def test_a_burst_of_changes_is_rendered_at_a_bounded_rate_ending_with_the_last(
+    planned: Project, start_daemon: Callable[..., DaemonProcess]
+) -> None:
+    """Rendering is debounced (issue 14): a burst inside one render gap costs at most two
+    renders, and the last render shows the last change (the trailing write)."""
+    board = planned.root / "DASHBOARD.md"
+    planned.env["SWARM_DASHBOARD_INTERVAL"] = "3"
+    daemon = start_daemon("--interval", "3600", "--dashboard", str(board))
+    wait_until(lambda: "| 2 |" in board.read_text() if board.exists() else False)
+    wait_until(lambda: caught_up(planned), what="the daemon to catch up")
+    writes = len(daemon.logged("dashboard written"))
+
+    with planned.store() as store:
+        for value in range(5, 10):
+            store.put("p1/build/warnings", value)
+    wait_until(lambda: "| 9 |" in board.read_text(), timeout=15, what="the last change shown")
+    assert len(daemon.logged("dashboard written")) - writes <= 2
