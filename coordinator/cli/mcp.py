@@ -26,7 +26,7 @@ def mcp_command(state: CliState, agent: str | None, session_id: str | None) -> N
     """Serve MCP tools (memory, tasks, claims, messages) and resources (dashboard, plans,
     events) on stdin/stdout; an agent's MCP client starts it (`swarm init --claude` and
     the other agent flags register it)."""
-    from coordinator.mcp_server import agent_identity, serve_stdio
+    from coordinator.mcp.server import agent_identity, serve_stdio
 
     serve_stdio(
         state.db_path,

@@ -20,7 +20,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.types import CallToolResult, TextContent, TextResourceContents
 
-from coordinator.mcp_server import NO_IDENTITY
+from coordinator.mcp.server import NO_IDENTITY
 from tests.integration.conftest import SWARM, Project, wait_until
 
 PLAN = """\

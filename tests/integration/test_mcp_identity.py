@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from coordinator.mcp_server import NO_IDENTITY
+from coordinator.mcp.server import NO_IDENTITY
 from coordinator.sessions import live_agents
 from hooks.adapters.common import derived_agent_name
 from tests.integration.conftest import SWARM, Project

@@ -16,7 +16,9 @@ from coordinator.agent_config import (
     merge_mcp_toml,
 )
 from coordinator.errors import TaskNotReady
-from coordinator.mcp_server import agent_identity, changed_uris, check_user_key, refusal_text
+from coordinator.mcp.memory_tools import check_user_key
+from coordinator.mcp.resources import changed_uris
+from coordinator.mcp.server import agent_identity, refusal_text
 from memory.errors import InvalidKey, SwarmError
 
 # --- tool errors and identity -----------------------------------------------------------------
