@@ -244,22 +244,30 @@ def backup_path(path: Path) -> Path:
     return path.with_name(path.name + ".bak")
 
 
-def install_agent_hooks(root: Path, agent: str) -> Installed:
-    """Merge our hooks for `agent` into its settings file under `root`; create it if absent,
-    keep a backup of the previous version when changing it, leave it untouched otherwise."""
-    settings = settings_for(agent)
-    path = root / settings.path
-    previous = path.read_text(encoding="utf-8") if path.is_file() else None
+def json_object(path: Path, text: str | None) -> dict[str, Any]:
+    """The JSON object an agent's configuration file holds (`text`, None when the file is
+    absent: an empty object); AgentConfigError, changing nothing, when it holds anything
+    else."""
     current: Any = {}
-    if previous is not None and previous.strip():
+    if text is not None and text.strip():
         try:
-            current = json.loads(previous)
+            current = json.loads(text)
         except ValueError as err:
             raise AgentConfigError(
                 f"{path} is not valid JSON ({err}); fix it, then run swarm init again"
             ) from None
     if not isinstance(current, dict):
         raise AgentConfigError(f"{path} does not hold a JSON object; refusing to change it")
+    return current
+
+
+def install_agent_hooks(root: Path, agent: str) -> Installed:
+    """Merge our hooks for `agent` into its settings file under `root`; create it if absent,
+    keep a backup of the previous version when changing it, leave it untouched otherwise."""
+    settings = settings_for(agent)
+    path = root / settings.path
+    previous = path.read_text(encoding="utf-8") if path.is_file() else None
+    current = json_object(path, previous)
     merged = merge_settings(current, settings)
     if previous is not None and merged == current:
         return Installed(agent, path, created=False, changed=False, backup=None)
@@ -402,16 +410,7 @@ def install_mcp_server(root: Path, agent: str, *, backup: bool = True) -> Instal
     if config.toml:
         text = merge_mcp_toml(previous or "", config)
     else:
-        current: Any = {}
-        if previous is not None and previous.strip():
-            try:
-                current = json.loads(previous)
-            except ValueError as err:
-                raise AgentConfigError(
-                    f"{path} is not valid JSON ({err}); fix it, then run swarm init again"
-                ) from None
-        if not isinstance(current, dict):
-            raise AgentConfigError(f"{path} does not hold a JSON object; refusing to change it")
+        current = json_object(path, previous)
         merged = merge_mcp_json(current, config)
         text = render(merged) if merged != current or previous is None else previous
     if text == previous:
