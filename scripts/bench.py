@@ -208,7 +208,7 @@ class Observer:
 
 def commit_ts(store: Store, key: str, value: Any) -> float:
     """The time of the last logged change that set `key` to `value`."""
-    return next(c.ts for c in reversed(store.history(key)) if c.value == value)
+    return float(next(c.ts for c in reversed(store.history(key)) if c.value == value))
 
 
 # --- 1. hook latency -----------------------------------------------------------------------
@@ -390,7 +390,7 @@ def raw_get(conn: sqlite3.Connection, key: str) -> None:
 
 
 def measure_threads(
-    connect: Callable[[], Any], op: Callable[[Any, int, int], None], writers: int, count: int
+    connect: Callable[[], Any], op: Callable[[Any, int, int], object], writers: int, count: int
 ) -> tuple[float, list[float]]:
     """Throughput and latencies of `writers` threads, each with its own connection from
     `connect()` (sqlite3 connections belong to one thread), doing `count` ops each."""
@@ -878,7 +878,11 @@ def _pg_hooks_and_unblock(runs: int, trials: int) -> dict[str, Any]:
             connect.append(time.perf_counter() - start)
         ratio = statistics.median(hook) / statistics.median(reference)
         results["import sqlite3 (reference)"] = summary(reference)
-        results["hooks pre-edit"] = {**summary(hook), "ratio": round(ratio, 2), "target": 2.5}
+        results["hooks pre-edit"] = {
+            **summary(hook),
+            "ratio": round(ratio, 2),
+            "target": check("postgres", "pre-edit hook", round(ratio, 2), "<= 2.5x", ratio <= 2.5),
+        }
         results["python -c import psycopg"] = summary(imports)
         results["psycopg.connect, in-process"] = summary(connect)
 
@@ -891,7 +895,7 @@ def _pg_hooks_and_unblock(runs: int, trials: int) -> dict[str, Any]:
             [SWARM, "plan", "load", "plan.yaml"], cwd=root, env=env, check=True, capture_output=True
         )
         from_commit: list[float] = []
-        with running_daemon(db, root, env), Store.open(db) as store:
+        with running_daemon(db, root), Store.open(db) as store:
             for i in range(trials):
                 for hook_name in ("pre-task", "post-task"):
                     subprocess.run(
@@ -910,7 +914,17 @@ def _pg_hooks_and_unblock(runs: int, trials: int) -> dict[str, Any]:
                 ready = next(c for c in store.history(key) if c.value == "ready")
                 done = next(c for c in store.history(f"ub/req{i}/status") if c.value == "complete")
                 from_commit.append(ready.ts - done.ts)
-        results["unblock from post-task commit"] = {**summary(from_commit), "target_p95_ms": 20}
+        unblock = summary(from_commit)
+        results["unblock from post-task commit"] = {
+            **unblock,
+            "target": check(
+                "postgres",
+                "unblock p95 (ms) through NOTIFY",
+                unblock["p95_ms"],
+                "<= 20 ms",
+                unblock["p95_ms"] <= 20,
+            ),
+        }
     return results
 
 
@@ -942,13 +956,21 @@ def _pg_contention(workers: int, calls: int) -> dict[str, Any]:
         expected = {f"bench/a{w}/n{i}" for w in range(workers) for i in range(calls) if i % 3 == 2}
         with Store.open(db) as store:
             present = {r.key for r in store.list_prefix("bench/")}
+    lost = len(expected - present)
     return {
         "processes": workers,
         "calls_each": calls,
         "wall_s": round(wall, 2),
         "errors": len(errors),
         "error_samples": errors[:3],
-        "lost_writes": len(expected - present),
+        "lost_writes": lost,
+        "target": check(
+            "postgres",
+            f"{workers} processes x {calls} hooks: errors, lost writes",
+            f"{len(errors)}, {lost}",
+            "0, 0",
+            not errors and not lost,
+        ),
     }
 
 
