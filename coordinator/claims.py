@@ -162,12 +162,6 @@ def _describe(claim: Claim) -> str:
     return f"{shown_path(claim.path)} is held {claim.mode} by {claim.agent}{task} since {since}"
 
 
-def _epoch_guard(record: Record | None) -> Compare:
-    if record is None:
-        return Compare(EPOCH_KEY, "version", "==", 0)
-    return Compare(EPOCH_KEY, "mod_rev", "==", record.mod_rev)
-
-
 def _bump_epoch(record: Record | None) -> Put:
     return Put(EPOCH_KEY, encode((record.value if record else 0) + 1))
 
@@ -274,7 +268,7 @@ def grant_claim(
         ]
         if queue_key is not None:
             ops.append(Delete(queue_key))
-        result = store.txn([_epoch_guard(epoch)], ops)
+        result = store.txn([Compare.unchanged(EPOCH_KEY, epoch)], ops)
         if result.succeeded:
             record = result.results[0]
             assert record is not None

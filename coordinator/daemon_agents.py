@@ -173,11 +173,7 @@ class Supervisor:
             if run.token != token:
                 return
             run = run._replace(pid=pid, pid_start=process_start(pid))
-            guard = (
-                Compare(layout.run_key(task_id), "version", "==", 0)
-                if record is None
-                else Compare(record.key, "mod_rev", "==", record.mod_rev)
-            )
+            guard = Compare.unchanged(layout.run_key(task_id), record)
             spec = self.host.model.specs.get(task_id)
             noted = event_op(
                 event,

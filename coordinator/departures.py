@@ -39,11 +39,7 @@ def commit_letting_go(
     one transaction. False when a guard failed (the task moved on meanwhile)."""
     for _ in range(MAX_ATTEMPTS):
         epoch = store.get(EPOCH_KEY)
-        epoch_guard = (
-            Compare(EPOCH_KEY, "version", "==", 0)
-            if epoch is None
-            else Compare(EPOCH_KEY, "mod_rev", "==", epoch.mod_rev)
-        )
+        epoch_guard = Compare.unchanged(EPOCH_KEY, epoch)
         letting_go = let_go_ops(store, agent, reason, now)
         if store.txn([*guards, epoch_guard], [*ops, *letting_go]).succeeded:
             return True

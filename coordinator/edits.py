@@ -130,11 +130,7 @@ def commit_conflicts(store: Store, ops: list[WriteOp]) -> None:
             else:
                 numbered.append(op)
         numbered.append(Put(CONFLICT_IDS, encode(last)))
-        guard = (
-            Compare(CONFLICT_IDS, "version", "==", 0)
-            if counter is None
-            else Compare(CONFLICT_IDS, "mod_rev", "==", counter.mod_rev)
-        )
+        guard = Compare.unchanged(CONFLICT_IDS, counter)
         if store.txn([guard], numbered).succeeded:
             return
     raise Refused("conflict ids kept changing; try again")

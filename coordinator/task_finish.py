@@ -220,32 +220,10 @@ def _finish_ops(
             events.append(_retry_event(spec, run, due, reason, now))
         else:
             run = run._replace(reason=reason, live=False)
-            events.append(
-                event_op(
-                    "task_failed",
-                    now,
-                    task=spec.id,
-                    agent=run.agent,
-                    message=summary or "",
-                    duration=duration,
-                    attempt=run.attempt,
-                    forced_by=forced_by,
-                )
-            )
+            events.append(_ended_event("task_failed", spec, run, summary, duration, forced_by, now))
     else:
         run = run._replace(reason=None, blocked_kind=None, live=False)
-        events.append(
-            event_op(
-                "task_completed",
-                now,
-                task=spec.id,
-                agent=run.agent,
-                message=summary or "",
-                duration=duration,
-                attempt=run.attempt,
-                forced_by=forced_by,
-            )
-        )
+        events.append(_ended_event("task_completed", spec, run, summary, duration, forced_by, now))
     receipt = {
         "task": spec.id,
         "agent": run.agent,
@@ -284,6 +262,28 @@ def _finish_ops(
         if current is not None and current.value == spec.id:
             ops.append(Delete(current.key))
     return ops, receipt, final, gate_failures
+
+
+def _ended_event(
+    kind: str,
+    spec: TaskSpec,
+    run: TaskRun,
+    summary: str | None,
+    duration: float | None,
+    forced_by: str | None,
+    now: float,
+) -> Put:
+    """The `task_completed` or `task_failed` event of an attempt that ended."""
+    return event_op(
+        kind,
+        now,
+        task=spec.id,
+        agent=run.agent,
+        message=summary or "",
+        duration=duration,
+        attempt=run.attempt,
+        forced_by=forced_by,
+    )
 
 
 def _retry_event(spec: TaskSpec, run: TaskRun, due: float, reason: str, now: float) -> Put:

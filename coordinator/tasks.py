@@ -61,10 +61,7 @@ def adhoc_spec(task_id: str, agent: str | None) -> TaskSpec:
 
 def status_guard(task_id: str, record: Record | None) -> Compare:
     """A compare that holds only while the task's status is still `record`."""
-    key = layout.status_key(task_id)
-    if record is None:
-        return Compare(key, "version", "==", 0)
-    return Compare(key, "mod_rev", "==", record.mod_rev)
+    return Compare.unchanged(layout.status_key(task_id), record)
 
 
 # --- plans -------------------------------------------------------------------------------

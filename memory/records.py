@@ -91,6 +91,14 @@ class Compare(NamedTuple):
     op: CompareOp
     target: Any
 
+    @classmethod
+    def unchanged(cls, key: str, record: Record | None) -> Compare:
+        """A condition that holds only while `key` is still as `record` read it (absent
+        when `record` is None): the guard of every read-check-write."""
+        if record is None:
+            return cls(key, "version", "==", 0)
+        return cls(key, "mod_rev", "==", record.mod_rev)
+
     def holds(self, record: Record | None) -> bool:
         """Whether the condition holds for `record` (None when the key is absent)."""
         actual: Any

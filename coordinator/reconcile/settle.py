@@ -25,13 +25,6 @@ from coordinator.state import TaskRun, event_op, gate_block_ops, run_op, status_
 from memory.records import Compare, Record, WriteOp
 
 
-def status_guard(key: str, record: Record | None) -> Compare:
-    """A compare that holds only while the status is still `record`."""
-    if record is None:
-        return Compare(key, "version", "==", 0)
-    return Compare(key, "mod_rev", "==", record.mod_rev)
-
-
 def settle(
     spec: TaskSpec,
     status_record: Record | None,
@@ -87,7 +80,7 @@ def settle(
         ops.append(status_op(task_id, new))
     ops.append(run_op(task_id, run))
     return Write(
-        (status_guard(layout.status_key(task_id), status_record),),
+        (Compare.unchanged(layout.status_key(task_id), status_record),),
         tuple(ops),
         statuses={task_id: new},
         runs={task_id: run},

@@ -11,7 +11,6 @@ from coordinator.plan import TaskSpec
 from coordinator.readiness import FAILED, IN_PROGRESS, READY
 from coordinator.reconcile import Write
 from coordinator.reconcile.notices import OPERATOR, tell
-from coordinator.reconcile.settle import status_guard
 from coordinator.state import TaskRun, event_op, run_op, status_op
 from memory.records import Compare, Record, WriteOp
 
@@ -23,13 +22,6 @@ class Ended(NamedTuple):
 
     write: Write | None
     gone: str | None
-
-
-def run_guard(key: str, record: Record | None) -> Compare:
-    """A compare that holds only while the run record is still `record`."""
-    if record is None:
-        return Compare(key, "version", "==", 0)
-    return Compare(key, "mod_rev", "==", record.mod_rev)
 
 
 def agent_ended(
@@ -52,8 +44,8 @@ def agent_ended(
     if token is not None and run.token not in (None, token):
         return Ended(None, None)
     guards = (
-        status_guard(spec.status_key, status_record),
-        run_guard(layout.run_key(spec.id), run_record),
+        Compare.unchanged(spec.status_key, status_record),
+        Compare.unchanged(layout.run_key(spec.id), run_record),
     )
     if not (run.live and status in (READY, IN_PROGRESS)):
         if code is None or run.exit_code == code:
