@@ -100,6 +100,11 @@ def escalation_key(task_id: str) -> str:
     return f"{ESCALATIONS}{task_id}"
 
 
+def start_escalation_key(task_id: str) -> str:
+    """The record of a start-deadline escalation (beside the deadline's)."""
+    return f"{escalation_key(task_id)}/start"
+
+
 def agent_key(agent: str) -> str:
     """The agent's registration, a lease renewed by each hook call."""
     return f"{AGENTS}{agent}"

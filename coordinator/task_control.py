@@ -76,6 +76,12 @@ def _fresh(run: TaskRun, now: float) -> TaskRun:
     )
 
 
+def _forget_escalations(task_id: str) -> list[WriteOp]:
+    """The task's escalation records belong to the readiness that was late: a task given
+    back to the daemon may escalate again (each record is written only where absent)."""
+    return [Delete(layout.escalation_key(task_id)), Delete(layout.start_escalation_key(task_id))]
+
+
 def _running(state: TaskState) -> bool:
     """Whether an agent is at work on the task: in progress, or spawned and starting."""
     return state.status == IN_PROGRESS or (state.status == READY and state.run.live)
@@ -116,6 +122,7 @@ def retry_task(store: Store, ref: str, operator: str) -> Changed:
         ops: list[WriteOp] = [
             status_op(spec.id, new),
             run_op(spec.id, _fresh(state.run, now)),
+            *_forget_escalations(spec.id),
             event_op(
                 "task_retried",
                 now,
@@ -162,6 +169,7 @@ def reset_task(store: Store, ref: str, operator: str) -> Changed:
         ops: list[WriteOp] = [
             status_op(spec.id, PENDING),
             run_op(spec.id, run),
+            *_forget_escalations(spec.id),
             event_op(
                 "task_reset",
                 now,

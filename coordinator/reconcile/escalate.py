@@ -14,11 +14,6 @@ from coordinator.state import TaskRun, encode, event_op, run_op
 from memory.records import Compare, Put, WriteOp
 
 
-def start_escalation_key(task_id: str) -> str:
-    """The record of a start-deadline escalation (beside the deadline's)."""
-    return f"{layout.escalation_key(task_id)}/start"
-
-
 def hours(seconds: float) -> str:
     """`48h`, `30m` or `90s`."""
     if seconds >= 3600:
@@ -105,7 +100,11 @@ def _write(
 ) -> Write:
     task_id = spec.id
     agent = run.agent or spec.agent
-    key = layout.escalation_key(task_id) if kind == "deadline" else start_escalation_key(task_id)
+    key = (
+        layout.escalation_key(task_id)
+        if kind == "deadline"
+        else layout.start_escalation_key(task_id)
+    )
     record = {
         "task": task_id,
         "agent": agent,

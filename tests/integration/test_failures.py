@@ -385,3 +385,30 @@ def test_a_task_not_started_within_its_start_deadline_escalates_then_shows_resol
     [done] = project.ok("status", "--json").json()["escalations"]
     assert done["resolved"] is True
     assert "resolved" in project.ok("session-restore", "--session-id", "s").stdout
+
+
+def test_a_retried_task_that_is_late_again_escalates_again(
+    project: Project, start_daemon: StartDaemon
+) -> None:
+    """The escalation records of the late attempt are the retried task's no longer: were
+    they kept, the next escalation's write (made only where none exists) would fail on
+    every pass and the task would never be escalated again."""
+    load(project, "phase: e\ntasks:\n  late:\n    agent: ann\n    deadline: 1s\n")
+    start_daemon("--interval", "3600")
+
+    def escalated() -> int:
+        with project.store() as store:
+            return sum(
+                1
+                for r in store.list_prefix(layout.EVENTS)
+                if r.value.get("type") == "escalated" and r.value.get("task") == "e/late"
+            )
+
+    project.ok("hooks", "pre-task", "--task-id", "late", "--agent", "ann")
+    wait_until(lambda: escalated() == 1, what="the first escalation")
+    project.ok("hooks", "post-task", "--task-id", "late", "--agent", "ann", "--status", "failed")
+    project.ok("task", "retry", "e/late", "--operator", "olga")
+    with project.store() as store:
+        assert store.get(layout.escalation_key("e/late")) is None
+    project.ok("hooks", "pre-task", "--task-id", "late", "--agent", "ann")
+    wait_until(lambda: escalated() == 2, what="the retried task's own escalation")

@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 from coordinator import attempts, layout
+from coordinator.layout import start_escalation_key
 from coordinator.plan import parse_plan
 from coordinator.reconcile import Write
-from coordinator.reconcile.escalate import escalations, next_due, start_escalation_key
+from coordinator.reconcile.escalate import escalations, next_due
 from coordinator.reconcile.settle import settle
 from coordinator.reconcile.spawn import STARTING, intent_write, plan_spawns
 from coordinator.reconcile.supervise import agent_ended
