@@ -9,7 +9,6 @@ be examined without being changed.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 from typing import NamedTuple
@@ -17,7 +16,7 @@ from typing import NamedTuple
 from memory import sql
 from memory.errors import NoStore, ReadOnlyStore
 from memory.locator import pg_url, redact
-from memory.schema import corrupt
+from memory.schema import corrupt, on_read_only_fs
 from memory.store import Store, open_uri
 
 
@@ -108,7 +107,7 @@ def _undecodable(conn: sqlite3.Connection) -> list[str]:
 def require_sound(path: Path) -> None:
     """CorruptStore (one line naming the store and `swarm doctor`) unless the store passes
     the quick check. The daemon runs this once as it starts."""
-    if pg_url(path) is None and path.is_file() and _read_only_fs(path):
+    if pg_url(path) is None and path.is_file() and on_read_only_fs(path):
         # Not damage: SQLite cannot open a WAL store where it cannot write its -shm file.
         raise ReadOnlyStore(
             f"{path} is on a read-only file system; the daemon needs to write the store"
@@ -116,11 +115,3 @@ def require_sound(path: Path) -> None:
     health = check_store(path, quick=True)
     if not health.sound:
         raise corrupt(path, health.problems[0])
-
-
-def _read_only_fs(path: Path) -> bool:
-    """Whether the file system holding `path` is mounted read-only."""
-    try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False

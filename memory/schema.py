@@ -77,15 +77,16 @@ def translate(err: sqlite3.Error, path: Path) -> SwarmError:
         return StoreLocked(f"{path} is locked by another writer (busy timeout ran out); retry")
     if any(sign in lowered for sign in _CORRUPTION):
         return corrupt(path, text)
-    if "readonly" in lowered or "read-only" in lowered or _on_read_only_fs(path):
+    if "readonly" in lowered or "read-only" in lowered or on_read_only_fs(path.parent):
         # A WAL store cannot even be opened where SQLite cannot write its -shm file.
         return ReadOnlyStore(f"{path} is on a read-only file system or read-only: {text}")
     return StoreError(f"store error on {path}: {text}")
 
 
-def _on_read_only_fs(path: Path) -> bool:
+def on_read_only_fs(path: Path) -> bool:
+    """Whether the file system holding `path` is mounted read-only."""
     try:
-        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
     except OSError:
         return False
 

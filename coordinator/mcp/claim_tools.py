@@ -99,7 +99,7 @@ def add_claim_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
     ) -> dict[str, Any]:
         """Who holds claims on a file or on globs overlapping it, and who is queued for it:
         to check before planning an edit."""
-        from coordinator.claims import holders_of, list_claims, queued_requests
+        from coordinator.claims import list_claims, queued_requests
         from coordinator.globs import globs_overlap
 
         def holders(store: Store) -> dict[str, Any]:
@@ -110,7 +110,12 @@ def add_claim_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
                 for r in queued_requests(store)
                 if r.path == wanted or globs_overlap(r.path, wanted)
             ]
-            claims = [c.to_json() for c in holders_of(list_claims(store), wanted)]
+            # `wanted` may be a glob: a claim counts when the two can name one file.
+            claims = [
+                c.to_json()
+                for c in list_claims(store)
+                if c.path == wanted or globs_overlap(c.path, wanted)
+            ]
             return {"path": wanted, "claims": claims, "queue": queue}
 
         return await swarm.call(holders)

@@ -280,10 +280,9 @@ def derived_agent_name(prefix: str, session: str, subagent: str | None = None) -
 
 def id_hash(raw: str) -> str:
     """The first `ID_CHARS` hex digits of the SHA-256 of `raw` (UTF-8, lone surrogates kept)."""
-    import hashlib  # here: a hook told its agent's name need not load OpenSSL
+    from coordinator.digests import sha256_hex  # not hashlib: no OpenSSL on the hook path
 
-    data = raw.encode("utf-8", "surrogatepass")
-    return hashlib.sha256(data).hexdigest()[:ID_CHARS]
+    return sha256_hex(raw.encode("utf-8", "surrogatepass"))[:ID_CHARS]
 
 
 # --- the coordinator calls ----------------------------------------------------------------
@@ -300,16 +299,18 @@ def claim(hook: Hook, paths: Iterable[str]) -> str | None:
     hook.editing(paths)
     store = hook.store()
     ensure_registered(hook)
-    granted: list[str] = []
+    # Every path is judged before any is claimed, so a refusal leaves nothing behind.
+    patterns: list[str] = []
     for raw in paths:
         try:
             literal = hook.relative(raw)
         except InvalidPath as err:
             # A name no one can claim could never be refused: refuse the edit instead.
             return f"swarm: {err.message}; rename it without control characters."
-        if literal is None:
-            continue  # outside the repository: not ours to coordinate
-        path = claim_pattern(literal)  # a literal name, never a pattern
+        if literal is not None:  # outside the repository: not ours to coordinate
+            patterns.append(claim_pattern(literal))  # a literal name, never a pattern
+    granted: list[str] = []
+    for path in patterns:
         try:
             grant = grant_claim(store, path, hook.agent, task=hook.task)
         except ClaimHeld as err:
@@ -483,11 +484,6 @@ def finish_on_stop(hook: Hook) -> None:
 
 
 # --- the runner ---------------------------------------------------------------------------
-
-
-def read_payload(stream: IO[bytes] | IO[str]) -> dict[str, Any]:
-    """The JSON object on `stream` (see `parse_payload`)."""
-    return parse_payload(stream.read())
 
 
 def parse_payload(raw: bytes | str) -> dict[str, Any]:

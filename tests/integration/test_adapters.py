@@ -806,6 +806,18 @@ def test_a_path_with_a_control_character_is_denied(repo: Project) -> None:
     assert claims(repo) == []
 
 
+def test_a_patch_refused_for_a_later_path_keeps_no_claim_on_an_earlier_one(repo: Project) -> None:
+    payload = CODEX.fixture("PreToolUse", repo.root)
+    payload["tool_input"]["command"] = (
+        "*** Begin Patch\n*** Update File: src/app.py\n@@\n-a\n+b\n"
+        "*** Update File: src/a\x01b.py\n@@\n-a\n+b\n*** End Patch\n"
+    )
+    reason = CODEX.denial(hook(repo, "codex", payload))
+    assert reason is not None
+    assert "control character" in reason
+    assert claims(repo) == []  # src/app.py was not claimed on the way
+
+
 # --- Cursor's edit tools, byte order marks, stop-like events (issue 13) --------------------
 
 

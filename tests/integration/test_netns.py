@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.integration.conftest import SWARM, DaemonProcess, Project, Result
+from tests.integration.conftest import SWARM, DaemonProcess, Project, Result, wait_until
+from tests.pg import admin
 
 CLONE_NEWNET = 0x40000000
 FORWARD_PORT = 15432
@@ -235,9 +236,12 @@ def test_two_hosts_contend_for_a_file_and_one_unblocks_the_other(
     assert refused.code == 3, refused.stderr
     assert "held exclusive by ann" in refused.stderr
 
+    before = _listeners()
     waiting = b.start("hooks", "pre-task", "--task-id", "two", "--agent", "bob", "--wait", "60")
     try:
-        # B's pre-task waits (for NOTIFY, over its own link): task two is not ready.
+        # B's pre-task waits (for NOTIFY, over its own link): task two is not ready. Its
+        # LISTEN is seen by the server before A finishes, so the wake-up is what ends it.
+        wait_until(lambda: _listeners() > before, 30, what="B's pre-task to LISTEN")
         assert waiting.poll() is None
         done = a.swarm("hooks", "post-task", "--task-id", "one", "--agent", "ann")
         assert done.code == 0, done.stderr
@@ -252,3 +256,13 @@ def test_two_hosts_contend_for_a_file_and_one_unblocks_the_other(
     granted = b.swarm("hooks", "pre-edit", "--file", "src/app.py", "--agent", "bob")
     assert granted.code == 0, granted.stderr
     assert "to bob" in granted.stdout
+
+
+def _listeners() -> int:
+    """Connections to the test database whose last statement was a LISTEN."""
+    with admin() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query ILIKE 'LISTEN%'"
+        ).fetchone()
+    return int(row[0]) if row else 0
