@@ -210,6 +210,15 @@ class AsyncStore:
         """Live records whose key starts with `prefix`, in key order."""
         return await self._read(engine.list_prefix(validate_prefix(prefix), self.clock(), limit))
 
+    async def list_range(self, start: str, end: str, limit: int | None = None) -> list[Record]:
+        """Up to `limit` live records with `start <= key < end`, in key order."""
+        return await self._read(engine.list_range(start, end, self.clock(), limit))
+
+    async def delete_range(self, start: str, end: str, limit: int = DEFAULT_BATCH) -> int:
+        """Delete up to `limit` live keys with `start <= key < end` in one revision."""
+        steps = engine.delete_range(start, end, limit, self.clock(), self.actor)
+        return await self._write(steps)
+
     async def last_in_prefix(self, prefix: str, limit: int) -> list[Record]:
         """The `limit` records with the greatest keys under `prefix` (newest events)."""
         steps = engine.last_in_prefix(validate_prefix(prefix), self.clock(), limit)
