@@ -31,10 +31,28 @@ ROOT = Path(__file__).resolve().parent.parent
 SWARM = str(Path(sys.executable).with_name("swarm"))
 RESULTS = ROOT / "bench" / "results.json"
 
-sys.path.insert(0, str(ROOT))
+from memory.aio import AsyncStore
+from memory.store import Store
 
-from memory.aio import AsyncStore  # noqa: E402
-from memory.store import Store  # noqa: E402
+#: The least a hook process can do, run beside the hooks for comparison (no target): import
+#: sqlite3 and json, open a WAL store with the store's durability, read one row and upsert
+#: a JSON value in one write transaction, close. What a hook costs beyond this is ours.
+MINIMAL_HOOK = """
+import json, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+conn.execute("PRAGMA journal_mode = WAL")
+conn.execute("PRAGMA synchronous = NORMAL")
+conn.execute("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("SELECT value FROM kv WHERE key = ?", (sys.argv[2],)).fetchone()
+conn.execute(
+    "INSERT INTO kv (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    (sys.argv[2], json.dumps({"agent": "bench", "n": sys.argv[2]})),
+)
+conn.execute("COMMIT")
+conn.close()
+"""
 
 #: Every target checked in this run: (section, what, figure, target text, met).
 TARGETS: list[tuple[str, str, Any, str, bool]] = []
@@ -215,6 +233,8 @@ def commit_ts(store: Store, key: str, value: Any) -> float:
 
 #: A hook's median may be at most this many times `python -c "import sqlite3"`.
 HOOK_TARGET = 1.6
+#: The row of MINIMAL_HOOK in the hooks section.
+MINIMAL = "minimal hook (comparison)"
 
 
 def bench_hooks(runs: int) -> dict[str, Any]:
@@ -252,6 +272,7 @@ def bench_hooks(runs: int) -> dict[str, Any]:
             )
 
         reference = [sys.executable, "-c", "import sqlite3"]
+        minimal_db = str(root / "minimal.db")
         edit = ["--agent", "bench", "--task", "bench/t0"]
         cases: dict[str, Callable[[int], tuple[list[str], str | None]]] = {
             "pre-task": lambda i: (
@@ -272,11 +293,13 @@ def bench_hooks(runs: int) -> dict[str, Any]:
             ),
             "claude PreToolUse": lambda i: ([SWARM, "hooks", "claude"], payload(i)),
         }
-        timings: dict[str, list[float]] = {"reference": []}
+        timings: dict[str, list[float]] = {"reference": [], MINIMAL: []}
         for name in cases:
             timings[name] = []
         for i in range(runs):
             timings["reference"].append(timed_run(reference, root, env))
+            minimal = [sys.executable, "-c", MINIMAL_HOOK, minimal_db, f"k{i}"]
+            timings[MINIMAL].append(timed_run(minimal, root, env))
             for name, make in cases.items():
                 cmd, stdin = make(i)
                 timings[name].append(timed_run(cmd, root, env, stdin))
@@ -288,6 +311,8 @@ def bench_hooks(runs: int) -> dict[str, Any]:
             raise BenchFailure(f"claude PreToolUse granted {len(granted)} of {runs} edits")
     ref = statistics.median(timings["reference"])
     out: dict[str, Any] = {"reference": summary(timings["reference"])}
+    out[MINIMAL] = summary(timings[MINIMAL])
+    out[MINIMAL]["ratio_median"] = round(statistics.median(timings[MINIMAL]) / ref, 2)
     for name in cases:
         stats: dict[str, Any] = summary(timings[name])
         ratio = round(statistics.median(timings[name]) / ref, 2)
@@ -374,7 +399,9 @@ def plain_connection(path: Path) -> sqlite3.Connection:
 
 
 def plain_upsert(conn: sqlite3.Connection, key: str, value: str) -> None:
-    """The plainest durable put: one single-row upsert, its own transaction."""
+    """The plainest durable put: one single-row upsert, its own transaction. Callers pass
+    a new value each time: SQLite does not write a page that an update leaves unchanged,
+    so rewriting the same value would time commits that write nothing."""
     conn.execute(
         "INSERT INTO kv (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -513,7 +540,7 @@ def bench_store(count: int) -> dict[str, Any]:
 
         ops, lat = measure_threads(
             lambda: plain_connection(plain_db),
-            lambda c, w, i: plain_upsert(c, key(w, i), '"v"'),
+            lambda c, w, i: plain_upsert(c, key(w, i), f'"v{i}"'),
             1,
             count,
         )
