@@ -322,8 +322,9 @@ def compact(through_rev: int) -> Steps[int]:
     through_rev = min(through_rev, meta.revision)
     if through_rev <= meta.compacted_rev:
         return meta.compacted_rev
+    # The header keeps the revision: on SQLite it is read from the log being cut.
+    yield (sql.SET_REVISION_AND_COMPACTED, (meta.revision, through_rev))
     yield (sql.COMPACT, (through_rev,))
-    yield (sql.SET_COMPACTED, (through_rev,))
     return through_rev
 
 

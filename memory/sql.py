@@ -62,6 +62,14 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX changes_key_rev ON changes (key, rev)",
         ),
     ),
+    (
+        3,
+        "SQLite: the revision is the change log's newest; the header keeps it only when "
+        "compaction or an import empties the log",
+        # No DDL: the stored data already agrees. The version is raised so that code from
+        # before it, which reads the revision from the header alone, refuses the store.
+        (),
+    ),
 )
 
 #: The schema version this code writes.
@@ -149,13 +157,18 @@ _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
 # The header, and when the next lease runs out: a write sweeps expired keys only when
 # one is due, without a query of its own.
+#
+# On SQLite the revision is the newest logged change's (every write that raises it logs a
+# change at it), or the header's when compaction or an import emptied the log: a write
+# then dirties three pages (the key, the log and its per-key index) rather than four, and
+# SET_REVISION is not run at all (memory.store._drive skips it). PostgreSQL keeps writing
+# the header: its write lock and its NOTIFY trigger are on that row.
 READ_META = (
-    "SELECT revision, compacted_rev, max_value_bytes, "
-    "(SELECT min(expires_at) FROM kv WHERE expires_at IS NOT NULL) "
+    "SELECT max(revision, coalesce((SELECT max(rev) FROM changes), 0)), compacted_rev, "
+    "max_value_bytes, (SELECT min(expires_at) FROM kv WHERE expires_at IS NOT NULL) "
     "FROM store_meta WHERE id = 1"
 )
 SET_REVISION = "UPDATE store_meta SET revision = ? WHERE id = 1"
-SET_COMPACTED = "UPDATE store_meta SET compacted_rev = ? WHERE id = 1"
 SET_MAX_VALUE_BYTES = "UPDATE store_meta SET max_value_bytes = ? WHERE id = 1"
 SET_REVISION_AND_COMPACTED = "UPDATE store_meta SET revision = ?, compacted_rev = ? WHERE id = 1"
 
@@ -273,6 +286,10 @@ PG_TABLES = (
 )
 
 _POSTGRES_OVERRIDES: dict[str, str] = {
+    # Every write transaction updates the header row (see READ_META).
+    READ_META: "SELECT revision, compacted_rev, max_value_bytes, "
+    "(SELECT min(expires_at) FROM kv WHERE expires_at IS NOT NULL) "
+    "FROM store_meta WHERE id = 1",
     # A key glob becomes an anchored regular expression (see memory.pg.glob_to_regex).
     SEARCH_KEYS: f"SELECT {_RECORD_COLUMNS} FROM kv WHERE key ~ %s AND "
     "(expires_at IS NULL OR expires_at > %s) ORDER BY key",

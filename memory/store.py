@@ -35,11 +35,18 @@ DEFAULT_BATCH = 1000
 
 
 def _drive(conn: sqlite3.Connection, steps: Steps[T]) -> T:
-    """Run engine steps on a connection: execute each query, send back its rows."""
+    """Run engine steps on a connection: execute each query, send back its rows.
+
+    A SQLite store does not write the revision into its header: the revision is the change
+    log's newest (see `sql.READ_META`), so `SET_REVISION` is skipped.
+    """
     try:
         query = next(steps)
         while True:
-            rows = conn.execute(query[0], query[1]).fetchall()
+            if query[0] is sql.SET_REVISION:
+                rows = []
+            else:
+                rows = conn.execute(query[0], query[1]).fetchall()
             query = steps.send(rows)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]

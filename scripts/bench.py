@@ -27,12 +27,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from memory.aio import AsyncStore
+from memory.store import Store
+
 ROOT = Path(__file__).resolve().parent.parent
 SWARM = str(Path(sys.executable).with_name("swarm"))
 RESULTS = ROOT / "bench" / "results.json"
-
-from memory.aio import AsyncStore
-from memory.store import Store
 
 #: The least a hook process can do, run beside the hooks for comparison (no target): import
 #: sqlite3 and json, open a WAL store with the store's durability, read one row and upsert
@@ -377,15 +377,14 @@ def raw_connection(path: Path) -> sqlite3.Connection:
 
 
 def raw_put(conn: sqlite3.Connection, key: str, value: str) -> None:
-    """The statements a store put runs, straight from memory/sql.py, with no Python layer:
-    read the header, upsert, log the change, bump the revision."""
+    """The statements a store put runs on SQLite, straight from memory/sql.py, with no
+    Python layer: read the header (and the revision), upsert, log the change."""
     from memory import sql
 
     conn.execute(sql.BEGIN_WRITE)
     rev = conn.execute(sql.READ_META).fetchone()[0] + 1
     version = conn.execute(sql.UPSERT_RETURNING, (key, value, rev, rev, None)).fetchone()[0]
     conn.execute(sql.INSERT_CHANGE, (rev, 1, key, "put", value, version, None, time.time()))
-    conn.execute(sql.SET_REVISION, (rev,))
     conn.execute(sql.COMMIT)
 
 

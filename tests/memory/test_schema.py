@@ -338,3 +338,26 @@ def test_a_path_with_uri_characters_opens_that_very_file(tmp_path: Path, directo
         "memory.db-wal",
         "memory.db-shm",
     }
+
+
+# --- where the revision lives ------------------------------------------------------------
+
+
+def test_a_sqlite_write_leaves_the_header_alone_and_compaction_hands_it_the_revision(
+    tmp_path: Path, raw: Callable[[Path], sqlite3.Connection]
+) -> None:
+    """On SQLite the revision is the change log's newest: a put writes the key, the log and
+    its index, not the header row (a fourth page per commit). Compaction, which can empty
+    the log, first stores the revision in the header."""
+    path = tmp_path / "s.db"
+    with Store.create(path, clock=FakeClock()) as store:
+        for n in range(3):
+            store.put("k", n)
+        assert store.revision() == 3
+        header = raw(path).execute("SELECT revision FROM store_meta").fetchone()[0]
+        assert header == 0
+        store.compact(3)
+        assert raw(path).execute("SELECT revision FROM store_meta").fetchone()[0] == 3
+        assert store.change_count() == 0
+        assert store.revision() == 3
+        assert store.put("k", 9).mod_rev == 4
