@@ -20,7 +20,7 @@ import structlog
 from coordinator import layout
 from coordinator.daemon_model import Host
 from coordinator.plan import TaskSpec
-from coordinator.processes import TOKEN_VAR, find_token, process_alive, process_start, same_process
+from coordinator.processes import TOKEN_VAR, find_token, process_start, same_process
 from coordinator.readiness import IN_PROGRESS, TERMINAL
 from coordinator.reconcile.spawn import STARTING, intent_write, plan_spawns
 from coordinator.reconcile.supervise import agent_ended, agent_went_silent
@@ -56,6 +56,9 @@ class Adopted:
     token: str | None
     #: Known to have ended already (its pid names no process, or another one).
     ended: bool = False
+    #: When that process started (see `processes.process_start`): a pid reused by a later
+    #: process is an agent that ended, not one still running.
+    started: int | None = None
 
 
 class Supervisor:
@@ -104,14 +107,16 @@ class Supervisor:
                 if pid is not None:
                     await self._record_pid(task_id, run.token, pid, now, "agent_adopted")
                     log.info("agent adopted", task=task_id, pid=pid)
-                    self.adopted[task_id] = Adopted(pid, agent, run.token)
+                    self.adopted[task_id] = Adopted(
+                        pid, agent, run.token, started=process_start(pid)
+                    )
                 elif status == IN_PROGRESS:
                     # Started (its pre-task ran) and ended while no daemon watched.
                     self.adopted[task_id] = Adopted(STARTING, agent, run.token, ended=True)
             elif run.pid is not None and run.pid != STARTING:
                 # A pid now naming another process (reused) is an agent that ended.
                 ended = not same_process(run.pid, run.pid_start)
-                self.adopted[task_id] = Adopted(run.pid, agent, run.token, ended)
+                self.adopted[task_id] = Adopted(run.pid, agent, run.token, ended, run.pid_start)
 
     async def agent_stale(self, agent: str, now: float) -> bool:
         """An agent's lease ran out: flag its running tasks stalled and let go of all it
@@ -245,7 +250,7 @@ class Supervisor:
         with that daemon)."""
         changed = 0
         for task_id, adopted in list(self.adopted.items()):
-            if not adopted.ended and process_alive(adopted.pid):
+            if not adopted.ended and same_process(adopted.pid, adopted.started):
                 continue
             del self.adopted[task_id]
             log.warning("adopted agent ended", task=task_id, pid=adopted.pid)
