@@ -9,7 +9,7 @@ from typing import Any, Final, NamedTuple
 
 from coordinator import layout
 from coordinator.plan import TaskSpec
-from coordinator.state import TaskRun, encode
+from coordinator.state import TaskRun, encode, event_op
 from memory.records import Put
 
 #: How an attempt ended.
@@ -124,6 +124,28 @@ def retry_run(run: TaskRun, at: float, now: float, reason: str) -> TaskRun:
         reason=f"retry at {at:.0f} after: {reason}",
         blocked_kind=None,
     )
+
+
+def schedule_retry(
+    spec: TaskSpec, run: TaskRun, agent: str | None, reason: str, now: float
+) -> tuple[TaskRun, Put] | None:
+    """A failed attempt's retry, when the plan has one left: the run record made ready
+    again and its `task_retry_scheduled` event. None when the retries are spent."""
+    due = retry_at(spec, run, now)
+    if due is None:
+        return None
+    run = retry_run(run, due, now, reason)
+    event = event_op(
+        "task_retry_scheduled",
+        now,
+        task=spec.id,
+        agent=agent,
+        message=f"attempt {run.attempt} failed ({reason}); retry in {due - now:g}s",
+        attempt=run.attempt,
+        retry_at=due,
+        retries_left=retries_left(spec, run),
+    )
+    return run, event
 
 
 def retries_left(spec: TaskSpec, run: TaskRun) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from coordinator import attempts, layout
@@ -27,9 +27,16 @@ from coordinator.readiness import (
     assess,
 )
 from coordinator.state import TaskRun, encode, event_op, run_op, status_op
-from coordinator.tasks import MAX_ATTEMPTS, TaskState, load_specs, read_state, status_guard
+from coordinator.tasks import (
+    MAX_ATTEMPTS,
+    TaskState,
+    drop_current_task,
+    load_specs,
+    read_state,
+    status_guard,
+)
 from memory.errors import Refused
-from memory.records import Delete, Put, WriteOp
+from memory.records import Compare, Delete, Put, WriteOp
 from memory.store import Store
 
 #: How long `cancel` waits after SIGTERM before SIGKILL (seconds).
@@ -87,18 +94,29 @@ def _running(state: TaskState) -> bool:
     return state.status == IN_PROGRESS or (state.status == READY and state.run.live)
 
 
+class Built(NamedTuple):
+    """What an operator's change of one task writes: the task's new status, the writes,
+    the message, and guards on other records the writes were decided from."""
+
+    new: str
+    ops: list[WriteOp]
+    message: str
+    guards: Sequence[Compare] = ()
+
+
 def _commit(
     store: Store,
     spec: TaskSpec,
-    build: Callable[[TaskState, dict[str, object], float], tuple[str, list[WriteOp], str]],
+    build: Callable[[TaskState, dict[str, object], float], Built],
 ) -> Changed:
-    """Read the task, let `build` check it and return (new status, writes, message), and
-    commit under a guard on the status read; retried if the task changed meanwhile."""
+    """Read the task, let `build` check it and return what to write, and commit under a
+    guard on the status read (and on every other record the writes were decided from);
+    retried if any of them changed meanwhile."""
     for _ in range(MAX_ATTEMPTS):
         now = store.clock()
         state, values = read_state(store, spec)
-        new, ops, message = build(state, values, now)
-        if store.txn([status_guard(spec.id, state.status_record)], ops).succeeded:
+        new, ops, message, guards = build(state, values, now)
+        if store.txn([status_guard(spec.id, state.status_record), *guards], ops).succeeded:
             return Changed(spec.id, state.status, new, message)
     raise Refused(f"task {spec.id} kept changing; try again")
 
@@ -109,9 +127,7 @@ def retry_task(store: Store, ref: str, operator: str) -> Changed:
     dependents it blocked go back to pending."""
     spec = _spec(store, ref)
 
-    def build(
-        state: TaskState, values: dict[str, object], now: float
-    ) -> tuple[str, list[WriteOp], str]:
+    def build(state: TaskState, values: dict[str, object], now: float) -> Built:
         if state.status not in (FAILED, BLOCKED):
             raise TaskNotReady(
                 f"task {spec.id} is {state.status or 'without status'}: only a failed or "
@@ -132,15 +148,18 @@ def retry_task(store: Store, ref: str, operator: str) -> Changed:
                 before=state.status,
                 after=new,
             ),
-            *_unblock_dependents(store, spec, now),
         ]
-        return new, ops, message
+        unblock_guards, unblock = _unblock_dependents(store, spec)
+        return Built(new, [*ops, *unblock], message, unblock_guards)
 
     return _commit(store, spec, build)
 
 
-def _unblock_dependents(store: Store, spec: TaskSpec, now: float) -> list[WriteOp]:
-    """Dependents the task's failure blocked go back to pending."""
+def _unblock_dependents(store: Store, spec: TaskSpec) -> tuple[list[Compare], list[WriteOp]]:
+    """Dependents the task's failure blocked go back to pending: the writes, and guards on
+    the statuses they were decided from (a dependent reset or cancelled meanwhile is not
+    overwritten)."""
+    guards: list[Compare] = []
     ops: list[WriteOp] = []
     for other in load_specs(store, spec.phase).values():
         if spec.name not in other.requires:
@@ -148,17 +167,16 @@ def _unblock_dependents(store: Store, spec: TaskSpec, now: float) -> list[WriteO
         state, _ = read_state(store, other)
         if state.status == BLOCKED and state.run.blocked_kind == "dependency":
             run = state.run._replace(reason=None, blocked_kind=None)
+            guards.append(status_guard(other.id, state.status_record))
             ops += [status_op(other.id, PENDING), run_op(other.id, run)]
-    return ops
+    return guards, ops
 
 
 def reset_task(store: Store, ref: str, operator: str) -> Changed:
     """Any task not in progress goes back to pending; its attempts stay on record."""
     spec = _spec(store, ref)
 
-    def build(
-        state: TaskState, values: dict[str, object], now: float
-    ) -> tuple[str, list[WriteOp], str]:
+    def build(state: TaskState, values: dict[str, object], now: float) -> Built:
         if _running(state):
             raise TaskNotReady(
                 f"task {spec.id} is {state.status} with agent {state.run.agent or '?'} "
@@ -179,7 +197,7 @@ def reset_task(store: Store, ref: str, operator: str) -> Changed:
                 before=state.status,
             ),
         ]
-        return PENDING, ops, message
+        return Built(PENDING, ops, message)
 
     return _commit(store, spec, build)
 
@@ -188,9 +206,7 @@ def skip_task(store: Store, ref: str, operator: str, reason: str) -> Changed:
     """The task counts as complete for its dependents, and is shown as skipped."""
     spec = _spec(store, ref)
 
-    def build(
-        state: TaskState, values: dict[str, object], now: float
-    ) -> tuple[str, list[WriteOp], str]:
+    def build(state: TaskState, values: dict[str, object], now: float) -> Built:
         if state.status == COMPLETE or _running(state):
             what = "nothing to skip" if state.status == COMPLETE else "cancel it first"
             raise TaskNotReady(f"task {spec.id} is {state.status}: {what}")
@@ -216,7 +232,7 @@ def skip_task(store: Store, ref: str, operator: str, reason: str) -> Changed:
             Put(layout.receipt_key(spec.id), encode(receipt)),
             event_op("task_skipped", now, task=spec.id, agent=operator, message=message),
         ]
-        return COMPLETE, ops, message
+        return Built(COMPLETE, ops, message)
 
     return _commit(store, spec, build)
 
@@ -226,9 +242,7 @@ def cancel_task(store: Store, ref: str, operator: str, grace: float = CANCEL_GRA
     on it, then stop its agent process (SIGTERM, and SIGKILL after `grace` seconds)."""
     spec = _spec(store, ref)
 
-    def build(
-        state: TaskState, values: dict[str, object], now: float
-    ) -> tuple[str, list[WriteOp], str]:
+    def build(state: TaskState, values: dict[str, object], now: float) -> Built:
         if not _running(state):
             raise TaskNotReady(
                 f"task {spec.id} is {state.status or 'without status'}: only a running task "
@@ -247,10 +261,8 @@ def cancel_task(store: Store, ref: str, operator: str, grace: float = CANCEL_GRA
         ]
         if run.agent:
             ops += release_ops(store, run.agent, spec.id, now)
-            current = store.get(layout.agent_task_key(run.agent))
-            if current is not None and current.value == spec.id:
-                ops.append(Delete(current.key))
-        return FAILED, ops, message
+            ops += drop_current_task(store, run.agent, spec.id)
+        return Built(FAILED, ops, message)
 
     changed = _commit(store, spec, build)
     pid = read_state(store, spec)[0].run.pid or 0

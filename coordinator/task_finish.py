@@ -27,13 +27,14 @@ from coordinator.state import TaskRun, encode, event_op, gate_block_ops, run_op,
 from coordinator.tasks import (
     MAX_ATTEMPTS,
     TaskState,
+    drop_current_task,
     metric_values,
     read_state,
     spec_for,
     status_guard,
 )
 from memory.errors import Refused
-from memory.records import Delete, Put, WriteOp
+from memory.records import Put, WriteOp
 from memory.store import Store
 
 #: Builds the writes that release an agent's claims on a task (from the claims module).
@@ -213,11 +214,11 @@ def _finish_ops(
         run = run._replace(reason=reason, blocked_kind="gates", ended_at=None)
     elif status == FAILED:
         reason = summary or "reported failed"
-        due = attempts.retry_at(spec, run, now)
-        if due is not None:
+        retry = attempts.schedule_retry(spec, run, run.agent, reason, now)
+        if retry is not None:
             final = READY
-            run = attempts.retry_run(run, due, now, reason)
-            events.append(_retry_event(spec, run, due, reason, now))
+            run, scheduled = retry
+            events.append(scheduled)
         else:
             run = run._replace(reason=reason, live=False)
             events.append(_ended_event("task_failed", spec, run, summary, duration, forced_by, now))
@@ -257,10 +258,7 @@ def _finish_ops(
         *events,
         *renew_agent(store, run.agent),
     ]
-    if run.agent:
-        current = store.get(layout.agent_task_key(run.agent))
-        if current is not None and current.value == spec.id:
-            ops.append(Delete(current.key))
+    ops += drop_current_task(store, run.agent, spec.id)
     return ops, receipt, final, gate_failures
 
 
@@ -283,20 +281,6 @@ def _ended_event(
         duration=duration,
         attempt=run.attempt,
         forced_by=forced_by,
-    )
-
-
-def _retry_event(spec: TaskSpec, run: TaskRun, due: float, reason: str, now: float) -> Put:
-    left = attempts.retries_left(spec, run)
-    return event_op(
-        "task_retry_scheduled",
-        now,
-        task=spec.id,
-        agent=run.agent,
-        message=f"attempt {run.attempt} failed ({reason}); retry in {due - now:g}s",
-        attempt=run.attempt,
-        retry_at=due,
-        retries_left=left,
     )
 
 

@@ -77,6 +77,15 @@ class LoadResult(NamedTuple):
     removed: list[str]
 
 
+def drop_current_task(store: Store, agent: str | None, task_id: str) -> list[WriteOp]:
+    """The delete of `agent`'s current-task key when it still names `task_id` (a task
+    that ended, or was failed or reset by an operator); nothing otherwise."""
+    if not agent:
+        return []
+    current = store.get(layout.agent_task_key(agent))
+    return [Delete(current.key)] if current is not None and current.value == task_id else []
+
+
 def load_plan(store: Store, plan: Plan, source: str) -> LoadResult:
     """Store a validated plan: specs are added or updated, statuses kept (idempotent)."""
     now = store.clock()

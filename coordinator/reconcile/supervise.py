@@ -59,23 +59,11 @@ def agent_ended(
     run = run._replace(exit_code=code, pid=run.pid or pid)
     died = attempts.record(run, outcome="agent_died", ended=now, exit_code=code, reason=reason)
     ops: list[WriteOp] = [attempts.attempt_op(spec.id, died)]
-    due = attempts.retry_at(spec, run, now)
-    if due is not None:
+    retry = attempts.schedule_retry(spec, run, agent, reason, now)
+    if retry is not None:
         new = READY
-        run = attempts.retry_run(run, due, now, reason)
-        left = attempts.retries_left(spec, run)
-        ops.append(
-            event_op(
-                "task_retry_scheduled",
-                now,
-                task=spec.id,
-                agent=agent,
-                message=f"attempt {run.attempt} failed ({reason}); retry in {due - now:g}s",
-                attempt=run.attempt,
-                retry_at=due,
-                retries_left=left,
-            )
-        )
+        run, scheduled = retry
+        ops.append(scheduled)
     else:
         new = FAILED
         run = run._replace(reason=reason, ended_at=now, live=False)
