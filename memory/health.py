@@ -2,14 +2,15 @@
 whether every stored value decodes. `swarm doctor` reports it; the daemon refuses to
 start on a store that fails the quick check.
 
-The file is opened read-only and never migrated, so that a broken or foreign store can
-be examined without being changed.
+The file (or the PostgreSQL schema) is only read, never migrated, so that a broken,
+foreign or older store can be examined without being changed.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -17,7 +18,7 @@ from memory import sql
 from memory.errors import NoStore, ReadOnlyStore
 from memory.locator import pg_url, redact
 from memory.schema import corrupt, on_read_only_fs
-from memory.store import Store, open_uri
+from memory.store import open_uri
 
 
 class StoreHealth(NamedTuple):
@@ -40,8 +41,8 @@ def check_store(path: Path, *, quick: bool = False) -> StoreHealth:
     (unless `quick`) that every stored value decodes as JSON.
 
     A PostgreSQL store has no page checks to run here (the server keeps its own): it is
-    sound when it opens (identity and schema version checked, migrations applied) and,
-    unless `quick`, every value decodes."""
+    sound when its schema holds a swarm store of a version this swarm knows and, unless
+    `quick`, every value decodes."""
     url = pg_url(path)
     if url is not None:
         return _check_postgres(path, url, quick)
@@ -72,7 +73,8 @@ def check_store(path: Path, *, quick: bool = False) -> StoreHealth:
         if verdict != ["ok"]:
             problems += [f"integrity: {line}" for line in verdict[:20]]
         if not quick and not problems:
-            problems += _undecodable(conn)
+            conn.text_factory = bytes
+            problems += _undecodable(conn.execute(sql.ALL_VALUES))
     except sqlite3.Error as err:
         problems.append(f"unreadable: {err}")
     finally:
@@ -81,26 +83,54 @@ def check_store(path: Path, *, quick: bool = False) -> StoreHealth:
 
 
 def _check_postgres(path: Path, url: str, quick: bool) -> StoreHealth:
-    from memory.errors import SwarmError
+    """The PostgreSQL form of the check, on one connection of its own that only reads:
+    the schema's tables and recorded version (never migrated, never created) and, unless
+    `quick`, every value."""
+    from memory.libpq import Connection, PqError
+    from memory.pg import connect_settings, translate
 
-    shown = Path(redact(url))
+    where = redact(url)
+    shown = Path(where)
     try:
-        with Store.open(path) as store:
-            if not quick:
-                store.list_prefix("")  # raises CorruptStore on a value that does not decode
-    except SwarmError as err:
-        return StoreHealth(shown, None, None, (err.message,))
-    return StoreHealth(shown, None, sql.SCHEMA_VERSION, ())
+        conn = Connection(url, connect_settings(url, "swarm-doctor"))
+    except PqError as err:
+        return StoreHealth(shown, None, None, (translate(err, url).message,))
+    try:
+        schema, has_meta, has_migrations, tables = conn.execute(sql.PG_IDENTITY).fetchall()[0]
+        if schema is None:
+            return StoreHealth(shown, None, None, ("the search_path names no existing schema",))
+        if not (has_meta and has_migrations):
+            problem = (
+                f"schema {schema} at {where} holds tables that are not a swarm store"
+                if tables
+                else f"no swarm store at {where}; run `swarm init --db URL` first"
+            )
+            return StoreHealth(shown, None, None, (problem,))
+        version = int(conn.execute(sql.PG_SCHEMA_VERSION).fetchall()[0][0])
+        problems: list[str] = []
+        if version > sql.SCHEMA_VERSION:
+            problems.append(
+                f"schema version {version} is newer than this swarm's {sql.SCHEMA_VERSION}"
+            )
+        elif not quick:
+            rows = conn.execute(sql.postgres(sql.ALL_VALUES)).fetchall()
+            problems += _undecodable((str(k), str(v).encode("utf-8")) for k, v in rows)
+        return StoreHealth(shown, None, version, tuple(problems))
+    except PqError as err:
+        return StoreHealth(shown, None, None, (translate(err, url).message,))
+    finally:
+        conn.close()
 
 
-def _undecodable(conn: sqlite3.Connection) -> list[str]:
-    conn.text_factory = bytes
+def _undecodable(rows: Iterable[tuple[str | bytes, bytes]]) -> list[str]:
+    """A line for each (key, value) whose value is not JSON in UTF-8."""
     found = []
-    for key, value in conn.execute(sql.ALL_VALUES):
+    for key, value in rows:
         try:
             json.loads(value.decode("utf-8"))
         except (ValueError, RecursionError):
-            found.append(f"the value of {key.decode('utf-8', 'replace')!r} does not decode")
+            name = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
+            found.append(f"the value of {name!r} does not decode")
     return found
 
 
