@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from memory import sql
 from memory.engine import Steps
 from memory.errors import (
+    CorruptStore,
     NoStore,
     NotASwarmStore,
     SchemaTooNew,
@@ -38,6 +39,7 @@ from memory.errors import (
 )
 from memory.libpq import Connection, PqError
 from memory.locator import redact
+from memory.schema import naming_store
 from memory.settings import env_seconds
 from memory.store import Store, resolve_timeout
 
@@ -324,6 +326,8 @@ class PgStore(Store):
                 return drive(self._pg, steps)
             except PqError as err:
                 raise translate(err, self.url) from None
+            except CorruptStore as err:
+                raise naming_store(err, redact(self.url)) from None
         try:
             self._pg.execute(sql.PG_BEGIN_READ)
             try:
@@ -332,6 +336,8 @@ class PgStore(Store):
                 _rollback(self._pg)
         except PqError as err:
             raise translate(err, self.url) from None
+        except CorruptStore as err:
+            raise naming_store(err, redact(self.url)) from None
 
     def _begin_write(self) -> None:
         for attempt in range(LOCK_RETRIES):
@@ -357,6 +363,8 @@ class PgStore(Store):
             return result
         except PqError as err:
             raise translate(err, self.url) from None
+        except CorruptStore as err:
+            raise naming_store(err, redact(self.url)) from None
 
     def integrity_check(self) -> str:
         """PostgreSQL checks its own pages; "ok" when the server answers."""

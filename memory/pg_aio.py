@@ -15,7 +15,7 @@ import psycopg
 from memory import sql
 from memory.aio import AsyncStore
 from memory.engine import Steps
-from memory.errors import NoStore, StoreError
+from memory.errors import CorruptStore, NoStore, StoreError
 from memory.locator import redact
 from memory.pg import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -31,6 +31,7 @@ from memory.pg import (
     translate,
 )
 from memory.pg_listen import listen_statement
+from memory.schema import naming_store
 
 if TYPE_CHECKING:
     import anyio
@@ -146,6 +147,8 @@ class AsyncPgStore(AsyncStore):
                     await _arollback(conn)
         except psycopg.Error as err:
             raise translate(err, self.url) from None
+        except CorruptStore as err:
+            raise naming_store(err, redact(self.url)) from None
 
     async def _write_on(self, conn: psycopg.AsyncConnection[Any], steps: Steps[T]) -> T:
         import anyio

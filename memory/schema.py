@@ -96,7 +96,7 @@ _CORRUPTION = ("not a database", "malformed", "disk image", "could not decode", 
 _DOCTOR = "run `swarm doctor`"
 
 
-def corrupt(path: Path, problem: str) -> CorruptStore:
+def corrupt(path: Path | str, problem: str) -> CorruptStore:
     """The one line for a store that cannot be decoded: the store, the problem, the cure."""
     problem = " ".join(problem.split())
     problem = "".join(c for c in problem if c.isprintable())
@@ -117,6 +117,6 @@ def translated(path: Path) -> Iterator[None]:
         raise naming_store(err, path) from None
 
 
-def naming_store(err: CorruptStore, path: Path) -> CorruptStore:
+def naming_store(err: CorruptStore, path: Path | str) -> CorruptStore:
     """`err` as the one line that names the store and `swarm doctor`."""
     return err if _DOCTOR in err.message else corrupt(path, err.message)

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
+import pytest
+
 from memory import sql
+from memory.aio import AsyncStore
+from memory.errors import CorruptStore
 from memory.health import check_store
 from memory.locator import url_path
 from memory.store import Store
@@ -49,3 +54,29 @@ def test_an_undecodable_postgres_value_and_a_missing_store_are_named(
 
     assert check_store(url_path(url, tmp_path)).problems == ("the value of 'bad' does not decode",)
     assert check_store(url_path(url, tmp_path), quick=True).problems == ()
+
+
+def test_reading_an_undecodable_postgres_value_is_one_line_naming_the_store_and_doctor(
+    tmp_path: Path, pg_schemas: Schemas
+) -> None:
+    url = pg_schemas.new()
+    with Store.create(url_path(url, tmp_path)) as store:
+        store.put("bad", 2)
+    with admin() as conn:
+        conn.execute(f"UPDATE {_schema(url)}.kv SET value = '{{oops' WHERE key = 'bad'")
+
+    with Store.open(url_path(url, tmp_path)) as store, pytest.raises(CorruptStore) as caught:
+        store.get("bad")
+    assert caught.value.message.startswith(f"{url} is corrupt (")
+    assert caught.value.message.endswith(f"run `swarm doctor` --db {url}")
+
+    async def read_async() -> None:
+        store = await AsyncStore.open(url_path(url, tmp_path))
+        try:
+            await store.get("bad")
+        finally:
+            await store.close()
+
+    with pytest.raises(CorruptStore) as caught:
+        anyio.run(read_async)
+    assert f"run `swarm doctor` --db {url}" in caught.value.message
