@@ -291,7 +291,7 @@ def id_hash(raw: str) -> str:
 def claim(hook: Hook, paths: Iterable[str]) -> str | None:
     """pre-edit for each path inside the repository. Returns None when all are granted, else
     the refusal naming the holder and its task (claims granted by this call are undone)."""
-    from coordinator.claims import grant_claim, release_claims
+    from coordinator.claims import claim_paths
     from coordinator.errors import ClaimHeld, InvalidPath
     from coordinator.paths import claim_pattern
 
@@ -309,16 +309,10 @@ def claim(hook: Hook, paths: Iterable[str]) -> str | None:
             return f"swarm: {err.message}; rename it without control characters."
         if literal is not None:  # outside the repository: not ours to coordinate
             patterns.append(claim_pattern(literal))  # a literal name, never a pattern
-    granted: list[str] = []
-    for path in patterns:
-        try:
-            grant = grant_claim(store, path, hook.agent, task=hook.task)
-        except ClaimHeld as err:
-            for done in granted:
-                release_claims(store, path=done, agent=hook.agent, actor=hook.agent, force=False)
-            return refusal(err)
-        if not grant.renewed:
-            granted.append(path)
+    try:
+        claim_paths(store, patterns, hook.agent, task=hook.task)  # all or nothing
+    except ClaimHeld as err:
+        return refusal(err)
     return None
 
 
