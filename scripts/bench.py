@@ -408,6 +408,40 @@ def plain_upsert(conn: sqlite3.Connection, key: str, value: str) -> None:
     )
 
 
+#: Rounds the one-writer figures of the store target are measured in.
+ROUNDS = 5
+#: The least a store with a change log writes per put (no target; for comparison): the
+#: upsert and one appended log row (an integer key, no per-key index, no header).
+LOGGED = "upsert + log row (comparison)"
+LOG_TABLE = "CREATE TABLE log (rev INTEGER PRIMARY KEY, key TEXT NOT NULL, value TEXT)"
+
+
+def logged_upsert(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """The plain upsert and a change-log row, in one write transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    plain_upsert(conn, key, value)
+    conn.execute("INSERT INTO log (key, value) VALUES (?, ?)", (key, value))
+    conn.execute("COMMIT")
+
+
+def alternating(
+    cases: dict[str, tuple[Callable[[], Any], Callable[[Any, int, int], object]]], count: int
+) -> dict[str, tuple[float, list[float]]]:
+    """One writer per case, `count` ops each, measured in ROUNDS alternating rounds (a
+    burst of load on the machine falls on every case alike); each case's median round."""
+    rounds: dict[str, list[tuple[float, list[float]]]] = {name: [] for name in cases}
+    for _ in range(ROUNDS):
+        for name, (connect, op) in cases.items():
+            rounds[name].append(measure_threads(connect, op, 1, count // ROUNDS))
+    return {name: median_round(runs) for name, runs in rounds.items()}
+
+
+def median_round(runs: list[tuple[float, list[float]]]) -> tuple[float, list[float]]:
+    """The round with the median throughput, and every round's latencies."""
+    ordered = sorted(runs, key=lambda run: run[0])
+    return ordered[len(ordered) // 2][0], [t for _, lat in runs for t in lat]
+
+
 def raw_get(conn: sqlite3.Connection, key: str) -> None:
     """The statement a store get runs."""
     from memory import sql
@@ -537,20 +571,29 @@ def bench_store(count: int) -> dict[str, Any]:
         def key(w: int, i: int) -> str:
             return f"bench/w{w}/k{i % 100}"
 
+        logged_db = base / "logged.db"
+        plain_connection(logged_db).execute(LOG_TABLE)
+        single: dict[str, tuple[Callable[[], Any], Callable[[Any, int, int], object]]] = {
+            "plain upsert (1 writer)": (
+                lambda: plain_connection(plain_db),
+                lambda c, w, i: plain_upsert(c, key(w, i), f'"v{i}"'),
+            ),
+            LOGGED: (
+                lambda: plain_connection(logged_db),
+                lambda c, w, i: logged_upsert(c, key(w, i), f'"v{i}"'),
+            ),
+            "raw put (1 writer)": (raw_conn, lambda c, w, i: raw_put(c, key(w, i), '"v"')),
+            "sync put (1 writer)": (sync_conn, lambda c, w, i: c.put(key(w, i), "v")),
+        }
+        medians = alternating(single, count)
+        plain_ops = medians["plain upsert (1 writer)"][0]
+        results["plain upsert (1 writer)"] = row(*medians["plain upsert (1 writer)"])
+        results[LOGGED] = row(*medians[LOGGED], None, plain_ops)
+        results["raw put (1 writer)"] = row(*medians["raw put (1 writer)"], None, plain_ops)
         ops, lat = measure_threads(
-            lambda: plain_connection(plain_db),
-            lambda c, w, i: plain_upsert(c, key(w, i), f'"v{i}"'),
-            1,
-            count,
+            raw_conn, lambda c, w, i: raw_put(c, key(w, i), '"v"'), 16, count // 16
         )
-        results["plain upsert (1 writer)"] = row(ops, lat)
-        plain_ops = results["plain upsert (1 writer)"]["ops_per_s"]
-        for writers in (1, 16):
-            n = count // writers
-            ops, lat = measure_threads(
-                raw_conn, lambda c, w, i: raw_put(c, key(w, i), '"v"'), writers, n
-            )
-            results[f"raw put {writers_label(writers)}"] = row(ops, lat, None, plain_ops)
+        results["raw put (16 writers)"] = row(ops, lat, None, plain_ops)
         ops, lat = measure_threads(raw_conn, lambda c, w, i: raw_get(c, key(w, i)), 1, count)
         results["raw get (1 writer)"] = row(ops, lat)
         raw_put_ops = results["raw put (1 writer)"]["ops_per_s"]
@@ -558,8 +601,15 @@ def bench_store(count: int) -> dict[str, Any]:
 
         for writers in (1, 16):
             n, label = count // writers, writers_label(writers)
-            ops, lat = measure_threads(sync_conn, lambda c, w, i: c.put(key(w, i), "v"), writers, n)
-            results[f"sync put {label}"] = row(ops, lat, raw_put_ops, plain_ops)
+            if writers == 1:
+                results[f"sync put {label}"] = row(
+                    *medians[f"sync put {label}"], raw_put_ops, plain_ops
+                )
+            else:
+                ops, lat = measure_threads(
+                    sync_conn, lambda c, w, i: c.put(key(w, i), "v"), writers, n
+                )
+                results[f"sync put {label}"] = row(ops, lat, raw_put_ops, plain_ops)
             ops, lat = measure_threads(sync_conn, lambda c, w, i: c.get(key(w, i)), writers, n)
             results[f"sync get {label}"] = row(ops, lat, raw_get_ops)
             ops, lat = measure_threads(
