@@ -24,6 +24,7 @@ from mcp.server.subscriptions import (
     ResourceUpdated,
 )
 
+from coordinator.liveness import renew_agent
 from coordinator.mcp.claim_tools import add_claim_tools
 from coordinator.mcp.memory_tools import add_memory_tools
 from coordinator.mcp.message_tools import add_message_tools
@@ -130,6 +131,10 @@ class SwarmMCP:
         def as_caller(store: Store) -> T:
             caller = self.caller(store)
             store.actor = caller.agent
+            if caller.agent:
+                # A tool call is a sign of life, like a hook call: an agent that works
+                # through MCP alone must not be taken for gone and lose its claims.
+                store.txn([], renew_agent(store, caller.agent))
             return work(store, caller)
 
         return await self.call(as_caller)

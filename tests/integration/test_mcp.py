@@ -540,3 +540,19 @@ def test_every_tool_is_documented_in_the_readme() -> None:
     section = readme[readme.index("## MCP server") :]
     for tool in TOOLS:
         assert f"`{tool}(" in section, f"README's MCP section does not list {tool}"
+
+
+async def test_a_tool_call_renews_the_agents_lease_like_a_hook_call(project: Project) -> None:
+    from coordinator import layout
+
+    project.ok("hooks", "session-start", "--session-id", "s1", "--agent", "alice", "--ttl", "60")
+    with project.store() as store:
+        before = store.require(layout.agent_key("alice")).expires_at
+    assert before is not None
+    async with mcp(project, "alice") as client:
+        await ok(client, "memory_put", key="p/notes", value="working")
+    with project.store() as store:
+        after = store.require(layout.agent_key("alice")).expires_at
+    assert after is not None and after > before
+    # Renewed by its own length, not stretched to the default.
+    assert after - before < 60
