@@ -71,7 +71,7 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         # so that code from before it, which reads the revision from the header alone,
         # refuses the store. A key's history is read by scanning the log (bounded by the
         # daemon's compaction): a rare operator's query, against a page on every write.
-        ("DROP INDEX changes_key_rev",),
+        ("DROP INDEX IF EXISTS changes_key_rev",),
     ),
 )
 
