@@ -1,28 +1,32 @@
 """`swarm hooks ...`: the commands agents run at fixed moments. Thin and fast.
 
-Built on argparse rather than click: a hook runs on every edit an agent makes, and
-importing click (or asyncio, or structlog) would cost more than the hook's own work.
+Not built on click: a hook runs on every edit an agent makes, and importing click (or
+asyncio, or structlog) would cost more than the hook's own work. A well-formed call is
+parsed without argparse too (see `parse_fast`); argparse prints the help and the errors.
 Each command turns its flags into one coordinator call and prints a short result.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 from memory.errors import EXIT_ERROR, SwarmError
 from memory.store import Store
 
-Handler = Callable[[argparse.Namespace, Store], int]
+if TYPE_CHECKING:
+    import argparse
+
+Handler = Callable[[SimpleNamespace, Store], int]
 
 
-def _open(args: argparse.Namespace) -> Store:
+def _open(args: SimpleNamespace) -> Store:
     from coordinator.project import resolve_store_path
 
     # pre-edit and post-edit look for the store from the file first (see resolve_store_path).
@@ -32,7 +36,7 @@ def _open(args: argparse.Namespace) -> Store:
     return Store.open(path, actor=getattr(args, "agent", None) or os.environ.get("SWARM_AGENT_ID"))
 
 
-def _agent(args: argparse.Namespace, required: bool = True) -> str | None:
+def _agent(args: SimpleNamespace, required: bool = True) -> str | None:
     agent = getattr(args, "agent", None) or os.environ.get("SWARM_AGENT_ID")
     if required and not agent:
         raise SwarmError("an agent name is required: pass --agent or set SWARM_AGENT_ID")
@@ -48,7 +52,7 @@ def _print_json(data: Any) -> None:
 # --- handlers ----------------------------------------------------------------------------
 
 
-def pre_task(args: argparse.Namespace, store: Store) -> int:
+def pre_task(args: SimpleNamespace, store: Store) -> int:
     """Start a task if it is ready; with --wait, wait for it to become ready."""
     from coordinator.errors import TaskNotReady
     from coordinator.tasks import start_task
@@ -71,7 +75,7 @@ def pre_task(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-def post_task(args: argparse.Namespace, store: Store) -> int:
+def post_task(args: SimpleNamespace, store: Store) -> int:
     """Record a task's outcome, receipt and timing; release the agent's claims on it."""
     from coordinator.task_finish import finish_task, refuse_gate_failures
 
@@ -92,7 +96,7 @@ def post_task(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-def _metrics(args: argparse.Namespace) -> dict[str, Any] | None:
+def _metrics(args: SimpleNamespace) -> dict[str, Any] | None:
     """`--metrics` as a JSON object (NaN and Infinity refused), or None when not given."""
     if args.metrics is None:
         return None
@@ -110,7 +114,7 @@ def _metrics(args: argparse.Namespace) -> dict[str, Any] | None:
     return metrics
 
 
-def _operator(args: argparse.Namespace) -> str:
+def _operator(args: SimpleNamespace) -> str:
     """Who forces an outcome: the --agent named, else the OS user."""
     import getpass
 
@@ -129,7 +133,7 @@ def _repo_root(store: Store) -> Any:
     return project_root_for(store.path)
 
 
-def _task_of(args: argparse.Namespace, store: Store, agent: str) -> str | None:
+def _task_of(args: SimpleNamespace, store: Store, agent: str) -> str | None:
     task = getattr(args, "task", None) or os.environ.get("SWARM_TASK_ID")
     if task:
         from coordinator.layout import qualify_task
@@ -141,7 +145,7 @@ def _task_of(args: argparse.Namespace, store: Store, agent: str) -> str | None:
     return current_task(store, agent)
 
 
-def pre_edit(args: argparse.Namespace, store: Store) -> int:
+def pre_edit(args: SimpleNamespace, store: Store) -> int:
     """Claim a file (or glob) before editing it; exit 3 naming the holder if it is held."""
     from coordinator.claims import acquire_claim, normalize_path
 
@@ -155,7 +159,7 @@ def pre_edit(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-def post_edit(args: argparse.Namespace, store: Store) -> int:
+def post_edit(args: SimpleNamespace, store: Store) -> int:
     """Record an edit (who, when, file, content hash) and renew the agent's claim."""
     from coordinator.edits import record_edit
     from coordinator.paths import repo_path
@@ -177,7 +181,7 @@ def post_edit(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-def progress(args: argparse.Namespace, store: Store) -> int:
+def progress(args: SimpleNamespace, store: Store) -> int:
     """Report progress on a task: counts, ticked deliverables, metrics."""
     from coordinator.tasks import report_progress
 
@@ -207,7 +211,7 @@ def progress(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-def notify(args: argparse.Namespace, store: Store) -> int:
+def notify(args: SimpleNamespace, store: Store) -> int:
     """Send a notification to an agent, a task's agent, or every live agent."""
     from coordinator.sessions import notify as send
 
@@ -223,7 +227,7 @@ def notify(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-def session_start(args: argparse.Namespace, store: Store) -> int:
+def session_start(args: SimpleNamespace, store: Store) -> int:
     """Register the agent for a session; its lease is renewed by every hook call."""
     from coordinator.sessions import start_session
 
@@ -240,7 +244,7 @@ def session_start(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-def session_end(args: argparse.Namespace, store: Store) -> int:
+def session_end(args: SimpleNamespace, store: Store) -> int:
     """Write the agent's session summary and release what it held."""
     from coordinator.sessions import end_session
 
@@ -255,7 +259,7 @@ def session_end(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-def session_restore(args: argparse.Namespace, store: Store) -> int:
+def session_restore(args: SimpleNamespace, store: Store) -> int:
     """The operator's view of a session: tasks, waits, gates, agents, claims, events."""
     from coordinator.views import render_session, session_view
 
@@ -268,6 +272,12 @@ def session_restore(args: argparse.Namespace, store: Store) -> int:
 
 
 # --- parser ------------------------------------------------------------------------------
+#
+# One table of options (`HOOKS`) drives two parsers. `parse_fast` reads a well-formed hook
+# call itself: argparse, with the gettext and locale it brings and the parser it builds,
+# costs a hook more than the rest of its argument handling. Anything else (--help, a usage
+# error, an abbreviated flag, a value that looks like a flag) goes to the argparse parser
+# built from the same table, which prints the help or the one-line error.
 
 
 def _lease(text: str) -> float:
@@ -278,9 +288,7 @@ def _lease(text: str) -> float:
     try:
         return float(validate_ttl(float(text)) or 0)
     except (ValueError, InvalidValue):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a finite number of seconds above 0"
-        ) from None
+        raise _type_error(f"{text!r} is not a finite number of seconds above 0") from None
 
 
 def _wait(text: str) -> float:
@@ -290,28 +298,283 @@ def _wait(text: str) -> float:
     except ValueError:
         seconds = math.nan
     if not math.isfinite(seconds) or seconds < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds, 0 or more")
+        raise _type_error(f"{text!r} is not a finite number of seconds, 0 or more")
     return seconds
 
 
-def _task_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--task-id", required=True, help="TASK or PHASE/TASK")
+def _type_error(message: str) -> Exception:
+    """The error argparse reports as `argument --X: <message>`."""
+    import argparse
+
+    return argparse.ArgumentTypeError(message)
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help formatter without its `import shutil` (which brings bz2 and lzma):
-    a hook builds formatters on every call, and only `--help` needs the terminal width."""
+class Option:
+    """One flag of a hook: the keyword arguments argparse's `add_argument` takes, which
+    `parse_fast` reads too (`action` store, store_true or append; `type`, `choices`,
+    `default` and `required`). `exclusive` names a mutually exclusive group."""
 
-    def __init__(
-        self,
-        prog: str,
-        indent_increment: int = 2,
-        max_help_position: int = 24,
-        width: int | None = None,
-    ) -> None:
-        if width is None:
-            width = _terminal_columns() - 2
-        super().__init__(prog, indent_increment, max_help_position, width)
+    def __init__(self, flag: str, *, exclusive: str | None = None, **kwargs: Any) -> None:
+        self.flag = flag
+        self.dest = flag[2:].replace("-", "_")
+        self.exclusive = exclusive
+        self.kwargs = kwargs
+        self.action: str = kwargs.get("action", "store")
+        self.default: Any = kwargs.get("default", False if self.action == "store_true" else None)
+
+
+#: Every hook names its agent the same way (notify: the sender).
+AGENT = Option("--agent", help="agent name (default: $SWARM_AGENT_ID)")
+TASK_ID = Option("--task-id", required=True, help="TASK or PHASE/TASK")
+TASK = Option("--task", help="the task the edit is for (default: $SWARM_TASK_ID)")
+WAIT = Option("--wait", type=_wait, metavar="SECONDS", help="wait this long for readiness")
+METRICS = Option(
+    "--metrics",
+    help="a JSON object of metrics; each NAME is also written to <phase>/<task>/NAME",
+)
+SESSION_ID = Option("--session-id", required=True)
+SESSION_ARGS = (AGENT, SESSION_ID, Option("--json", action="store_true", help="print as JSON"))
+
+#: Every hook: its handler, its one-line help and its options.
+HOOKS: dict[str, tuple[Handler, str, tuple[Option, ...]]] = {
+    "pre-task": (
+        pre_task,
+        "Start a task if it is ready (exit 3 if not).",
+        (AGENT, TASK_ID, Option("--session-id", help="session (default: $SWARM_SESSION_ID)"), WAIT),
+    ),
+    "post-task": (
+        post_task,
+        "Record a task's outcome and receipt.",
+        (
+            AGENT,
+            TASK_ID,
+            Option("--status", choices=["complete", "failed"], default="complete"),
+            Option("--summary", help="one line on what was done"),
+            METRICS,
+            Option(
+                "--force",
+                action="store_true",
+                help="operators: record the outcome whatever the task's status or holder "
+                "(recorded)",
+            ),
+        ),
+    ),
+    "pre-edit": (
+        pre_edit,
+        "Claim a file before editing it (exit 3 if held).",
+        (
+            AGENT,
+            Option(
+                "--file",
+                required=True,
+                help="a path, or a glob such as src/api/** (a name that exists is that file)",
+            ),
+            TASK,
+            Option("--mode", choices=["exclusive", "shared"], default="exclusive"),
+            Option("--wait", type=_wait, metavar="SECONDS", help="queue for the claim"),
+        ),
+    ),
+    "post-edit": (
+        post_edit,
+        "Record an edit and renew the claim.",
+        (
+            AGENT,
+            Option("--file", required=True, help="the file edited (a literal path)"),
+            TASK,
+            Option("--memory-key", help="also store the edit record under this key"),
+        ),
+    ),
+    "progress": (
+        progress,
+        "Report progress on a task.",
+        (
+            AGENT,
+            TASK_ID,
+            Option(
+                "--done",
+                action="append",
+                metavar="N|ITEM",
+                help="with --total: how many are done; without: a deliverable to tick (repeatable)",
+            ),
+            Option("--total", type=int, help="how many there are in all"),
+            METRICS,
+            Option("--blocker", help="what blocks the work, if anything"),
+            Option("--milestone", help="a milestone just reached"),
+        ),
+    ),
+    "notify": (
+        notify,
+        "Send a notification to agents' inboxes.",
+        (
+            AGENT,
+            Option("--message", required=True),
+            Option(
+                "--to",
+                exclusive="target",
+                metavar="AGENT",
+                help="one agent (default: every live agent)",
+            ),
+            Option("--task", exclusive="target", metavar="ID", help="the agent of this task"),
+            Option("--level", choices=["info", "warn", "error"], default="info"),
+        ),
+    ),
+    "session-start": (
+        session_start,
+        "Register an agent for a session.",
+        (
+            AGENT,
+            SESSION_ID,
+            Option("--branch", help="the git branch the agent works on"),
+            Option("--worktree", help="the agent's git worktree, if not the main one"),
+            Option("--ttl", type=_lease, help="liveness lease in seconds (default 900)"),
+        ),
+    ),
+    "session-end": (
+        session_end,
+        "Summarise an agent's session and release its claims.",
+        SESSION_ARGS,
+    ),
+    "session-restore": (
+        session_restore,
+        "Show the state of a session (operators).",
+        SESSION_ARGS,
+    ),
+}
+
+#: The options of every agent adapter (`swarm hooks claude | codex | gemini | cursor`).
+ADAPTER_ARGS = (
+    Option("--agent", help="agent name (default: $SWARM_AGENT_ID, else derived from the payload)"),
+)
+
+
+def _command(name: str) -> tuple[dict[str, Any], tuple[Option, ...]] | None:
+    """The values a hook or adapter `name` sets by itself, and its options; None if unknown."""
+    from hooks.adapters import ADAPTERS
+
+    if name in HOOKS:
+        handler, _, options = HOOKS[name]
+        return {"handler": handler}, options
+    if name in ADAPTERS:
+        return {"adapter": name}, ADAPTER_ARGS
+    return None
+
+
+def parse_fast(argv: Sequence[str]) -> SimpleNamespace | None:  # noqa: PLR0911, PLR0912
+    """`argv` as argparse would parse it, when it is a well-formed hook call (flags spelled
+    in full, each value given and not starting with `-`, valid values, no --help); None
+    for anything else, which the argparse parser then reports."""
+    db: str | None = None
+    rest = list(argv)
+    while rest and rest[0].startswith("--db"):
+        if rest[0] == "--db" and len(rest) > 1 and not rest[1].startswith("-"):
+            db, rest = rest[1], rest[2:]
+        elif rest[0].startswith("--db="):
+            db, rest = rest[0][5:], rest[1:]
+        else:
+            return None
+    command = _command(rest[0]) if rest else None
+    if command is None:
+        return None
+    values, options = command
+    values.update({"db": db, "hook": rest[0]}, **{o.dest: o.default for o in options})
+    by_flag = {o.flag: o for o in options}
+    seen: list[Option] = []
+    i = 1
+    while i < len(rest):
+        flag, has_value, value = rest[i].partition("=")
+        i += 1
+        option = by_flag.get(flag)
+        if option is None and flag != "--db":
+            return None  # --help, a positional, `--`, an abbreviation, an unknown flag
+        if option is not None and option.action == "store_true":
+            if has_value:
+                return None
+            values[option.dest] = True
+            seen.append(option)
+            continue
+        if not has_value:
+            if i == len(rest) or rest[i].startswith("-"):
+                return None
+            value, i = rest[i], i + 1
+        if option is None:
+            values["db"] = value  # `--db` after the hook's name wins
+            continue
+        convert = option.kwargs.get("type")
+        try:
+            parsed = value if convert is None else convert(value)
+        except Exception:  # noqa: BLE001 - argparse converts it again and says why
+            return None
+        if parsed not in option.kwargs.get("choices", (parsed,)):
+            return None
+        if option.action == "append":
+            parsed = [*(values[option.dest] or []), parsed]
+        values[option.dest] = parsed
+        seen.append(option)
+    if any(o.kwargs.get("required") and o not in seen for o in options):
+        return None
+    groups = [o.exclusive for o in set(seen) if o.exclusive]
+    if len(groups) != len(set(groups)):
+        return None
+    return SimpleNamespace(**values)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The `swarm hooks` argparse parser, one sub-command per hook (or just `only`'s:
+    a hook call pays for building its own parser, not all of them)."""
+    import argparse
+
+    from hooks.adapters import ADAPTERS
+
+    class Formatter(argparse.HelpFormatter):
+        """argparse's help formatter without its `import shutil` (which brings bz2 and
+        lzma): only `--help` needs the terminal width."""
+
+        def __init__(
+            self,
+            prog: str,
+            indent_increment: int = 2,
+            max_help_position: int = 24,
+            width: int | None = None,
+        ) -> None:
+            if width is None:
+                width = _terminal_columns() - 2
+            super().__init__(prog, indent_increment, max_help_position, width)
+
+    class Parser(argparse.ArgumentParser):
+        """An argparse parser whose errors are one line and exit 1, like every swarm error."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("formatter_class", Formatter)
+            super().__init__(*args, **kwargs)
+
+        def error(self, message: str) -> Any:
+            sys.stderr.write(f"swarm: error: {self.prog}: {message}\n")
+            raise SystemExit(EXIT_ERROR)
+
+    parser = Parser(
+        prog="swarm hooks",
+        description="Commands agents run at fixed moments (exit 0 ok, 1 error, 3 refused).",
+    )
+    parser.add_argument("--db", help="the store file (default: nearest .swarm/memory.db)")
+    sub = parser.add_subparsers(dest="hook", required=True, metavar="HOOK", parser_class=Parser)
+    commands = [(name, help_text, options) for name, (_, help_text, options) in HOOKS.items()]
+    commands += [(name, help_text, ADAPTER_ARGS) for name, help_text in ADAPTERS.items()]
+    for name, help_text, options in commands:
+        if only not in (None, name):
+            continue
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        values, _ = _command(name) or ({}, ())
+        cmd.set_defaults(**values)
+        cmd.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        groups: dict[str, Any] = {}
+        for option in options:
+            target: Any = cmd
+            if option.exclusive is not None:
+                if option.exclusive not in groups:
+                    groups[option.exclusive] = cmd.add_mutually_exclusive_group()
+                target = groups[option.exclusive]
+            target.add_argument(option.flag, **option.kwargs)
+    return parser
 
 
 def _terminal_columns() -> int:
@@ -328,175 +591,41 @@ def _terminal_columns() -> int:
         return 80
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argparse parser whose errors are one line and exit 1, like every swarm error."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> Any:
-        sys.stderr.write(f"swarm: error: {self.prog}: {message}\n")
-        raise SystemExit(EXIT_ERROR)
-
-
-def _pre_task_args(cmd: argparse.ArgumentParser) -> None:
-    _task_args(cmd)
-    cmd.add_argument("--session-id", help="session (default: $SWARM_SESSION_ID)")
-    cmd.add_argument("--wait", type=_wait, metavar="SECONDS", help="wait this long for readiness")
-
-
-def _post_task_args(cmd: argparse.ArgumentParser) -> None:
-    _task_args(cmd)
-    cmd.add_argument("--status", choices=["complete", "failed"], default="complete")
-    cmd.add_argument("--summary", help="one line on what was done")
-    cmd.add_argument(
-        "--metrics",
-        help="a JSON object of metrics; each NAME is also written to <phase>/<task>/NAME",
-    )
-    cmd.add_argument(
-        "--force",
-        action="store_true",
-        help="operators: record the outcome whatever the task's status or holder (recorded)",
-    )
-
-
-def _pre_edit_args(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument(
-        "--file",
-        required=True,
-        help="a path, or a glob such as src/api/** (a name that exists is that file)",
-    )
-    cmd.add_argument("--task", help="the task the edit is for (default: $SWARM_TASK_ID)")
-    cmd.add_argument("--mode", choices=["exclusive", "shared"], default="exclusive")
-    cmd.add_argument("--wait", type=_wait, metavar="SECONDS", help="queue for the claim")
-
-
-def _post_edit_args(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--file", required=True, help="the file edited (a literal path)")
-    cmd.add_argument("--task", help="the task the edit is for (default: $SWARM_TASK_ID)")
-    cmd.add_argument("--memory-key", help="also store the edit record under this key")
-
-
-def _progress_args(cmd: argparse.ArgumentParser) -> None:
-    _task_args(cmd)
-    cmd.add_argument(
-        "--done",
-        action="append",
-        metavar="N|ITEM",
-        help="with --total: how many are done; without: a deliverable to tick (repeatable)",
-    )
-    cmd.add_argument("--total", type=int, help="how many there are in all")
-    cmd.add_argument(
-        "--metrics",
-        help="a JSON object of metrics; each NAME is also written to <phase>/<task>/NAME",
-    )
-    cmd.add_argument("--blocker", help="what blocks the work, if anything")
-    cmd.add_argument("--milestone", help="a milestone just reached")
-
-
-def _notify_args(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--message", required=True)
-    target = cmd.add_mutually_exclusive_group()
-    target.add_argument("--to", metavar="AGENT", help="one agent (default: every live agent)")
-    target.add_argument("--task", metavar="ID", help="the agent of this task")
-    cmd.add_argument("--level", choices=["info", "warn", "error"], default="info")
-
-
-def _session_start_args(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--session-id", required=True)
-    cmd.add_argument("--branch", help="the git branch the agent works on")
-    cmd.add_argument("--worktree", help="the agent's git worktree, if not the main one")
-    cmd.add_argument("--ttl", type=_lease, help="liveness lease in seconds (default 900)")
-
-
-def _session_args(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--session-id", required=True)
-    cmd.add_argument("--json", action="store_true", help="print as JSON")
-
-
-Configure = Callable[[argparse.ArgumentParser], None]
-
-#: Every hook: its handler, its one-line help and the function that adds its arguments.
-HOOKS: dict[str, tuple[Handler, str, Configure]] = {
-    "pre-task": (pre_task, "Start a task if it is ready (exit 3 if not).", _pre_task_args),
-    "post-task": (post_task, "Record a task's outcome and receipt.", _post_task_args),
-    "pre-edit": (pre_edit, "Claim a file before editing it (exit 3 if held).", _pre_edit_args),
-    "post-edit": (post_edit, "Record an edit and renew the claim.", _post_edit_args),
-    "progress": (progress, "Report progress on a task.", _progress_args),
-    "notify": (notify, "Send a notification to agents' inboxes.", _notify_args),
-    "session-start": (session_start, "Register an agent for a session.", _session_start_args),
-    "session-end": (
-        session_end,
-        "Summarise an agent's session and release its claims.",
-        _session_args,
-    ),
-    "session-restore": (
-        session_restore,
-        "Show the state of a session (operators).",
-        _session_args,
-    ),
-}
-
-
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The `swarm hooks` argument parser, one sub-command per hook (or just `only`'s:
-    a hook call pays for building its own parser, not all of them)."""
-    from hooks.adapters import ADAPTERS
-
-    parser = _Parser(
-        prog="swarm hooks",
-        description="Commands agents run at fixed moments (exit 0 ok, 1 error, 3 refused).",
-    )
-    parser.add_argument("--db", help="the store file (default: nearest .swarm/memory.db)")
-    sub = parser.add_subparsers(dest="hook", required=True, metavar="HOOK", parser_class=_Parser)
-    for name, (handler, help_text, configure) in HOOKS.items():
-        if only in (None, name):
-            cmd = sub.add_parser(name, help=help_text, description=help_text)
-            cmd.set_defaults(handler=handler)
-            cmd.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-            # Every hook names its agent the same way (notify: the sender).
-            cmd.add_argument("--agent", help="agent name (default: $SWARM_AGENT_ID)")
-            configure(cmd)
-    for name, help_text in ADAPTERS.items():
-        if only in (None, name):
-            # `swarm hooks claude | codex | gemini | cursor`: the agent's hook JSON on stdin.
-            cmd = sub.add_parser(name, help=help_text, description=help_text)
-            cmd.set_defaults(adapter=name)
-            cmd.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-            cmd.add_argument(
-                "--agent",
-                help="agent name (default: $SWARM_AGENT_ID, else derived from the payload)",
-            )
-    return parser
-
-
 def _hook_named(argv: Sequence[str]) -> str | None:
     """The hook an argument list names, when it names a known one first (after --db)."""
-    from hooks.adapters import ADAPTERS
-
     rest = list(argv)
     while rest and rest[0].startswith("--db"):
         rest = rest[2:] if rest[0] == "--db" else rest[1:]
     name = rest[0] if rest else None
-    return name if name in HOOKS or name in ADAPTERS else None
+    return name if name is not None and _command(name) is not None else None
+
+
+def parse(argv: Sequence[str]) -> SimpleNamespace | int:
+    """A hook call's arguments, or the exit code when argparse printed help (0) or a usage
+    error (1) instead."""
+    args = parse_fast(argv)
+    if args is not None:
+        return args
+    parser = build_parser(_hook_named(argv))
+    args = SimpleNamespace()
+    try:
+        parser.parse_args(list(argv), args)
+    except SystemExit as exit_:
+        # --help exits 0; a usage error was printed as one line by Parser.error.
+        return 0 if exit_.code in (0, None) else EXIT_ERROR
+    return args
 
 
 def main(argv: Sequence[str]) -> int:  # noqa: PLR0911 - one return per outcome
     """Run one hook; errors print one line on stderr and set the exit code."""
-    parser = build_parser(_hook_named(argv))
-    try:
-        args = parser.parse_args(list(argv))
-    except SystemExit as exit_:
-        # --help exits 0; a usage error was printed as one line by _Parser.error.
-        return 0 if exit_.code in (0, None) else EXIT_ERROR
-    if not hasattr(args, "db"):
-        args.db = None
+    args = parse(argv)
+    if isinstance(args, int):
+        return args
     if getattr(args, "adapter", None):
         # An agent adapter answers in its agent's own convention, failures included.
         from hooks.adapters import run_adapter
 
-        return run_adapter(args.adapter, args)
+        return run_adapter(args.adapter, args.agent, args.db)
     try:
         with _open(args) as store:
             return int(args.handler(args, store))

@@ -8,8 +8,6 @@ module stays import-free so that building the `swarm hooks` parser costs nothing
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 
 #: The adapters, by sub-command name, with their one-line help.
@@ -21,11 +19,13 @@ ADAPTERS = {
 }
 
 
-def run_adapter(name: str, args: argparse.Namespace) -> int:
+def run_adapter(name: str, agent: str | None, db: str | None) -> int:
     """Run adapter `name` on the payload waiting on stdin; return the exit code."""
+    import importlib
+
     from hooks.adapters.common import run
 
     module = importlib.import_module(f"hooks.adapters.{name}")
     # Bytes: the payload is UTF-8 whatever the locale says (and may start with a BOM).
     stdin = getattr(sys.stdin, "buffer", sys.stdin)
-    return run(module.ADAPTER, stdin, agent=args.agent, db=args.db)
+    return run(module.ADAPTER, stdin, agent=agent, db=db)
