@@ -5,12 +5,15 @@ and writes; the hooks, the daemon and the operator commands commit them.
 
 from __future__ import annotations
 
-from typing import Any, Final, NamedTuple
-
 from coordinator import layout
 from coordinator.plan import TaskSpec
 from coordinator.state import TaskRun, encode, event_op
 from memory.records import Put
+from memory.tuples import NamedTuple
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 #: How an attempt ended.
 OUTCOMES: Final = frozenset(

@@ -11,9 +11,7 @@ it. The fencing token of a grant is the revision that created the claim key.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
 
 from coordinator import layout
 from coordinator.digests import sha1_hex
@@ -26,8 +24,15 @@ from memory.errors import Refused, SwarmError
 from memory.keys import validate_key
 from memory.records import Compare, Delete, Put, Record, Touch, WriteOp
 from memory.store import Store
+from memory.tuples import NamedTuple
 
-Mode = Literal["exclusive", "shared"]
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any, Literal
+
+    Mode = Literal["exclusive", "shared"]
+
 #: How long a claim lives without a pre-edit or post-edit from its holder (seconds).
 DEFAULT_CLAIM_TTL = 900.0
 #: Two agents editing one file within this many seconds is a conflict.

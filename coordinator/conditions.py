@@ -14,11 +14,15 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Final, NamedTuple
 
 from coordinator.errors import BadCondition
 from memory.errors import InvalidKey
 from memory.keys import validate_key
+from memory.tuples import NamedTuple
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 #: The operator that tests presence only.
 EXISTS: Final = "exists"

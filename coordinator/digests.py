@@ -7,8 +7,11 @@ hashlib remains the fall-back where those modules are missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 
 _sha1: Callable[..., Any]
 _sha256: Callable[..., Any]

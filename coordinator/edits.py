@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from coordinator import layout
 from coordinator.claims import (
@@ -32,6 +31,11 @@ from memory.keys import prefix_upper_bound
 from memory.records import Compare, Put, Record, Touch, WriteOp
 from memory.settings import env_seconds
 from memory.store import Store
+from memory.tuples import NamedTuple
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def edit_window() -> float:

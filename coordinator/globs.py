@@ -27,15 +27,21 @@ Overlap, the rule `globs_overlap` applies (True means "some path may match both"
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from fnmatch import fnmatchcase
 from functools import cache
-from typing import Literal, NamedTuple, TypeVar
 
-ClaimMode = Literal["exclusive", "shared"]
+from memory.tuples import NamedTuple
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Literal, TypeVar
+
+    ClaimMode = Literal["exclusive", "shared"]
+    _T = TypeVar("_T")
+
 _GLOB_CHARS = frozenset("*?[")
 _ANY_SEGMENTS = "**"
-_T = TypeVar("_T")
 
 
 class ClaimSpec(NamedTuple):

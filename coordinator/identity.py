@@ -14,11 +14,14 @@ Kept light: every hook that registers an agent imports this module.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
+from memory.tuples import NamedTuple
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
     from coordinator.state import Agent
 
 PROC = Path("/proc")

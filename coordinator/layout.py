@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
     from memory.store import Store
 

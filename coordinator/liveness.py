@@ -7,12 +7,15 @@ Kept small, since every hook imports it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 from coordinator import layout
 from memory.records import Touch, WriteOp
 from memory.settings import env_seconds
 from memory.store import Store
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 #: How long an agent's registration lives without a hook call, in seconds.
 DEFAULT_AGENT_TTL = 900.0

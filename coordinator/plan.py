@@ -35,14 +35,19 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any, Final, NamedTuple
 
 from coordinator.conditions import Condition, parse_condition
 from coordinator.errors import BadCondition, BadDuration, PlanError, UnknownTask
 from memory.errors import InvalidKey
 from memory.keys import RESERVED_ROOT, validate_key
+from memory.tuples import NamedTuple
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable
+    from typing import Any, Final
 
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]+\Z")
 _PLAN_FIELDS: Final = (

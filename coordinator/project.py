@@ -6,11 +6,14 @@ Hooks resolve the store on every call, so this walks directories instead of runn
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from memory.errors import SwarmError
 from memory.locator import URL_FILE, is_url, read_url_file, url_path
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 STORE_DIR = ".swarm"
 STORE_FILE = "memory.db"

@@ -6,9 +6,6 @@ for exactly the reasons that keep the daemon from marking it ready.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Final, Literal, NamedTuple
-
 from coordinator.conditions import (
     Condition,
     ConditionResult,
@@ -16,6 +13,16 @@ from coordinator.conditions import (
     format_value,
 )
 from coordinator.plan import TaskSpec, status_key, task_id
+from memory.tuples import NamedTuple
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any, Final, Literal
+
+    Verdict = Literal["ready", "waiting", "blocked"]
+    WaitKind = Literal["requires", "when"]
+    BlockedReason = Literal["dependency", "gates"]
 
 PENDING: Final = "pending"
 READY: Final = "ready"
@@ -28,9 +35,6 @@ STATUSES: Final = frozenset({PENDING, READY, IN_PROGRESS, COMPLETE, FAILED, BLOC
 #: Statuses the daemon never moves a task out of.
 TERMINAL: Final = frozenset({COMPLETE, FAILED})
 
-Verdict = Literal["ready", "waiting", "blocked"]
-WaitKind = Literal["requires", "when"]
-BlockedReason = Literal["dependency", "gates"]
 
 _STATUS_FOR_VERDICT: Final[Mapping[Verdict, str]] = {
     "ready": READY,

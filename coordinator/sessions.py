@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
-
 from coordinator import layout
 from coordinator.liveness import agent_ttl
 from coordinator.state import Agent, Notification, TaskRun, encode, event_op, notify_ops
 from memory.errors import SwarmError
 from memory.records import Delete, Put, WriteOp
 from memory.store import Store
+from memory.tuples import NamedTuple
 
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
+    from typing import Any
+
     from coordinator.identity import ProcessId
     from coordinator.task_finish import ReleaseOps
 

@@ -4,10 +4,16 @@ operations that write them. Pure: they take `now` and return values or operation
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, NamedTuple
 
 from coordinator import layout
 from memory.records import Put
+from memory.tuples import NamedTuple
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    Level = Literal["info", "warn", "error"]
 
 EVENT_TYPES = frozenset(
     {
@@ -41,8 +47,6 @@ EVENT_TYPES = frozenset(
         "conflict_resolved",
     }
 )
-
-Level = Literal["info", "warn", "error"]
 
 
 def encode(value: Any) -> str:

@@ -7,9 +7,6 @@ compare-and-set transaction, retried if another process changed the task in betw
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
-
 from coordinator import attempts, layout
 from coordinator.errors import TaskNotReady, UnknownTask
 from coordinator.liveness import renew_agent
@@ -36,9 +33,15 @@ from coordinator.tasks import (
 from memory.errors import Refused
 from memory.records import Put, WriteOp
 from memory.store import Store
+from memory.tuples import NamedTuple
 
-#: Builds the writes that release an agent's claims on a task (from the claims module).
-ReleaseOps = Callable[[Store, str, str, float], list[WriteOp]]
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+    #: Builds the writes that release an agent's claims on a task (from the claims module).
+    ReleaseOps = Callable[[Store, str, str, float], list[WriteOp]]
 
 
 class Finished(NamedTuple):

@@ -9,9 +9,6 @@ rules (`coordinator.daemon`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
-
 from coordinator import attempts, layout
 from coordinator.errors import TaskNotReady, UnknownTask
 from coordinator.liveness import renew_agent
@@ -38,6 +35,12 @@ from memory.errors import InvalidKey, InvalidValue, Refused
 from memory.keys import encode_value, validate_key
 from memory.records import Compare, Delete, Put, Record, WriteOp
 from memory.store import Store
+from memory.tuples import NamedTuple
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 #: Compare-and-set retries before giving up on a task that keeps changing under us.
 MAX_ATTEMPTS = 20

@@ -12,18 +12,19 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
 
 from memory.errors import EXIT_ERROR, SwarmError
 from memory.store import Store
 
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
-Handler = Callable[[SimpleNamespace, Store], int]
+    Handler = Callable[[SimpleNamespace, Store], int]
 
 
 def _open(args: SimpleNamespace) -> Store:

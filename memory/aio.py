@@ -8,13 +8,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 import anyio
 
 from memory import engine, exchange, schema, sql
-from memory.engine import Steps
 from memory.errors import CorruptStore, KeyNotFound, NoStore, StoreError
 from memory.keys import (
     encode_value,
@@ -27,6 +26,9 @@ from memory.keys import (
 from memory.locator import is_url, pg_url, url_path
 from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
 from memory.store import DEFAULT_BATCH, _drive, open_uri, prepare, resolve_timeout
+
+if TYPE_CHECKING:
+    from memory.engine import Steps
 
 T = TypeVar("T")
 Clock = Callable[[], float]

@@ -8,9 +8,6 @@ keeps every statement and every row mapping in one place (here and `memory.sql`)
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Sequence
-from typing import Any, TypeVar
-
 from memory import sql
 from memory.errors import CompactedRevision, StoreError, ValueTooLarge, VersionMismatch
 from memory.keys import check_finite_seconds, prefix_upper_bound
@@ -21,7 +18,6 @@ from memory.records import (
     Meta,
     Put,
     Record,
-    Row,
     Touch,
     TxnResult,
     WriteOp,
@@ -30,9 +26,16 @@ from memory.records import (
     record_from_row,
 )
 
-T = TypeVar("T")
-Query = tuple[str, Sequence[Any]]
-Steps = Generator[Query, list[Row], T]
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Generator, Iterable, Sequence
+    from typing import Any, TypeVar
+
+    from memory.records import Row
+
+    T = TypeVar("T")
+    Query = tuple[str, Sequence[Any]]
+    Steps = Generator[Query, list[Row], T]
 
 
 def read_meta() -> Steps[Meta]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator
-from typing import Any
 
 from memory.errors import BadImportFile, InvalidKey, InvalidValue, SwarmError
 from memory.keys import RESERVED_ROOT, encode_value, loads_json, validate_key
 from memory.records import Record
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from typing import Any
 
 FORMAT = "swarm-export"
 FORMAT_VERSION = 1

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
 
 from memory.errors import InvalidKey, InvalidValue, ValueTooLarge
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Default limit on one encoded value, in bytes.
 DEFAULT_MAX_VALUE_BYTES = 1024 * 1024

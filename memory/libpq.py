@@ -12,8 +12,11 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 #: PQstatus, PQresultStatus and PQtransactionStatus values (libpq-fe.h).
 CONNECTION_OK = 0

@@ -20,13 +20,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
 
 from memory import sql
-from memory.engine import Steps
 from memory.errors import (
     CorruptStore,
     NoStore,
@@ -43,8 +40,16 @@ from memory.schema import naming_store
 from memory.settings import env_seconds
 from memory.store import Store, resolve_timeout
 
-T = TypeVar("T")
-Clock = Callable[[], float]
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any, TypeVar
+
+    from memory.engine import Steps
+
+    T = TypeVar("T")
+    Clock = Callable[[], float]
+
 
 #: How often a writer retries taking the write lock after a serialization failure or
 #: deadlock before the error is reported.

@@ -14,7 +14,6 @@ import psycopg
 
 from memory import sql
 from memory.aio import AsyncStore
-from memory.engine import Steps
 from memory.errors import CorruptStore, NoStore, StoreError
 from memory.locator import redact
 from memory.pg import (
@@ -36,6 +35,8 @@ from memory.schema import naming_store
 if TYPE_CHECKING:
     import anyio
     from psycopg_pool import AsyncConnectionPool
+
+    from memory.engine import Steps
 
 T = TypeVar("T")
 Clock = Callable[[], float]

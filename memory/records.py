@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, NamedTuple
 
 from memory.errors import CorruptStore
+from memory.tuples import NamedTuple
 
-ChangeOp = Literal["put", "delete", "expire"]
-CompareField = Literal["version", "mod_rev", "create_rev", "value"]
-CompareOp = Literal["==", "!=", "<", ">"]
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    ChangeOp = Literal["put", "delete", "expire"]
+    CompareField = Literal["version", "mod_rev", "create_rev", "value"]
+    CompareOp = Literal["==", "!=", "<", ">"]
+    Row = tuple[Any, ...]
 
 
 class Record(NamedTuple):
@@ -137,9 +142,6 @@ class Meta(NamedTuple):
     compacted_rev: int
     max_value_bytes: int
     next_expiry: float | None = None
-
-
-Row = tuple[Any, ...]
 
 
 def decode_stored(key: Any, text: Any) -> Any:

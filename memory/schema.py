@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from memory import sql
-from memory.engine import Steps
 from memory.errors import (
     CorruptStore,
     NotASwarmStore,
@@ -22,6 +20,12 @@ from memory.errors import (
     StoreLocked,
     SwarmError,
 )
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from memory.engine import Steps
 
 
 def read_identity() -> Steps[tuple[int, int]]:

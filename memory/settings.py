@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
 
 from memory.errors import SwarmError
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class BadSetting(SwarmError):

@@ -5,13 +5,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar
 
 from memory import engine, exchange, schema, sql
-from memory.engine import Steps
 from memory.errors import KeyNotFound, NoStore, StoreError
 from memory.keys import (
     encode_value,
@@ -25,8 +22,15 @@ from memory.locator import is_url, pg_url, url_path
 from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
 from memory.settings import env_seconds
 
-T = TypeVar("T")
-Clock = Callable[[], float]
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from typing import IO, Any, TypeVar
+
+    from memory.engine import Steps
+
+    T = TypeVar("T")
+    Clock = Callable[[], float]
 
 #: Seconds a writer waits for a locked store before giving up (SWARM_BUSY_TIMEOUT).
 DEFAULT_BUSY_TIMEOUT = 5.0

@@ -15,15 +15,18 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from memory.errors import EXIT_ERROR, SwarmError
 from memory.store import Store
+from memory.tuples import NamedTuple
 
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import IO, Any
+
     from coordinator.identity import ProcessId
 
 #: The exit code every supported agent reads as "refuse this", showing stderr to the model.

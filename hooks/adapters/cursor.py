@@ -13,9 +13,6 @@ Cursor agent at session start only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from hooks.adapters.codex import patch_paths
 from hooks.adapters.common import (
     SILENT,
@@ -30,6 +27,11 @@ from hooks.adapters.common import (
     record,
     session_context,
 )
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 #: The agent tools that write or delete a file, as preToolUse names them (StrReplace and
 #: ApplyPatch are seen in captured payloads of current releases).

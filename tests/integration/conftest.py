@@ -32,6 +32,12 @@ from tests.pg import Schemas
 SWARM = str(Path(sys.executable).with_name("swarm"))
 
 
+#: Modules a hook call must not import: each costs a hook more than its own work (typing,
+#: argparse with gettext and locale: see hooks.run.parse_fast and memory.tuples), or far
+#: more (click, asyncio, structlog).
+HEAVY = {"typing", "argparse", "gettext", "locale", "click", "asyncio", "structlog"}
+
+
 def wait_until(
     predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01, what: str = ""
 ) -> Any:

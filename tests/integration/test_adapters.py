@@ -22,7 +22,7 @@ from coordinator import layout
 from coordinator.claims import check_agent_name
 from hooks.adapters.codex import patch_paths
 from hooks.adapters.common import derived_agent_name, id_hash
-from tests.integration.conftest import Project, Result
+from tests.integration.conftest import HEAVY, Project, Result
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "adapters"
 NOTICE = "task release_prep is now ready"
@@ -536,18 +536,18 @@ def test_two_claude_sessions_editing_one_file(repo: Project) -> None:
 # --- the hook path stays light ---------------------------------------------------------------
 
 
-def test_the_adapter_path_imports_no_click_asyncio_or_structlog(repo: Project) -> None:
+def test_the_adapter_path_imports_nothing_heavy(repo: Project) -> None:
     probe = (
-        "import io, sys\n"
+        "import io, json, sys\n"
         "sys.stdin = io.StringIO(sys.argv[1])\n"
         "from hooks.entry import main\n"
         "code = main(['hooks', 'claude'])\n"
-        "heavy = sorted({'click', 'asyncio', 'structlog'} & set(sys.modules))\n"
+        "heavy = sorted(set(json.loads(sys.argv[2])) & set(sys.modules))\n"
         "sys.stderr.write(f'{code} {heavy}\\n')\n"
     )
     payload = json.dumps(CLAUDE.fixture("PreToolUse", repo.root))
     proc = subprocess.run(
-        [sys.executable, "-c", probe, payload],
+        [sys.executable, "-c", probe, payload, json.dumps(sorted(HEAVY))],
         cwd=repo.root,
         env=repo.env,
         capture_output=True,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pytest
 
 from coordinator import layout
-from tests.integration.conftest import SWARM, Project
+from tests.integration.conftest import HEAVY, SWARM, Project
 
 #: Every test of this suite that uses a project runs on SQLite and on PostgreSQL.
 RUN_ON_EVERY_BACKEND = True
@@ -526,3 +527,36 @@ def test_post_task_is_refused_on_a_task_not_in_progress(planned: Project) -> Non
     assert (flip.code, revision(planned)) == (3, before)
     assert "is complete (held by builder)" in flip.stderr
     assert planned.value("p1/build/status") == "complete"
+
+
+# --- start-up cost -----------------------------------------------------------------------
+
+
+def test_the_hooks_import_nothing_heavy(planned: Project) -> None:
+    calls = [
+        ["session-start", "--session-id", "s1", "--agent", "builder"],
+        ["pre-task", "--task-id", "p1/build", "--agent", "builder"],
+        ["pre-edit", "--file", "a.py", "--agent", "builder"],
+        ["post-edit", "--file", "a.py", "--agent", "builder"],
+        ["progress", "--task-id", "p1/build", "--done", "1", "--total", "2"],
+        ["notify", "--message", "hi", "--to", "tester"],
+        ["post-task", "--task-id", "p1/build", "--agent", "builder"],
+        ["session-end", "--session-id", "s1", "--agent", "builder"],
+    ]
+    probe = (
+        "import json, sys\n"
+        "from hooks.entry import main\n"
+        "codes = [main(['hooks', *call]) for call in json.loads(sys.argv[1])]\n"
+        "heavy = sorted(set(json.loads(sys.argv[2])) & set(sys.modules))\n"
+        "sys.stderr.write(f'{codes} {heavy}\\n')\n"
+    )
+    (planned.root / "a.py").write_text("x = 1\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, json.dumps(calls), json.dumps(sorted(HEAVY))],
+        cwd=planned.root,
+        env=planned.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.stderr.strip().splitlines()[-1] == f"{[0] * len(calls)} []", proc.stderr

@@ -10,17 +10,19 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from memory import schema, sql
 from memory.aio import AsyncStore
-from memory.engine import Steps
 from memory.errors import CorruptStore, NoStore, NotASwarmStore, SchemaTooNew
 from memory.records import Record
 from memory.store import Store
 from tests.memory.conftest import CLOCK_START, FakeClock
+
+if TYPE_CHECKING:
+    from memory.engine import Steps
 
 Opener = Callable[[Path], None]
 

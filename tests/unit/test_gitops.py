@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from coordinator.claims import Claim, Mode
+from coordinator.claims import Claim
 from coordinator.gitops import (
     HOOK_MARKER,
     Offense,
@@ -19,6 +21,9 @@ from coordinator.gitops import (
     touched_paths,
 )
 from memory.errors import SwarmError
+
+if TYPE_CHECKING:
+    from coordinator.claims import Mode
 
 TREE = "9b2bfddf0303fe5b19ec005feef891fe71557ef0"
 

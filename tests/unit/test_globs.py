@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from coordinator.globs import (
-    ClaimMode,
     ClaimSpec,
     claims_conflict,
     glob_matches,
     globs_overlap,
     is_glob,
 )
+
+if TYPE_CHECKING:
+    from coordinator.globs import ClaimMode
 
 
 @pytest.mark.parametrize(
