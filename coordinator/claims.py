@@ -11,7 +11,6 @@ it. The fencing token of a grant is the revision that created the claim key.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from coordinator import layout
 from coordinator.digests import sha1_hex
@@ -30,6 +29,8 @@ TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tu
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any, Literal
+
+    from memory.locator import StrPath
 
     Mode = Literal["exclusive", "shared"]
 
@@ -72,7 +73,7 @@ def check_agent_name(agent: str) -> str:
 # --- paths -------------------------------------------------------------------------------
 
 
-def normalize_path(repo_root: Path, path: str, cwd: Path | None = None) -> str:
+def normalize_path(repo_root: StrPath, path: str, cwd: StrPath | None = None) -> str:
     """A path or glob given to a command that takes a pattern (`pre-edit --file`, `swarm
     claims release`), relative to the repository root (`coordinator.paths.pattern_path`)."""
     from coordinator.paths import pattern_path

@@ -11,7 +11,7 @@ records. Resolution is explicit: `swarm conflicts resolve ID --keep A`.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
 
 from coordinator import layout
 from coordinator.claims import (
@@ -37,16 +37,19 @@ TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tu
 if TYPE_CHECKING:
     from typing import Any
 
+    from memory.locator import StrPath
+
 
 def edit_window() -> float:
     """`SWARM_EDIT_WINDOW` seconds, default 10 minutes."""
     return env_seconds("SWARM_EDIT_WINDOW", DEFAULT_EDIT_WINDOW)
 
 
-def content_hash(path: Path) -> str | None:
+def content_hash(path: StrPath) -> str | None:
     """sha256 of a file's bytes, or None when it does not exist (deleted)."""
     try:
-        return sha256_hex(path.read_bytes())
+        with open(path, "rb") as file:
+            return sha256_hex(file.read())
     except (FileNotFoundError, IsADirectoryError):
         return None
 
@@ -149,7 +152,7 @@ class EditResult(NamedTuple):
 
 def record_edit(
     store: Store,
-    repo_root: Path,
+    repo_root: StrPath,
     path: str,
     agent: str,
     *,
@@ -160,7 +163,7 @@ def record_edit(
     and record a conflict for an unclaimed edit or two agents editing within the window."""
     now = store.clock()
     window = edit_window()
-    digest = content_hash(repo_root / path)
+    digest = content_hash(os.path.join(repo_root, path))
     claims = list_claims(store)
     own = covering_claim(claims, agent, path)
     others = [c for c in holders_of(claims, path) if c.agent != agent]
@@ -256,12 +259,12 @@ def edit_grace() -> float:
     return env_seconds("SWARM_EDIT_GRACE", 5.0)
 
 
-def check_unannounced(store: Store, repo_root: Path, path: str, seen_at: float) -> str | None:
+def check_unannounced(store: Store, repo_root: StrPath, path: str, seen_at: float) -> str | None:
     """A file changed on disk at `seen_at`: unless a post-edit announced it (an edit record
     from shortly before or after, or one with the file's current content hash), record an
     `unannounced_edit` conflict. Returns its description, or None."""
     grace = edit_grace()
-    digest = content_hash(repo_root / path)
+    digest = content_hash(os.path.join(repo_root, path))
     # An edit announced around the change, or one that left the file as it is now (an
     # agent's post-edit may come before its editor's last write reaches the disk).
     edits = recent_edits(store, path, seen_at - max(grace, edit_window()))

@@ -107,7 +107,8 @@ def main_worktree_store(repo_root: Path) -> Path | None:
         return None
     from coordinator.project import STORE_DIR, store_in
 
-    return store_in(common.parent / STORE_DIR)
+    found = store_in(common.parent / STORE_DIR)
+    return None if found is None else Path(found)
 
 
 # --- staged changes ----------------------------------------------------------------------

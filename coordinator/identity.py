@@ -14,7 +14,6 @@ Kept light: every hook that registers an agent imports this module.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from memory.tuples import NamedTuple
 
@@ -23,8 +22,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from coordinator.state import Agent
+    from memory.locator import StrPath
 
-PROC = Path("/proc")
+PROC = "/proc"
 #: Process names (`comm`) of the shells a client may run a hook command through.
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish"})
 #: How far up the process tree to look (a loop guard; real trees are a dozen deep).
@@ -74,11 +74,12 @@ def agent_for(ancestors: Iterable[ProcessId], agents: Iterable[Agent]) -> Agent 
 # --- reading /proc ----------------------------------------------------------------------------
 
 
-def read_process(pid: int, proc: Path = PROC) -> ProcessInfo | None:
+def read_process(pid: int, proc: StrPath = PROC) -> ProcessInfo | None:
     """/proc/PID/stat read as a ProcessInfo, or None when there is no such process (or no
     /proc)."""
     try:
-        stat = (proc / str(pid) / "stat").read_text()
+        with open(os.path.join(proc, str(pid), "stat")) as file:
+            stat = file.read()
     except OSError:
         return None
     # The name is in parentheses and may itself hold spaces or parentheses.
@@ -91,7 +92,7 @@ def read_process(pid: int, proc: Path = PROC) -> ProcessInfo | None:
     return ProcessInfo(ProcessId(pid, int(fields[19])), int(fields[1]), name)
 
 
-def ancestry(pid: int | None = None, proc: Path = PROC) -> Iterator[ProcessInfo]:
+def ancestry(pid: int | None = None, proc: StrPath = PROC) -> Iterator[ProcessInfo]:
     """The ancestors of process `pid` (default: this one), nearest first, read lazily up
     to init (a client may itself be pid 1, in a container); empty where there is no
     /proc."""
@@ -106,7 +107,7 @@ def ancestry(pid: int | None = None, proc: Path = PROC) -> Iterator[ProcessInfo]
         parent = info.parent
 
 
-def _parent(pid: int, proc: Path) -> int | None:
+def _parent(pid: int, proc: StrPath) -> int | None:
     info = read_process(pid, proc)
     return None if info is None else info.parent
 

@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 from coordinator.errors import InvalidPath, PathOutsideRepo
 from coordinator.globs import is_glob
+from memory.locator import split_path
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from memory.locator import StrPath
 
 #: Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: a path
 #: holding one could forge a line in a view or a log.
@@ -46,23 +50,33 @@ def check_path_text(path: str) -> str:
     return path
 
 
-def repo_path(repo_root: Path, path: str, cwd: Path | None = None) -> str:
+def repo_path(repo_root: StrPath, path: str, cwd: StrPath | None = None) -> str:
     """The POSIX path, relative to the repository root, of the literal `path` (absolute,
     or relative to `cwd`): `..` and symlinks resolved on the real file system first.
     PathOutsideRepo when it lies outside the repository or is the root itself."""
     check_path_text(path)
-    root = Path(os.path.realpath(repo_root))
-    given = Path(path)
-    if not given.is_absolute():
-        given = (cwd or Path.cwd()) / given
-    resolved = Path(os.path.realpath(given))
-    try:
-        relative = resolved.relative_to(root)
-    except ValueError:
-        raise PathOutsideRepo(f"{path} is outside the repository {root}") from None
-    if not relative.parts:
+    root = os.path.realpath(repo_root)
+    given = path if os.path.isabs(path) else os.path.join(_here(cwd), path)
+    resolved = os.path.realpath(given)
+    relative = _relative_to(resolved, root)
+    if relative is None:
+        raise PathOutsideRepo(f"{path} is outside the repository {root}")
+    if not relative:
         raise PathOutsideRepo(f"{path} is the repository root itself, not a file")
-    return relative.as_posix()
+    return relative
+
+
+def _here(cwd: StrPath | None) -> str:
+    return os.getcwd() if cwd is None else os.fspath(cwd)
+
+
+def _relative_to(path: str, root: str) -> str | None:
+    """`path` relative to its ancestor `root` ("" for the root itself), or None when it is
+    not under `root`; both resolved (os.path.realpath)."""
+    if path == root:
+        return ""
+    prefix = root if root.endswith("/") else f"{root}/"
+    return path[len(prefix) :] if path.startswith(prefix) else None
 
 
 def claim_pattern(path: str) -> str:
@@ -80,36 +94,36 @@ def shown_path(pattern: str) -> str:
     return _CONTROL.sub(lambda found: repr(found.group())[1:-1], shown)
 
 
-def pattern_path(repo_root: Path, pattern: str, cwd: Path | None = None) -> str:
+def pattern_path(repo_root: StrPath, pattern: str, cwd: StrPath | None = None) -> str:
     """A claim pattern (or path) given to a command that takes one, relative to the
     repository root: its literal leading directories are canonicalised like `repo_path`,
     its pattern part is kept. A pattern part holding `.` or `..` segments is refused (it
     would climb out of the directory it names)."""
     check_path_text(pattern)
-    if not is_glob(pattern) or os.path.lexists((cwd or Path.cwd()) / pattern):
+    root_part, parts = split_path(pattern)  # as pathlib reads it: `a//b/./c` is a/b/c
+    normal = root_part + "/".join(parts)
+    if not is_glob(pattern) or os.path.lexists(os.path.join(_here(cwd), normal or ".")):
         # No wildcard, or a file of that very name: the path of that one file.
         return claim_pattern(repo_path(repo_root, pattern, cwd))
-    parts = Path(pattern).parts
     index = next(i for i, part in enumerate(parts) if is_glob(part))
-    literal, rest = parts[:index], list(parts[index:])
+    literal, rest = root_part + "/".join(parts[:index]), parts[index:]
     if any(part in (".", "..") for part in rest):
         raise PathOutsideRepo(
             f"{pattern}: a glob may not hold '.' or '..' after its first wildcard"
         )
+    root = os.path.realpath(repo_root)
     if literal:
         try:
-            base = repo_path(repo_root, str(Path(*literal)), cwd)
+            base = repo_path(repo_root, literal, cwd)
         except PathOutsideRepo:
             # The root itself (`*.py` in the root): the pattern alone.
-            base_dir = Path(os.path.realpath((cwd or Path.cwd()) / Path(*literal)))
-            if base_dir != Path(os.path.realpath(repo_root)):
+            if os.path.realpath(os.path.join(_here(cwd), literal)) != root:
                 raise
             base = ""
     else:
-        here = Path(os.path.realpath(cwd or Path.cwd()))
-        root = Path(os.path.realpath(repo_root))
-        if here != root and root not in here.parents:
+        relative = _relative_to(os.path.realpath(_here(cwd)), root)
+        if relative is None:
             raise PathOutsideRepo(f"{pattern} is outside the repository {root}") from None
-        base = here.relative_to(root).as_posix() if here != root else ""
+        base = relative
     # The literal part is a literal: escape what in it would read as a wildcard.
     return "/".join(filter(None, [claim_pattern(base), *rest]))

@@ -36,12 +36,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from pathlib import PurePosixPath
 
 from coordinator.conditions import Condition, parse_condition
 from coordinator.errors import BadCondition, BadDuration, PlanError, UnknownTask
 from memory.errors import InvalidKey
 from memory.keys import RESERVED_ROOT, validate_key
+from memory.locator import split_path
 from memory.tuples import NamedTuple
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
@@ -485,8 +485,8 @@ def _segment(where: str, what: str, value: Any) -> str:
 def _relative_file(path: str) -> bool:
     """Whether `path` names a file under the repository root: relative, no `..`, and not
     the root itself (`.`)."""
-    parts = PurePosixPath(path).parts
-    return bool(parts) and not PurePosixPath(path).is_absolute() and ".." not in parts
+    root, parts = split_path(path)
+    return bool(parts) and not root and ".." not in parts
 
 
 def _optional_str(where: str, field: str, value: Any) -> str | None:

@@ -12,7 +12,6 @@ import json
 import math
 import os
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 from memory.errors import EXIT_ERROR, SwarmError
@@ -28,12 +27,12 @@ if TYPE_CHECKING:
 
 
 def _open(args: SimpleNamespace) -> Store:
-    from coordinator.project import resolve_store_path
+    from coordinator.project import store_location
 
-    # pre-edit and post-edit look for the store from the file first (see resolve_store_path).
+    # pre-edit and post-edit look for the store from the file first (see store_location).
     edited = getattr(args, "file", None)
     files = [] if edited is None else [os.path.abspath(edited)]
-    path = resolve_store_path(args.db, os.environ, None, map(Path, files))
+    path = store_location(args.db, os.environ, None, files)
     return Store.open(path, actor=getattr(args, "agent", None) or os.environ.get("SWARM_AGENT_ID"))
 
 
@@ -128,10 +127,10 @@ def _claim_release() -> Any:
     return release_ops
 
 
-def _repo_root(store: Store) -> Any:
-    from coordinator.project import project_root_for
+def _repo_root(store: Store) -> str:
+    from coordinator.project import project_root
 
-    return project_root_for(store.path)
+    return project_root(store.location)
 
 
 def _task_of(args: SimpleNamespace, store: Store, agent: str) -> str | None:

@@ -6,14 +6,23 @@ repository's `.swarm/` directory whose last segment is the percent-encoded URL. 
 is never created on disk; its directory is where local files (logs) go, and the URL is
 read back from its name. `swarm init --db URL` records the URL in `.swarm/memory.url`.
 
-Imported on the hook path: nothing here imports psycopg.
+Imported on the hook path: nothing here imports psycopg, and nothing a hook calls imports
+pathlib or urllib.parse (some 4 ms of a hook). A hook handles paths as text; the helpers
+at the end read text paths the way pathlib does.
 """
 
 from __future__ import annotations
 
+import errno
 import os
-from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+import stat
+
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    #: A path as text or as a Path: what the functions of the hook path take.
+    StrPath = str | os.PathLike[str]
 
 #: URL schemes of a PostgreSQL store (libpq accepts both).
 PG_SCHEMES = ("postgresql://", "postgres://")
@@ -26,9 +35,12 @@ def is_url(text: str) -> bool:
     return text.startswith(PG_SCHEMES)
 
 
-def url_path(url: str, directory: Path) -> Path:
+def url_path(url: str, directory: str | os.PathLike[str]) -> Path:
     """The path that stands for the PostgreSQL store at `url`, anchored in `directory`."""
-    return directory / quote(url, safe="")
+    from pathlib import Path
+    from urllib.parse import quote
+
+    return Path(directory) / quote(url, safe="")
 
 
 def pg_url(target: str | os.PathLike[str]) -> str | None:
@@ -36,25 +48,34 @@ def pg_url(target: str | os.PathLike[str]) -> str | None:
     text = os.fspath(target)
     if is_url(text):
         return text
-    name = unquote(Path(text).name)
+    parts = split_path(text)[1]
+    name = parts[-1] if parts else ""
+    if "%" not in name:
+        return None  # a name cannot hold a URL's `//` unless it is percent-encoded
+    from urllib.parse import unquote
+
+    name = unquote(name)
     return name if is_url(name) else None
 
 
 def store_exists(target: str | os.PathLike[str]) -> bool:
     """Whether a store may be there: a PostgreSQL URL (only connecting tells), or a file."""
-    return pg_url(target) is not None or Path(target).is_file()
+    return pg_url(target) is not None or stat.S_ISREG(file_mode(target))
 
 
-def read_url_file(path: Path) -> str:
+def read_url_file(path: str | os.PathLike[str]) -> str:
     """The URL recorded in a `.swarm/memory.url` file (its first non-empty line)."""
-    for line in path.read_text().splitlines():
-        if line.strip():
-            return line.strip()
+    with open(path) as file:
+        for line in file.read().splitlines():
+            if line.strip():
+                return line.strip()
     return ""
 
 
 def redact(url: str) -> str:
     """The URL without its password, fit for messages and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
     try:
         parts = urlsplit(url)
         if parts.password is None:
@@ -73,3 +94,37 @@ def describe(target: str | os.PathLike[str]) -> str:
     """The store as a person reads it: its file, or its URL without the password."""
     url = pg_url(target)
     return os.fspath(target) if url is None else redact(url)
+
+
+# --- text paths, read as pathlib reads them ---------------------------------------------
+
+#: The errors pathlib's exists(), is_file() and is_dir() take for "not there" (others raise).
+_MISSING = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
+
+
+def file_mode(path: str | os.PathLike[str]) -> int:
+    """`path`'s `st_mode` (symlinks followed), 0 when nothing is there, by pathlib's rule
+    for exists(), is_file() and is_dir(): any other OSError (no permission) is raised."""
+    try:
+        return os.stat(path).st_mode
+    except OSError as err:
+        if err.errno not in _MISSING:
+            raise
+        return 0
+    except ValueError:  # a NUL, or a name the file system cannot encode
+        return 0
+
+
+def split_path(path: str) -> tuple[str, list[str]]:
+    """`path`'s root (``, `/` or `//`) and its other parts, as pathlib parses a POSIX path:
+    empty and `.` segments dropped, `..` kept."""
+    rest = path.lstrip("/")
+    slashes = len(path) - len(rest)
+    root = "//" if slashes == 2 else "/" if slashes else ""
+    return root, [part for part in rest.split("/") if part and part != "."]
+
+
+def normal_path(path: str) -> str:
+    """`path` as `str(pathlib.PurePosixPath(path))` writes it."""
+    root, parts = split_path(path)
+    return root + "/".join(parts) or "."

@@ -270,7 +270,7 @@ class PgStore(Store):
         self._pg = conn
         self.url = url
         self.schema = schema
-        self.path = path
+        self.location = os.fspath(path)
         self.clock = clock
         self.actor = actor
         #: Whether opening this store created it (`swarm init` says so).

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextlib import contextmanager
-from pathlib import Path
 
 from memory import sql
 from memory.errors import (
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from memory.engine import Steps
+    from memory.locator import StrPath
 
 
 def read_identity() -> Steps[tuple[int, int]]:
@@ -34,7 +34,7 @@ def read_identity() -> Steps[tuple[int, int]]:
     return int(rows[0][0]), int(rows[0][1])
 
 
-def check_identity(path: Path) -> Steps[int]:
+def check_identity(path: StrPath) -> Steps[int]:
     """Refuse a database that is not a swarm store; return its schema version."""
     app_id, version = yield from read_identity()
     if app_id != sql.APPLICATION_ID:
@@ -73,7 +73,7 @@ def create_fresh(now: float) -> Steps[None]:
     yield (sql.set_user_version(sql.SCHEMA_VERSION), ())
 
 
-def translate(err: sqlite3.Error, path: Path) -> SwarmError:
+def translate(err: sqlite3.Error, path: StrPath) -> SwarmError:
     """The project's error for a driver error; no driver exception leaves memory/."""
     text = str(err)
     lowered = text.lower()
@@ -81,13 +81,17 @@ def translate(err: sqlite3.Error, path: Path) -> SwarmError:
         return StoreLocked(f"{path} is locked by another writer (busy timeout ran out); retry")
     if any(sign in lowered for sign in _CORRUPTION):
         return corrupt(path, text)
-    if "readonly" in lowered or "read-only" in lowered or on_read_only_fs(path.parent):
+    if (
+        "readonly" in lowered
+        or "read-only" in lowered
+        or on_read_only_fs(os.path.dirname(path) or ".")
+    ):
         # A WAL store cannot even be opened where SQLite cannot write its -shm file.
         return ReadOnlyStore(f"{path} is on a read-only file system or read-only: {text}")
     return StoreError(f"store error on {path}: {text}")
 
 
-def on_read_only_fs(path: Path) -> bool:
+def on_read_only_fs(path: StrPath) -> bool:
     """Whether the file system holding `path` is mounted read-only."""
     try:
         return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
@@ -100,7 +104,7 @@ _CORRUPTION = ("not a database", "malformed", "disk image", "could not decode", 
 _DOCTOR = "run `swarm doctor`"
 
 
-def corrupt(path: Path | str, problem: str) -> CorruptStore:
+def corrupt(path: StrPath, problem: str) -> CorruptStore:
     """The one line for a store that cannot be decoded: the store, the problem, the cure."""
     problem = " ".join(problem.split())
     problem = "".join(c for c in problem if c.isprintable())
@@ -110,7 +114,7 @@ def corrupt(path: Path | str, problem: str) -> CorruptStore:
 
 
 @contextmanager
-def translated(path: Path) -> Iterator[None]:
+def translated(path: StrPath) -> Iterator[None]:
     """Re-raise any sqlite3 error (and any stored value that does not decode) inside the
     block as the project's own error, naming the store."""
     try:
@@ -121,6 +125,6 @@ def translated(path: Path) -> Iterator[None]:
         raise naming_store(err, path) from None
 
 
-def naming_store(err: CorruptStore, path: Path | str) -> CorruptStore:
+def naming_store(err: CorruptStore, path: StrPath) -> CorruptStore:
     """`err` as the one line that names the store and `swarm doctor`."""
     return err if _DOCTOR in err.message else corrupt(path, err.message)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from memory import engine, exchange, schema, sql
 from memory.errors import KeyNotFound, NoStore, StoreError
@@ -18,13 +18,14 @@ from memory.keys import (
     validate_prefix,
     validate_ttl,
 )
-from memory.locator import is_url, pg_url, url_path
+from memory.locator import file_mode, is_url, normal_path, pg_url, url_path
 from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
 from memory.settings import env_seconds
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
+    from pathlib import Path
     from typing import IO, Any, TypeVar
 
     from memory.engine import Steps
@@ -56,13 +57,23 @@ def _drive(conn: sqlite3.Connection, steps: Steps[T]) -> T:
         return stop.value  # type: ignore[no-any-return]
 
 
-def open_uri(path: Path) -> str:
+#: What `Path.as_uri()` leaves unquoted in a POSIX path (urllib.parse's safe characters).
+_URI_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
+
+
+def open_uri(path: str | os.PathLike[str]) -> str:
     """The URI that opens an existing database read-write and never creates one.
 
     The path is percent-encoded: a raw `?`, `#` or `%` in it would otherwise be read as
-    URI syntax and open (or create) a different file.
+    URI syntax and open (or create) a different file. The same URI as
+    `Path(path).resolve().as_uri()`, without pathlib where no character needs quoting.
     """
-    return f"{path.resolve().as_uri()}?mode=rw"
+    resolved = os.path.realpath(path)
+    if not _URI_SAFE.issuperset(resolved):
+        from urllib.parse import quote_from_bytes
+
+        resolved = quote_from_bytes(os.fsencode(resolved))
+    return f"file://{resolved}?mode=rw"
 
 
 def resolve_timeout(busy_timeout: float | None) -> float:
@@ -91,7 +102,7 @@ def skip_close_checkpoint(conn: sqlite3.Connection) -> bool:
     return True
 
 
-def prepare(conn: sqlite3.Connection, db: Path, now: float) -> None:
+def prepare(conn: sqlite3.Connection, db: str | os.PathLike[str], now: float) -> None:
     """Set up a fresh connection: pragmas, refuse a foreign file, migrate an old schema.
     Both stores run this on the connection they open."""
     conn.execute(sql.SET_SYNCHRONOUS)
@@ -117,6 +128,8 @@ def _open_pg(
     actor: str | None,
     busy_timeout: float | None,
 ) -> Store:
+    from pathlib import Path
+
     from memory.pg import PgStore
 
     # A bare URL stands for a store of the working directory's project.
@@ -132,15 +145,24 @@ class Store:
     def __init__(
         self,
         conn: sqlite3.Connection,
-        path: Path,
+        path: str | os.PathLike[str],
         *,
         clock: Clock = time.time,
         actor: str | None = None,
     ) -> None:
         self._conn = conn
-        self.path = path
+        #: The store's file as text (see `path`).
+        self.location = normal_path(os.fspath(path))
         self.clock = clock
         self.actor = actor
+
+    @property
+    def path(self) -> Path:
+        """The store's file (a PostgreSQL store: the path that stands for its URL). The
+        hooks use `location`, the same as text: they do not import pathlib."""
+        from pathlib import Path
+
+        return Path(self.location)
 
     # --- opening ---------------------------------------------------------------------
 
@@ -160,8 +182,8 @@ class Store:
         url = pg_url(path)
         if url is not None:
             return _open_pg(url, path, False, clock, actor, busy_timeout)
-        db = Path(path)
-        if not db.is_file():
+        db = normal_path(os.fspath(path))
+        if not stat.S_ISREG(file_mode(db)):
             raise NoStore(f"no swarm store at {db}; run `swarm init` first")
         with schema.translated(db):
             conn = sqlite3.connect(
@@ -187,6 +209,8 @@ class Store:
         url = pg_url(path)
         if url is not None:
             return _open_pg(url, path, True, clock, actor, busy_timeout)
+        from pathlib import Path
+
         db = Path(path)
         if db.exists() and db.stat().st_size > 0:
             return cls.open(db, clock=clock, actor=actor, busy_timeout=busy_timeout)
@@ -224,17 +248,17 @@ class Store:
         if self._conn.in_transaction:
             yield self
             return
-        with schema.translated(self.path):
+        with schema.translated(self.location):
             self._conn.execute(sql.BEGIN_READ)
         try:
             yield self
         finally:
-            with schema.translated(self.path):
+            with schema.translated(self.location):
                 self._conn.execute(sql.COMMIT)
 
     def _read(self, steps: Steps[T]) -> T:
         """Run read steps in one read transaction, so that they see one state."""
-        with schema.translated(self.path):
+        with schema.translated(self.location):
             if self._conn.in_transaction:  # inside `reading()`
                 return _drive(self._conn, steps)
             self._conn.execute(sql.BEGIN_READ)
@@ -245,7 +269,7 @@ class Store:
 
     def _write(self, steps: Steps[T]) -> T:
         """Run write steps inside `BEGIN IMMEDIATE`; roll back on any error."""
-        with schema.translated(self.path):
+        with schema.translated(self.location):
             self._conn.execute(sql.BEGIN_WRITE)
             try:
                 result = _drive(self._conn, steps)
@@ -326,7 +350,7 @@ class Store:
 
     def integrity_check(self) -> str:
         """SQLite's `PRAGMA integrity_check` verdict ("ok" when sound)."""
-        with schema.translated(self.path):
+        with schema.translated(self.location):
             return str(self._conn.execute(sql.INTEGRITY_CHECK).fetchone()[0])
 
     # --- writes --------------------------------------------------------------------------
@@ -417,6 +441,8 @@ class Store:
 
     def backup(self, target: str | os.PathLike[str]) -> Path:
         """Copy the store, while it is in use, through SQLite's online backup API."""
+        from pathlib import Path
+
         dest = Path(target)
         if dest.exists():
             raise StoreError(f"{dest} already exists; refusing to overwrite it")

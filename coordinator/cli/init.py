@@ -60,7 +60,7 @@ def store_target(state: CliState) -> Path:
     in `.swarm/memory.url`, else `.swarm/memory.db` at the git root."""
     if state.explicit_db:
         return state.db_path
-    default = default_store_path(Path.cwd())
+    default = Path(default_store_path(Path.cwd()))
     recorded = default.parent / URL_FILE
     if recorded.is_file() and not default.exists():
         return url_path(read_url_file(recorded), default.parent)

@@ -21,11 +21,10 @@ ADAPTERS = {
 
 def run_adapter(name: str, agent: str | None, db: str | None) -> int:
     """Run adapter `name` on the payload waiting on stdin; return the exit code."""
-    import importlib
-
     from hooks.adapters.common import run
 
-    module = importlib.import_module(f"hooks.adapters.{name}")
+    # __import__ with a fromlist returns the submodule (importlib would bring warnings).
+    module = __import__(f"hooks.adapters.{name}", fromlist=["ADAPTER"])
     # Bytes: the payload is UTF-8 whatever the locale says (and may start with a BOM).
     stdin = getattr(sys.stdin, "buffer", sys.stdin)
     return run(module.ADAPTER, stdin, agent=agent, db=db)

@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from functools import cached_property
-from pathlib import Path
 
 from memory.errors import EXIT_ERROR, SwarmError
+from memory.locator import file_mode, normal_path
 from memory.store import Store
 from memory.tuples import NamedTuple
 
@@ -123,7 +124,7 @@ class Hook:
         self._agent_flag = agent
         self._db_flag = db
         self._store: Store | None = None
-        self._edited: list[Path] = []
+        self._edited: list[str] = []
 
     # --- the payload -----------------------------------------------------------------
 
@@ -155,12 +156,12 @@ class Hook:
         raise BadPayload(f"{self.event} payload: {tool} tool_input has no {' or '.join(keys)}")
 
     @cached_property
-    def cwd(self) -> Path:
+    def cwd(self) -> str:
         """The agent's working directory (the payload's, else this process's)."""
         reported = self.adapter.cwd_of(self.payload)
-        if reported and Path(reported).is_dir():
-            return Path(reported)
-        return Path.cwd()
+        if reported and stat.S_ISDIR(file_mode(reported)):
+            return normal_path(reported)
+        return os.getcwd()
 
     # --- who and where ---------------------------------------------------------------
 
@@ -200,15 +201,15 @@ class Hook:
     def editing(self, paths: Iterable[str]) -> None:
         """Say which files the event edits, before the store is first used: the store is
         looked for from them first (their repository's `.swarm/`), not only from the cwd."""
-        self._edited = [Path(p) if Path(p).is_absolute() else self.cwd / p for p in paths]
+        self._edited = [os.path.join(self.cwd, normal_path(p)) for p in paths]
 
     def store(self) -> Store:
         """The store: `--db`, else that of the repository holding the edited file, else
         `SWARM_DB`, else the nearest one above the working directory."""
         if self._store is None:
-            from coordinator.project import resolve_store_path
+            from coordinator.project import store_location
 
-            path = resolve_store_path(self._db_flag, self.environ, self.cwd, self._edited)
+            path = store_location(self._db_flag, self.environ, self.cwd, self._edited)
             self._store = Store.open(path, actor=self.agent)
         return self._store
 
@@ -219,11 +220,11 @@ class Hook:
             self._store = None
 
     @cached_property
-    def root(self) -> Path:
+    def root(self) -> str:
         """The repository the store belongs to."""
-        from coordinator.project import project_root_for
+        from coordinator.project import project_root
 
-        return project_root_for(self.store().path)
+        return project_root(self.store().location)
 
     @cached_property
     def task(self) -> str | None:

@@ -33,9 +33,34 @@ SWARM = str(Path(sys.executable).with_name("swarm"))
 
 
 #: Modules a hook call must not import: each costs a hook more than its own work (typing,
-#: argparse with gettext and locale: see hooks.run.parse_fast and memory.tuples), or far
-#: more (click, asyncio, structlog).
+#: argparse with gettext and locale, pathlib with urllib.parse: see hooks.run.parse_fast,
+#: memory.tuples and memory.locator), or far more (click, asyncio, structlog).
 HEAVY = {"typing", "argparse", "gettext", "locale", "click", "asyncio", "structlog"}
+#: On a SQLite store. A PostgreSQL store's path is a Path standing for its URL
+#: (memory.locator.url_path), and its hooks load libpq through ctypes anyway.
+HEAVY_ON_SQLITE = {"pathlib", "urllib.parse", "importlib"}
+
+
+def heavy_modules(backend: str) -> list[str]:
+    """The modules a hook on a `backend` store must not import."""
+    return sorted(HEAVY | (HEAVY_ON_SQLITE if backend == "sqlite" else set()))
+
+
+def import_probe(project: Project, backend: str, code: str, *args: str) -> str:
+    """The last line `code` (run with `args`) writes on stderr, in a fresh interpreter in
+    the project. On SQLite without site-packages (`-S`, the package on PYTHONPATH): an
+    editable install's import finder imports pathlib and importlib at start-up, which
+    would hide a hook's own imports of them."""
+    command = [sys.executable, "-c", code, *args]
+    env = dict(project.env)
+    if backend == "sqlite":
+        command.insert(1, "-S")
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    proc = subprocess.run(
+        command, cwd=project.root, env=env, capture_output=True, text=True, check=False
+    )
+    lines = proc.stderr.strip().splitlines()
+    return lines[-1] if lines else proc.stderr
 
 
 def wait_until(

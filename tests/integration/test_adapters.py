@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +20,7 @@ from coordinator import layout
 from coordinator.claims import check_agent_name
 from hooks.adapters.codex import patch_paths
 from hooks.adapters.common import derived_agent_name, id_hash
-from tests.integration.conftest import HEAVY, Project, Result
+from tests.integration.conftest import Project, Result, heavy_modules, import_probe
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "adapters"
 NOTICE = "task release_prep is now ready"
@@ -546,15 +544,8 @@ def test_the_adapter_path_imports_nothing_heavy(repo: Project) -> None:
         "sys.stderr.write(f'{code} {heavy}\\n')\n"
     )
     payload = json.dumps(CLAUDE.fixture("PreToolUse", repo.root))
-    proc = subprocess.run(
-        [sys.executable, "-c", probe, payload, json.dumps(sorted(HEAVY))],
-        cwd=repo.root,
-        env=repo.env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.stderr.strip().splitlines()[-1] == "0 []", proc.stderr
+    heavy = json.dumps(heavy_modules("sqlite"))
+    assert import_probe(repo, "sqlite", probe, payload, heavy) == "0 []"
 
 
 # --- init --<agent> ------------------------------------------------------------------------

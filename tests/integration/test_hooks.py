@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
 from coordinator import layout
-from tests.integration.conftest import HEAVY, SWARM, Project
+from tests.integration.conftest import SWARM, Project, heavy_modules, import_probe
 
 #: Every test of this suite that uses a project runs on SQLite and on PostgreSQL.
 RUN_ON_EVERY_BACKEND = True
@@ -532,7 +531,7 @@ def test_post_task_is_refused_on_a_task_not_in_progress(planned: Project) -> Non
 # --- start-up cost -----------------------------------------------------------------------
 
 
-def test_the_hooks_import_nothing_heavy(planned: Project) -> None:
+def test_the_hooks_import_nothing_heavy(planned: Project, backend: str) -> None:
     calls = [
         ["session-start", "--session-id", "s1", "--agent", "builder"],
         ["pre-task", "--task-id", "p1/build", "--agent", "builder"],
@@ -551,12 +550,6 @@ def test_the_hooks_import_nothing_heavy(planned: Project) -> None:
         "sys.stderr.write(f'{codes} {heavy}\\n')\n"
     )
     (planned.root / "a.py").write_text("x = 1\n")
-    proc = subprocess.run(
-        [sys.executable, "-c", probe, json.dumps(calls), json.dumps(sorted(HEAVY))],
-        cwd=planned.root,
-        env=planned.env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.stderr.strip().splitlines()[-1] == f"{[0] * len(calls)} []", proc.stderr
+    heavy = json.dumps(heavy_modules(backend))
+    line = import_probe(planned, backend, probe, json.dumps(calls), heavy)
+    assert line == f"{[0] * len(calls)} []"
