@@ -35,11 +35,13 @@ OPERATORS: Final = EQUALITY_OPS | ORDERING_OPS | {EXISTS}
 
 # A key runs up to the first blank or operator character; `validate_key` then judges it,
 # so that `a b == 1` is reported as a bad key rather than as a missing operator.
-_KEY_THEN_REST = re.compile(r"\s*(?P<key>[^\s=!<>]+)\s*(?P<rest>.*?)\s*\Z", re.DOTALL)
-_FIELDS = re.compile(r"(?P<key>[^\[\]]+)(?P<fields>(?:\[[^\[\]]*\])*)\Z")
-_FIELD = re.compile(r"\[([^\[\]]*)\]")
-_OPERATOR = re.compile(r"(==|!=|<=|>=|<|>)")
-_BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
+# Patterns as text, compiled (and cached by `re`) on first use: a hook whose tasks have no
+# conditions does not pay for compiling them.
+_KEY_THEN_REST = r"(?s)\s*(?P<key>[^\s=!<>]+)\s*(?P<rest>.*?)\s*\Z"
+_FIELDS = r"(?P<key>[^\[\]]+)(?P<fields>(?:\[[^\[\]]*\])*)\Z"
+_FIELD = r"\[([^\[\]]*)\]"
+_OPERATOR = r"(==|!=|<=|>=|<|>)"
+_BARE_WORD = r"[A-Za-z_][A-Za-z0-9_.-]*\Z"
 # Python spellings that look like JSON constants; taking them as strings would be a trap.
 _PYTHON_CONSTANTS: Final = {"True": "true", "False": "false", "None": "null"}
 _NOT_JSON_NUMBERS: Final = frozenset({"NaN", "Infinity"})
@@ -104,7 +106,7 @@ def parse_condition(text: str) -> Condition:
     around a symbolic operator are optional (`a/b>=3`); `exists` is a separate word.
     """
     source = text.strip()
-    match = _KEY_THEN_REST.match(source)
+    match = re.match(_KEY_THEN_REST, source)
     if match is None:
         raise BadCondition(f"invalid condition {text!r}: expected KEY OP LITERAL or KEY exists")
     key, path = _split_fields(source, match["key"])
@@ -115,7 +117,7 @@ def parse_condition(text: str) -> Condition:
         raise BadCondition(f"invalid condition {source!r}: {err.message}") from None
     if rest == EXISTS:
         return Condition(key=key, op=EXISTS, literal=None, text=source, path=path)
-    op_match = _OPERATOR.match(rest)
+    op_match = re.match(_OPERATOR, rest)
     if op_match is None:
         found = rest.split()[0] if rest.split() else ""
         what = f"unknown operator {found!r}" if found else "missing operator"
@@ -197,13 +199,13 @@ def _split_fields(source: str, written: str) -> tuple[str, tuple[str, ...]]:
     """(key, fields) of `KEY[field][0]`; a bracket out of place is a clear error."""
     if "[" not in written and "]" not in written:
         return written, ()
-    match = _FIELDS.match(written)
+    match = re.match(_FIELDS, written)
     if match is None:
         raise BadCondition(
             f"invalid condition {source!r}: fields are written KEY[field][0], "
             "with brackets only after the key"
         )
-    fields = tuple(_FIELD.findall(match["fields"]))
+    fields = tuple(re.findall(_FIELD, match["fields"]))
     if any(not field for field in fields):
         raise BadCondition(f"invalid condition {source!r}: empty field name in []")
     return match["key"], fields
@@ -222,7 +224,7 @@ def _parse_literal(source: str, text: str) -> Any:
             ) from None
         if text in _NOT_JSON_NUMBERS:
             raise BadCondition(f"invalid condition {source!r}: {text} is not JSON") from None
-        if _BARE_WORD.match(text):
+        if re.match(_BARE_WORD, text):
             return text
         raise BadCondition(
             f"invalid condition {source!r}: value {text!r} is not JSON "

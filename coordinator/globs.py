@@ -27,7 +27,6 @@ Overlap, the rule `globs_overlap` applies (True means "some path may match both"
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from functools import cache
 
 from memory.tuples import NamedTuple
@@ -57,8 +56,20 @@ def is_glob(pattern: str) -> bool:
     return not _GLOB_CHARS.isdisjoint(pattern)
 
 
+def _fnmatch(name: str, pattern: str) -> bool:
+    """`fnmatch.fnmatchcase`, which compiles a regex for each pattern it meets: a literal
+    pattern (most claims) is compared as text, and fnmatch is imported only for a glob."""
+    if not is_glob(pattern):
+        return name == pattern
+    from fnmatch import fnmatchcase
+
+    return fnmatchcase(name, pattern)
+
+
 def glob_matches(pattern: str, path: str) -> bool:
     """True when `path` matches `pattern` (see the module docstring for the syntax)."""
+    if not is_glob(pattern):
+        return pattern == path
     pattern_segments = tuple(pattern.split("/"))
     path_segments = tuple(path.split("/"))
 
@@ -70,7 +81,7 @@ def glob_matches(pattern: str, path: str) -> bool:
             return match(i + 1, j) or (j < len(path_segments) and match(i, j + 1))
         return (
             j < len(path_segments)
-            and fnmatchcase(path_segments[j], pattern_segments[i])
+            and _fnmatch(path_segments[j], pattern_segments[i])
             and match(i + 1, j + 1)
         )
 
@@ -147,9 +158,9 @@ def _segments_overlap(x: str, y: str) -> bool:
     if not x_glob and not y_glob:
         return False
     if not x_glob:
-        return fnmatchcase(x, y)
+        return _fnmatch(x, y)
     if not y_glob:
-        return fnmatchcase(y, x)
+        return _fnmatch(y, x)
     return _sequences_overlap(_tokens(x), _tokens(y), _Token("star", "*"), _chars_overlap)
 
 
@@ -159,7 +170,7 @@ def _chars_overlap(x: _Token, y: _Token) -> bool:
         return (
             y.kind == "any"
             or (y.kind == "char" and x.text == y.text)
-            or (y.kind == "class" and fnmatchcase(x.text, y.text))
+            or (y.kind == "class" and _fnmatch(x.text, y.text))
         )
     if y.kind == "char":
         return _chars_overlap(y, x)
@@ -177,7 +188,7 @@ def _chars_overlap(x: _Token, y: _Token) -> bool:
         for delta in (-1, 0, 1)
         if 0 <= (code := ord(c)) + delta <= 0x10FFFF
     }
-    return any(fnmatchcase(c, x.text) and fnmatchcase(c, y.text) for c in candidates)
+    return any(_fnmatch(c, x.text) and _fnmatch(c, y.text) for c in candidates)
 
 
 def _negated(token: _Token) -> bool:
@@ -186,7 +197,7 @@ def _negated(token: _Token) -> bool:
 
 def _class_nonempty(token: _Token) -> bool:
     # A class like `[z-a]` matches nothing; a negated class always matches something.
-    return _negated(token) or any(fnmatchcase(c, token.text) for c in token.text)
+    return _negated(token) or any(_fnmatch(c, token.text) for c in token.text)
 
 
 def _sequences_overlap(

@@ -31,10 +31,12 @@ if TYPE_CHECKING:
     from memory.locator import StrPath
 
 #: Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: a path
-#: holding one could forge a line in a view or a log.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_ESCAPED = re.compile(r"\[([*?\[])\]")
+#: holding one could forge a line in a view or a log. (Patterns as text, compiled by `re`
+#: on first use: a path that `str.isprintable()` passes holds none of these, nor a lone
+#: surrogate, and most paths are printable.)
+_CONTROL = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+_SURROGATE = "[\ud800-\udfff]"
+_ESCAPED = r"\[([*?\[])\]"
 
 
 def check_path_text(path: str) -> str:
@@ -42,9 +44,11 @@ def check_path_text(path: str) -> str:
     surrogate (text no file system name should be made of)."""
     if not path:
         raise InvalidPath("invalid path: it is empty")
-    if _CONTROL.search(path):
+    if path.isprintable():
+        return path
+    if re.search(_CONTROL, path):
         raise InvalidPath(f"invalid path {path!r}: it holds a control character")
-    if _SURROGATE.search(path):
+    if re.search(_SURROGATE, path):
         shown = path.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
         raise InvalidPath(f"invalid path {shown!r}: it is not valid Unicode")
     return path
@@ -82,16 +86,18 @@ def _relative_to(path: str, root: str) -> str | None:
 def claim_pattern(path: str) -> str:
     """The claim pattern that covers exactly the literal repository path `path`: its
     `*`, `?` and `[` escaped as one-character classes (`[*]`, `[?]`, `[[]`)."""
-    return re.sub(r"([*?\[])", r"[\1]", path)
+    return re.sub(r"([*?\[])", r"[\1]", path) if is_glob(path) else path
 
 
 def shown_path(pattern: str) -> str:
     """How a claim is shown: the literal path when `pattern` is an escaped literal
     (`app/[[]slug]/page.tsx` is shown as `app/[slug]/page.tsx`), else the pattern; any
     control character (in a record written by hand) escaped, so it cannot forge a line."""
-    literal = _ESCAPED.sub(r"\1", pattern)
+    literal = re.sub(_ESCAPED, r"\1", pattern) if "[" in pattern else pattern
     shown = literal if literal != pattern and claim_pattern(literal) == pattern else pattern
-    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], shown)
+    if shown.isprintable():
+        return shown
+    return re.sub(_CONTROL, lambda found: repr(found.group())[1:-1], shown)
 
 
 def pattern_path(repo_root: StrPath, pattern: str, cwd: StrPath | None = None) -> str:

@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from coordinator.conditions import Condition, parse_condition
 from coordinator.errors import BadCondition, BadDuration, PlanError, UnknownTask
 from memory.errors import InvalidKey
-from memory.keys import RESERVED_ROOT, validate_key
+from memory.keys import RESERVED_ROOT, SEGMENT_CHARS, validate_key
 from memory.locator import split_path
 from memory.tuples import NamedTuple
 
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
     from typing import Any, Final
 
-_SEGMENT = re.compile(r"[A-Za-z0-9._-]+\Z")
 _PLAN_FIELDS: Final = (
     "phase",
     "session",
@@ -85,9 +84,11 @@ PRIORITIES: Final = ("P0", "P1", "P2", "P3")
 DEFAULT_RETRY_DELAY: Final = 30.0
 _UNIT_SECONDS: Final = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 _NUMBER = r"\d+(?:\.\d+)?"
-_DURATION = re.compile(rf"(?:\s*{_NUMBER}\s*[dhms])+\s*\Z")
-_DURATION_PART = re.compile(rf"({_NUMBER})\s*([dhms])")
-_PLAIN_SECONDS = re.compile(rf"\s*{_NUMBER}\s*\Z")
+# Patterns as text, compiled (and cached by `re`) on first use: a hook that reads no
+# duration does not pay for compiling them.
+_DURATION = rf"(?:\s*{_NUMBER}\s*[dhms])+\s*\Z"
+_DURATION_PART = rf"({_NUMBER})\s*([dhms])"
+_PLAIN_SECONDS = rf"\s*{_NUMBER}\s*\Z"
 
 
 def task_id(phase: str, name: str) -> str:
@@ -247,12 +248,12 @@ def parse_duration(text: str | float) -> float:
     """
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         raise BadDuration(f"invalid duration {text!r}: expected e.g. 90s, 30m, 48h, 2d, 1h30m")
-    if isinstance(text, int | float) or _PLAIN_SECONDS.match(text):
+    if isinstance(text, int | float) or re.match(_PLAIN_SECONDS, text):
         seconds = float(text)
-    elif _DURATION.match(text):
+    elif re.match(_DURATION, text):
         seconds = 0.0
         previous = math.inf
-        for number, unit in _DURATION_PART.findall(text):
+        for number, unit in re.findall(_DURATION_PART, text):
             size = _UNIT_SECONDS[unit]
             if size >= previous:
                 raise BadDuration(
@@ -477,7 +478,7 @@ def _check_cycles(source: str, tasks: dict[str, TaskSpec]) -> None:
 def _segment(where: str, what: str, value: Any) -> str:
     if not isinstance(value, str):
         raise PlanError(f"{where}: {what} {value!r} must be a string (quote it)")
-    if not _SEGMENT.match(value):
+    if not value or not SEGMENT_CHARS.issuperset(value):
         raise PlanError(f"{where}: {what} {value!r} may only hold letters, digits, '.', '_', '-'")
     return value
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from memory import sql
@@ -42,7 +41,7 @@ from memory.store import Store, resolve_timeout
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from typing import Any, TypeVar
 
     from memory.engine import Steps
@@ -309,21 +308,18 @@ class PgStore(Store):
         """Close the connection."""
         self._pg.close()
 
-    @contextmanager
-    def reading(self) -> Iterator[Store]:
-        """Every read inside the block in one read transaction (one snapshot), as
-        `Store.reading` does for SQLite; nested blocks join the outer one."""
+    def _begin_reading(self) -> bool:
+        """The read transaction of a `reading()` block: one snapshot, as on SQLite."""
         if not self._pg.idle:
-            yield self
-            return
+            return False
         try:
             self._pg.execute(sql.PG_BEGIN_READ)
         except PqError as err:
             raise translate(err, self.url) from None
-        try:
-            yield self
-        finally:
-            _rollback(self._pg)
+        return True
+
+    def _end_reading(self) -> None:
+        _rollback(self._pg)
 
     def _read(self, steps: Steps[T]) -> T:
         if not self._pg.idle:  # inside `reading()`

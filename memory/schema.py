@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from contextlib import contextmanager
 
 from memory import sql
 from memory.errors import (
@@ -22,7 +21,7 @@ from memory.errors import (
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from types import TracebackType
 
     from memory.engine import Steps
     from memory.locator import StrPath
@@ -113,16 +112,24 @@ def corrupt(path: StrPath, problem: str) -> CorruptStore:
     return CorruptStore(f"{path} is corrupt ({problem}); {_DOCTOR} --db {path}")
 
 
-@contextmanager
-def translated(path: StrPath) -> Iterator[None]:
+class translated:  # named as the function it was: `with translated(path):`
     """Re-raise any sqlite3 error (and any stored value that does not decode) inside the
-    block as the project's own error, naming the store."""
-    try:
-        yield
-    except sqlite3.Error as err:
-        raise translate(err, path) from None
-    except CorruptStore as err:
-        raise naming_store(err, path) from None
+    block as the project's own error, naming the store. (A class rather than a
+    contextmanager generator: the hook path does not import contextlib.)"""
+
+    def __init__(self, path: StrPath) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if isinstance(err, sqlite3.Error):
+            raise translate(err, self.path) from None
+        if isinstance(err, CorruptStore):
+            raise naming_store(err, self.path) from None
 
 
 def naming_store(err: CorruptStore, path: StrPath) -> CorruptStore:

@@ -6,9 +6,8 @@ import os
 import sqlite3
 import stat
 import time
-from contextlib import contextmanager
 
-from memory import engine, exchange, schema, sql
+from memory import engine, schema, sql
 from memory.errors import KeyNotFound, NoStore, StoreError
 from memory.keys import (
     encode_value,
@@ -24,7 +23,8 @@ from memory.settings import env_seconds
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Sequence
+    from contextlib import AbstractContextManager
     from pathlib import Path
     from typing import IO, Any, TypeVar
 
@@ -240,21 +240,23 @@ class Store:
 
     # --- running engine steps ----------------------------------------------------------
 
-    @contextmanager
-    def reading(self) -> Iterator[Store]:
+    def reading(self) -> AbstractContextManager[Store]:
         """Run every read inside the block in one read transaction, so that together they
         see one state (a view of many tasks reads each kind of record once, consistently).
         No writes inside the block; nested blocks join the outer one."""
+        return _Reading(self)
+
+    def _begin_reading(self) -> bool:
+        """Open the read transaction of a `reading()` block; False when one is open."""
         if self._conn.in_transaction:
-            yield self
-            return
+            return False
         with schema.translated(self.location):
             self._conn.execute(sql.BEGIN_READ)
-        try:
-            yield self
-        finally:
-            with schema.translated(self.location):
-                self._conn.execute(sql.COMMIT)
+        return True
+
+    def _end_reading(self) -> None:
+        with schema.translated(self.location):
+            self._conn.execute(sql.COMMIT)
 
     def _read(self, steps: Steps[T]) -> T:
         """Run read steps in one read transaction, so that they see one state."""
@@ -422,6 +424,8 @@ class Store:
 
     def export(self, out: IO[str]) -> int:
         """Write every live record as JSON Lines; return how many."""
+        from memory import exchange  # not imported by a hook
+
         now = self.clock()
         revision, records = self._read(engine.snapshot(now))
         out.writelines(exchange.dump_lines(revision, records, now))
@@ -432,6 +436,8 @@ class Store:
     ) -> int:
         """Load an export. Into an empty store it is exact (a restore); `merge` writes into a
         used one, and refuses keys under the reserved root unless `force`."""
+        from memory import exchange
+
         revision, records = exchange.parse_lines(lines)
         if merge and not force:
             exchange.refuse_reserved(records)
@@ -453,3 +459,20 @@ class Store:
             finally:
                 out.close()
         return dest
+
+
+class _Reading:
+    """The block of `Store.reading()` (a class rather than a contextmanager generator: the
+    hook path does not import contextlib)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._began = False
+
+    def __enter__(self) -> Store:
+        self._began = self._store._begin_reading()
+        return self._store
+
+    def __exit__(self, *exc: object) -> None:
+        if self._began:
+            self._store._end_reading()

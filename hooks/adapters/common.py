@@ -508,14 +508,15 @@ def parse_payload(raw: bytes | str) -> dict[str, Any]:
     return payload
 
 
-_EVENT_NAME = re.compile(r'"hook_event_name"\s*:\s*"([A-Za-z_]+)"')
+#: Compiled (and cached by `re`) only when a payload cannot be read.
+_EVENT_NAME = r'"hook_event_name"\s*:\s*"([A-Za-z_]+)"'
 
 
 def guess_event(raw: bytes | str) -> str:
     """The event a payload that could not be read names, if it is recognisable at all (so
     that a failure on a stop-like event is not answered with the "continue" code)."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    found = _EVENT_NAME.search(text)
+    found = re.search(_EVENT_NAME, text)
     return found.group(1) if found else ""
 
 

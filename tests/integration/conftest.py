@@ -38,7 +38,7 @@ SWARM = str(Path(sys.executable).with_name("swarm"))
 HEAVY = {"typing", "argparse", "gettext", "locale", "click", "asyncio", "structlog"}
 #: On a SQLite store. A PostgreSQL store's path is a Path standing for its URL
 #: (memory.locator.url_path), and its hooks load libpq through ctypes anyway.
-HEAVY_ON_SQLITE = {"pathlib", "urllib.parse", "importlib"}
+HEAVY_ON_SQLITE = {"pathlib", "urllib.parse", "importlib", "contextlib"}
 
 
 def heavy_modules(backend: str) -> list[str]:
