@@ -7,6 +7,8 @@ hashlib remains the fall-back where those modules are missing.
 
 from __future__ import annotations
 
+from functools import cache
+
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -14,18 +16,24 @@ if TYPE_CHECKING:
 
 
 _sha1: Callable[..., Any]
-_sha256: Callable[..., Any]
 try:
     from _sha1 import sha1 as _sha1  # type: ignore[import-not-found,no-redef]
 except ImportError:  # pragma: no cover - an interpreter without the built-in module
     from hashlib import sha1 as _sha1
-try:
-    from _sha256 import sha256 as _sha256  # type: ignore[import-not-found,no-redef]
-except ImportError:  # pragma: no cover - Python 3.12 renamed it
+
+
+@cache
+def _sha256() -> Callable[..., Any]:
+    """The SHA-256 constructor, loaded on first use (claims name paths by SHA-1; only
+    post-edit and the adapters need SHA-256)."""
     try:
-        from _sha2 import sha256 as _sha256  # type: ignore[import-not-found,no-redef]
-    except ImportError:
-        from hashlib import sha256 as _sha256
+        from _sha256 import sha256  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover - Python 3.12 renamed it
+        try:
+            from _sha2 import sha256  # type: ignore[import-not-found]
+        except ImportError:
+            from hashlib import sha256
+    return sha256  # type: ignore[no-any-return]
 
 
 def sha1_hex(data: bytes) -> str:
@@ -35,4 +43,4 @@ def sha1_hex(data: bytes) -> str:
 
 def sha256_hex(data: bytes) -> str:
     """The SHA-256 of `data` in hex."""
-    return str(_sha256(data).hexdigest())
+    return str(_sha256()(data).hexdigest())

@@ -449,11 +449,11 @@ ADAPTER_ARGS = (
 
 def _command(name: str) -> tuple[dict[str, Any], tuple[Option, ...]] | None:
     """The values a hook or adapter `name` sets by itself, and its options; None if unknown."""
-    from hooks.adapters import ADAPTERS
-
     if name in HOOKS:
         handler, _, options = HOOKS[name]
         return {"handler": handler}, options
+    from hooks.adapters import ADAPTERS
+
     if name in ADAPTERS:
         return {"adapter": name}, ADAPTER_ARGS
     return None
