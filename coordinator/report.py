@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from coordinator import layout
+from coordinator.bulk import bulk_allocation
 from coordinator.critical_path import critical_path
 from coordinator.dashboard import cell, code, status_text, table
 from coordinator.report_document import (
@@ -151,7 +152,7 @@ def report_data(store: Store, session: str) -> dict[str, Any]:
     from coordinator.tasks import plan_phases
     from coordinator.views import phases_of_session
 
-    with store.reading():  # one consistent state for the whole report
+    with bulk_allocation(), store.reading():  # one consistent state for the whole report
         return _read_report(store, session, phases_of_session(store, session), plan_phases(store))
 
 

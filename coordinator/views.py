@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from coordinator import layout
+from coordinator.bulk import bulk_allocation
 from coordinator.history import attempt_line
 from coordinator.plan import TaskSpec, priority_rank
 from coordinator.readiness import assess, describe_wait, evaluate_gates
@@ -226,7 +227,7 @@ def _board(
 def session_view(store: Store, session: str | None) -> dict[str, Any]:
     """Everything an operator needs about a session (all phases when `session` is None)."""
     now = store.clock()
-    with store.reading():  # one consistent state for every part of the view
+    with bulk_allocation(), store.reading():  # one consistent state for every part of the view
         plans = plan_phases(store)
         phases = sorted(plans) if session is None else phases_of_session(store, session)
         board = _board(store, plans, phases, recent=RECENT_EVENTS, only=None)
@@ -267,7 +268,7 @@ def dashboard_view(store: Store, phases: list[str] | None = None) -> dict[str, A
     It holds nothing that changes with the clock alone (no "generated at", no store
     revision), so the daemon can rewrite the dashboard file only when it changes.
     """
-    with store.reading():  # one consistent state for every part of the view
+    with bulk_allocation(), store.reading():  # one consistent state for every part of the view
         plans = plan_phases(store)
         chosen = sorted(plans) if phases is None else sorted(set(phases))
         only = None if set(chosen) >= set(plans) else set(chosen)
