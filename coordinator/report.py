@@ -192,11 +192,14 @@ def _read_report(
     report = build_report(
         session, phases, rows, receipts, metrics, escalations, conflicts, store.clock()
     )
-    from coordinator.history import attach_history, incidents, read_attempts, read_events
+    from coordinator.history import attach_history, incident_events, incidents, read_attempts
+    from coordinator.state import Event
 
-    timeline = incidents(read_events(store, phases))
+    # Every event, decoded once: the incidents and the document's timeline both read them.
+    events = [Event.from_json(r.value) for r in store.list_prefix(layout.EVENTS)]
+    timeline = incidents(incident_events(events, phases))
     report = attach_history(report, read_attempts(store, phases), timeline)
-    return {**report, **document_data(store, report, rows, plans)}
+    return {**report, **document_data(store, report, rows, plans, events)}
 
 
 # --- rendering ---------------------------------------------------------------------------
