@@ -13,7 +13,6 @@ from what was last written (in a worker thread, on copies of that state).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -387,6 +386,9 @@ def write_atomic(path: Path, text: str) -> None:
 
     The temporary file lives in the same directory so that `os.replace` is a rename.
     """
+    # Imported here: `swarm status` and the views load this module and never write a file.
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = path.stat().st_mode & 0o777
