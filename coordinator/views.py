@@ -42,7 +42,6 @@ def task_row(
 
     `values` holds the current value of every key the task's rules read (`keys_of`).
     """
-    readiness = assess(spec, values)
     end = run.ended_at or (now if run.started_at else None)
     gates = [
         {
@@ -53,8 +52,10 @@ def task_row(
         }
         for r in evaluate_gates(spec, values)
     ]
+    # Only a task that has not started waits on anything.
     waiting = status in (None, "pending", "ready", "blocked")
-    ticked = set(progress.ticked) if progress is not None else set()
+    waits = [describe_wait(w) for w in assess(spec, values).waits] if waiting else []
+    ticked = progress.ticked if progress is not None else ()
     finished = status == "complete"
     return {
         "task": spec.id,
@@ -71,7 +72,7 @@ def task_row(
         "requires": list(spec.requires),
         "optional": list(spec.optional),
         "when": [c.text for c in spec.when],
-        "waits_on": [describe_wait(w) for w in readiness.waits] if waiting else [],
+        "waits_on": waits,
         # Why the daemon does not start a ready task: files overlap, --max-agents, a retry.
         "held": run.held if status == "ready" else None,
         "attempt": run.attempt,
