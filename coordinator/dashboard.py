@@ -336,7 +336,7 @@ def _conflicts_section(view: Mapping[str, Any]) -> list[str]:
 
 
 def _escalations_section(view: Mapping[str, Any]) -> list[str]:
-    statuses = {t["task"]: t.get("status") for t in view["tasks"]}
+    statuses = {t["task"]: t.get("status") for t in view["tasks"]} if view["escalations"] else {}
     rows = [
         (
             code(str(e.get("task"))),

@@ -191,12 +191,16 @@ def _board(
         for r in store.last_in_prefix(layout.EVENTS, window)
         if _in_phases((event := Event.from_json(r.value).to_json())["task"], only)
     ][-recent:]
-    status_of = {t["task"]: t["status"] for t in tasks}
-    escalations = [
-        # An escalation of a task that has since completed is resolved, not a live problem.
-        {**r.value, "resolved": status_of.get(r.value.get("task")) == "complete"}
+    escalated = [
+        r.value
         for r in store.list_prefix(layout.ESCALATIONS)
         if isinstance(r.value, dict) and _in_phases(r.value.get("task"), only)
+    ]
+    status_of = {t["task"]: t["status"] for t in tasks} if escalated else {}
+    escalations = [
+        # An escalation of a task that has since completed is resolved, not a live problem.
+        {**e, "resolved": status_of.get(e.get("task")) == "complete"}
+        for e in escalated
     ]
     claims = [
         r.value
@@ -204,7 +208,7 @@ def _board(
         if isinstance(r.value, dict) and _in_phases(r.value.get("task"), only)
     ]
     conflicts = [c.to_json() for c in list_conflicts(store, open_only=True)]
-    done = sum(1 for t in tasks if t["status"] == "complete")
+    progress = phase_progress(phases, tasks)
     return {
         "phases": phases,
         "plans": {
@@ -214,8 +218,8 @@ def _board(
             }
             for phase in phases
         },
-        "summary": {"tasks": len(tasks), "complete": done},
-        "progress": phase_progress(phases, tasks),
+        "summary": {"tasks": len(tasks), "complete": sum(p["complete"] for p in progress)},
+        "progress": progress,
         "tasks": tasks,
         "agents": agents,
         "claims": claims,
