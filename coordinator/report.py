@@ -163,7 +163,7 @@ def _read_report(
     from coordinator.edits import list_conflicts
     from coordinator.views import phases_task_rows
 
-    rows = phases_task_rows(store, phases)
+    rows = phases_task_rows(store, phases, waits=False)  # the report shows no waits
     receipts = {
         r.key[len(layout.RECEIPTS) :]: r.value
         for phase in phases

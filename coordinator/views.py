@@ -37,10 +37,13 @@ def task_row(
     progress: Progress | None,
     values: Mapping[str, Any],
     now: float,
+    *,
+    waits: bool = True,
 ) -> dict[str, Any]:
     """One task as plain JSON: status, agent, timing, progress, waits and gates (pure).
 
     `values` holds the current value of every key the task's rules read (`keys_of`).
+    Without `waits`, what a task waits on is not judged (`waits_on` is empty).
     """
     end = run.ended_at or (now if run.started_at else None)
     gates = [
@@ -54,7 +57,7 @@ def task_row(
     ]
     # Only a task that has not started waits on anything.
     waiting = status in (None, "pending", "ready", "blocked")
-    waits = [describe_wait(w) for w in assess(spec, values).waits] if waiting else []
+    waits_on = [describe_wait(w) for w in assess(spec, values).waits] if waits and waiting else []
     ticked = progress.ticked if progress is not None else ()
     finished = status == "complete"
     return {
@@ -72,7 +75,7 @@ def task_row(
         "requires": list(spec.requires),
         "optional": list(spec.optional),
         "when": [c.text for c in spec.when],
-        "waits_on": waits,
+        "waits_on": waits_on,
         # Why the daemon does not start a ready task: files overlap, --max-agents, a retry.
         "held": run.held if status == "ready" else None,
         "attempt": run.attempt,
@@ -99,9 +102,12 @@ def task_rows(store: Store, phase: str) -> list[dict[str, Any]]:
     return phases_task_rows(store, [phase])
 
 
-def phases_task_rows(store: Store, phases: list[str]) -> list[dict[str, Any]]:
+def phases_task_rows(
+    store: Store, phases: list[str], *, waits: bool = True
+) -> list[dict[str, Any]]:
     """Every task of `phases`, phase by phase, read at once (`read_task_states`); in a
-    phase, most urgent first (P0 to P3, then tasks without a priority)."""
+    phase, most urgent first (P0 to P3, then tasks without a priority). Without `waits`,
+    rows leave out what tasks wait on (see `task_row`)."""
     now = store.clock()
     order = {phase: i for i, phase in enumerate(phases)}
     states = sorted(
@@ -109,7 +115,7 @@ def phases_task_rows(store: Store, phases: list[str]) -> list[dict[str, Any]]:
         key=lambda sv: (order.get(sv[0].spec.phase, len(order)), priority_rank(sv[0].spec)),
     )
     return [
-        task_row(state.spec, state.status, state.run, state.progress, values, now)
+        task_row(state.spec, state.status, state.run, state.progress, values, now, waits=waits)
         for state, values in states
     ]
 
