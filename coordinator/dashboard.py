@@ -67,7 +67,7 @@ def table(headers: Iterable[str], rows: Iterable[Iterable[object]]) -> list[str]
         "| " + " | ".join(heads) + " |",
         "| " + " | ".join("---" for _ in heads) + " |",
     ]
-    lines.extend("| " + " | ".join(cell(c) for c in row) + " |" for row in rows)
+    lines.extend(["| " + " | ".join([cell(c) for c in row]) + " |" for row in rows])
     return lines
 
 
@@ -146,13 +146,7 @@ def mermaid_graph(tasks: list[Mapping[str, Any]]) -> list[str]:
                 lines.append(f'{indent}{ids[task["task"]]}["{_label(label)}"]')
         if len(phases) > 1:
             lines.append("  end")
-    for task in tasks:
-        target = ids[task["task"]]
-        for arrow, deps in (("-->", task.get("requires")), ("-.->", task.get("optional"))):
-            for dep in deps or []:
-                source = ids.get(f"{task['phase']}/{dep}")
-                if source is not None:
-                    lines.append(f"  {source} {arrow} {target}")
+    lines += _edges(tasks, ids)
     for name, style in STATUS_STYLES.items():
         lines.append(f"  classDef {name} {style}")
     by_class: dict[str, list[str]] = {}
@@ -162,6 +156,24 @@ def mermaid_graph(tasks: list[Mapping[str, Any]]) -> list[str]:
         by_class.setdefault(klass, []).append(ids[task["task"]])
     for klass, members in by_class.items():
         lines.append(f"  class {','.join(members)} {klass}")
+    return lines
+
+
+def _edges(tasks: list[Mapping[str, Any]], ids: Mapping[str, str]) -> list[str]:
+    """`dep --> task` per `requires` dependency, then `dep -.-> task` per `optional` one,
+    task by task (dependencies outside the graph left out)."""
+    lines = []
+    for task in tasks:
+        target = ids[task["task"]]
+        phase = task["phase"]
+        for dep in task.get("requires") or ():
+            source = ids.get(f"{phase}/{dep}")
+            if source is not None:
+                lines.append(f"  {source} --> {target}")
+        for dep in task.get("optional") or ():
+            source = ids.get(f"{phase}/{dep}")
+            if source is not None:
+                lines.append(f"  {source} -.-> {target}")
     return lines
 
 
