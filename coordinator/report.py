@@ -328,7 +328,8 @@ def _critical_path_section(data: Mapping[str, Any]) -> list[str]:
     path = data["critical_path"]
     if not path["tasks"]:
         return ["## Critical path", "", "No tasks.", ""]
-    durations = {t["task"]: t["duration"] for t in data["tasks"]}
+    on_path = set(path["tasks"])
+    durations = {t["task"]: t["duration"] for t in data["tasks"] if t["task"] in on_path}
     steps = " → ".join(f"{code(t)} ({human_duration(durations.get(t))})" for t in path["tasks"])
     return [
         "## Critical path",
