@@ -13,7 +13,6 @@ from what was last written (in a worker thread, on copies of that state).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -68,7 +67,7 @@ def table(headers: Iterable[str], rows: Iterable[Iterable[object]]) -> list[str]
         "| " + " | ".join(heads) + " |",
         "| " + " | ".join("---" for _ in heads) + " |",
     ]
-    lines.extend("| " + " | ".join(cell(c) for c in row) + " |" for row in rows)
+    lines.extend(["| " + " | ".join([cell(c) for c in row]) + " |" for row in rows])
     return lines
 
 
@@ -147,13 +146,7 @@ def mermaid_graph(tasks: list[Mapping[str, Any]]) -> list[str]:
                 lines.append(f'{indent}{ids[task["task"]]}["{_label(label)}"]')
         if len(phases) > 1:
             lines.append("  end")
-    for task in tasks:
-        target = ids[task["task"]]
-        for arrow, deps in (("-->", task.get("requires")), ("-.->", task.get("optional"))):
-            for dep in deps or []:
-                source = ids.get(f"{task['phase']}/{dep}")
-                if source is not None:
-                    lines.append(f"  {source} {arrow} {target}")
+    lines += _edges(tasks, ids)
     for name, style in STATUS_STYLES.items():
         lines.append(f"  classDef {name} {style}")
     by_class: dict[str, list[str]] = {}
@@ -163,6 +156,24 @@ def mermaid_graph(tasks: list[Mapping[str, Any]]) -> list[str]:
         by_class.setdefault(klass, []).append(ids[task["task"]])
     for klass, members in by_class.items():
         lines.append(f"  class {','.join(members)} {klass}")
+    return lines
+
+
+def _edges(tasks: list[Mapping[str, Any]], ids: Mapping[str, str]) -> list[str]:
+    """`dep --> task` per `requires` dependency, then `dep -.-> task` per `optional` one,
+    task by task (dependencies outside the graph left out)."""
+    lines = []
+    for task in tasks:
+        target = ids[task["task"]]
+        phase = task["phase"]
+        for dep in task.get("requires") or ():
+            source = ids.get(f"{phase}/{dep}")
+            if source is not None:
+                lines.append(f"  {source} --> {target}")
+        for dep in task.get("optional") or ():
+            source = ids.get(f"{phase}/{dep}")
+            if source is not None:
+                lines.append(f"  {source} -.-> {target}")
     return lines
 
 
@@ -337,7 +348,7 @@ def _conflicts_section(view: Mapping[str, Any]) -> list[str]:
 
 
 def _escalations_section(view: Mapping[str, Any]) -> list[str]:
-    statuses = {t["task"]: t.get("status") for t in view["tasks"]}
+    statuses = {t["task"]: t.get("status") for t in view["tasks"]} if view["escalations"] else {}
     rows = [
         (
             code(str(e.get("task"))),
@@ -387,6 +398,9 @@ def write_atomic(path: Path, text: str) -> None:
 
     The temporary file lives in the same directory so that `os.replace` is a rename.
     """
+    # Imported here: `swarm status` and the views load this module and never write a file.
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = path.stat().st_mode & 0o777

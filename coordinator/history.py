@@ -33,10 +33,10 @@ def read_attempts(store: Store, phases: Iterable[str]) -> dict[str, list[dict[st
     """Every attempt record of the phases' tasks, by task id, in order."""
     found: dict[str, list[dict[str, Any]]] = {}
     for phase in phases:
-        for record in store.list_prefix(f"{layout.TASKS}{phase}/"):
-            head, sep, _ = record.key.rpartition("/attempts/")
-            if not sep:
-                continue
+        # Matched by the store: the specs and run records beside them are not decoded
+        # (keys hold no glob characters; see memory.keys).
+        for record in store.search_keys(f"{layout.TASKS}{phase}/*/attempts/*"):
+            head = record.key.rpartition("/attempts/")[0]
             task_id = head[len(layout.TASKS) :]
             found.setdefault(task_id, []).append(Attempt.from_json(record.value).to_json())
     for attempts in found.values():
@@ -59,22 +59,27 @@ def read_attempts_of(store: Store, tasks: Mapping[str, int]) -> dict[str, list[d
 
 
 def read_events(store: Store, phases: Iterable[str], limit: int | None = None) -> list[Event]:
-    """The events about the phases' tasks (and about agents), oldest first; only among
-    the last `limit` events when given."""
-    wanted = set(phases)
-    events = []
+    """The events about the phases' tasks (and about agents) that may be incidents,
+    oldest first; only among the last `limit` events when given."""
     records = (
         store.list_prefix(layout.EVENTS)
         if limit is None
         else store.last_in_prefix(layout.EVENTS, limit)
     )
-    for record in records:
-        event = Event.from_json(record.value)
+    return incident_events((Event.from_json(r.value) for r in records), phases)
+
+
+def incident_events(events: Iterable[Event], phases: Iterable[str]) -> list[Event]:
+    """Those of `events` about the phases' tasks (and about agents) that may be incidents
+    (pure; `incidents` turns them into the timeline)."""
+    wanted = set(phases)
+    found = []
+    for event in events:
         if event.type not in INCIDENT_TYPES and not event.data.get("forced_by"):
             continue
         if event.task is None or event.task.split("/")[0] in wanted:
-            events.append(event)
-    return events
+            found.append(event)
+    return found
 
 
 def incidents(events: Iterable[Event]) -> list[dict[str, Any]]:

@@ -74,8 +74,8 @@ class Readiness(NamedTuple):
 def keys_of(spec: TaskSpec) -> set[str]:
     """Every key `assess` and `evaluate_gates` read: dependency statuses and condition keys."""
     keys = {status_key(spec.phase, dep) for dep in spec.requires}
-    keys.update(cond.key for cond in spec.when)
-    keys.update(cond.key for cond in spec.gates)
+    for cond in (*spec.when, *spec.gates):
+        keys.add(cond.key)
     return keys
 
 

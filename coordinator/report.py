@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from coordinator import layout
+from coordinator.bulk import bulk_allocation
 from coordinator.critical_path import critical_path
 from coordinator.dashboard import cell, code, status_text, table
 from coordinator.report_document import (
@@ -151,7 +152,7 @@ def report_data(store: Store, session: str) -> dict[str, Any]:
     from coordinator.tasks import plan_phases
     from coordinator.views import phases_of_session
 
-    with store.reading():  # one consistent state for the whole report
+    with bulk_allocation(), store.reading():  # one consistent state for the whole report
         return _read_report(store, session, phases_of_session(store, session), plan_phases(store))
 
 
@@ -162,7 +163,7 @@ def _read_report(
     from coordinator.edits import list_conflicts
     from coordinator.views import phases_task_rows
 
-    rows = phases_task_rows(store, phases)
+    rows = phases_task_rows(store, phases, waits=False)  # the report shows no waits
     receipts = {
         r.key[len(layout.RECEIPTS) :]: r.value
         for phase in phases
@@ -191,11 +192,14 @@ def _read_report(
     report = build_report(
         session, phases, rows, receipts, metrics, escalations, conflicts, store.clock()
     )
-    from coordinator.history import attach_history, incidents, read_attempts, read_events
+    from coordinator.history import attach_history, incident_events, incidents, read_attempts
+    from coordinator.state import Event
 
-    timeline = incidents(read_events(store, phases))
+    # Every event, decoded once: the incidents and the document's timeline both read them.
+    events = [Event.from_json(r.value) for r in store.list_prefix(layout.EVENTS)]
+    timeline = incidents(incident_events(events, phases))
     report = attach_history(report, read_attempts(store, phases), timeline)
-    return {**report, **document_data(store, report, rows, plans)}
+    return {**report, **document_data(store, report, rows, plans, events)}
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -324,7 +328,8 @@ def _critical_path_section(data: Mapping[str, Any]) -> list[str]:
     path = data["critical_path"]
     if not path["tasks"]:
         return ["## Critical path", "", "No tasks.", ""]
-    durations = {t["task"]: t["duration"] for t in data["tasks"]}
+    on_path = set(path["tasks"])
+    durations = {t["task"]: t["duration"] for t in data["tasks"] if t["task"] in on_path}
     steps = " → ".join(f"{code(t)} ({human_duration(durations.get(t))})" for t in path["tasks"])
     return [
         "## Critical path",

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from coordinator import layout
 from coordinator.dashboard import code, status_text, table
 from coordinator.report_metrics import gate_targets, metric_values
+from coordinator.state import Event
 from coordinator.timefmt import human_duration, utc_minute, utc_second
 from memory.store import Store
 
@@ -196,11 +196,11 @@ def document_data(
     report: Mapping[str, Any],
     rows: list[dict[str, Any]],
     plans: Mapping[str, Mapping[str, Any]],
+    events: Iterable[Event],
 ) -> dict[str, Any]:
-    """Read the rest of what `build_document` needs for `report`, given its task rows and
-    plan headers, and build it."""
+    """Read the rest of what `build_document` needs for `report`, given its task rows,
+    plan headers and every event (oldest first), and build it."""
     from coordinator.sessions import live_agents
-    from coordinator.state import Event
 
     phases = list(report["phases"])
     baselines = {
@@ -208,13 +208,10 @@ def document_data(
         for phase in phases
         if (plans.get(phase) or {}).get("baseline")
     }
-    events = [
-        event
-        for r in store.list_prefix(layout.EVENTS)
-        if _in_report(event := Event.from_json(r.value).to_json(), set(phases))
-    ]
+    wanted = set(phases)
+    shown = [event for e in events if _in_report(event := e.to_json(), wanted)]
     live = {agent.name for agent in live_agents(store)}
-    return build_document(report, rows, plans, baselines, events, live)
+    return build_document(report, rows, plans, baselines, shown, live)
 
 
 # --- rendering ---------------------------------------------------------------------------

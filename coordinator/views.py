@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from coordinator import layout
+from coordinator.bulk import bulk_allocation
 from coordinator.history import attempt_line
 from coordinator.plan import TaskSpec, priority_rank
 from coordinator.readiness import assess, describe_wait, evaluate_gates
@@ -36,12 +37,14 @@ def task_row(
     progress: Progress | None,
     values: Mapping[str, Any],
     now: float,
+    *,
+    waits: bool = True,
 ) -> dict[str, Any]:
     """One task as plain JSON: status, agent, timing, progress, waits and gates (pure).
 
     `values` holds the current value of every key the task's rules read (`keys_of`).
+    Without `waits`, what a task waits on is not judged (`waits_on` is empty).
     """
-    readiness = assess(spec, values)
     end = run.ended_at or (now if run.started_at else None)
     gates = [
         {
@@ -52,8 +55,10 @@ def task_row(
         }
         for r in evaluate_gates(spec, values)
     ]
+    # Only a task that has not started waits on anything.
     waiting = status in (None, "pending", "ready", "blocked")
-    ticked = set(progress.ticked) if progress is not None else set()
+    waits_on = [describe_wait(w) for w in assess(spec, values).waits] if waits and waiting else []
+    ticked = progress.ticked if progress is not None else ()
     finished = status == "complete"
     return {
         "task": spec.id,
@@ -70,7 +75,7 @@ def task_row(
         "requires": list(spec.requires),
         "optional": list(spec.optional),
         "when": [c.text for c in spec.when],
-        "waits_on": [describe_wait(w) for w in readiness.waits] if waiting else [],
+        "waits_on": waits_on,
         # Why the daemon does not start a ready task: files overlap, --max-agents, a retry.
         "held": run.held if status == "ready" else None,
         "attempt": run.attempt,
@@ -97,9 +102,12 @@ def task_rows(store: Store, phase: str) -> list[dict[str, Any]]:
     return phases_task_rows(store, [phase])
 
 
-def phases_task_rows(store: Store, phases: list[str]) -> list[dict[str, Any]]:
+def phases_task_rows(
+    store: Store, phases: list[str], *, waits: bool = True
+) -> list[dict[str, Any]]:
     """Every task of `phases`, phase by phase, read at once (`read_task_states`); in a
-    phase, most urgent first (P0 to P3, then tasks without a priority)."""
+    phase, most urgent first (P0 to P3, then tasks without a priority). Without `waits`,
+    rows leave out what tasks wait on (see `task_row`)."""
     now = store.clock()
     order = {phase: i for i, phase in enumerate(phases)}
     states = sorted(
@@ -107,7 +115,7 @@ def phases_task_rows(store: Store, phases: list[str]) -> list[dict[str, Any]]:
         key=lambda sv: (order.get(sv[0].spec.phase, len(order)), priority_rank(sv[0].spec)),
     )
     return [
-        task_row(state.spec, state.status, state.run, state.progress, values, now)
+        task_row(state.spec, state.status, state.run, state.progress, values, now, waits=waits)
         for state, values in states
     ]
 
@@ -189,12 +197,16 @@ def _board(
         for r in store.last_in_prefix(layout.EVENTS, window)
         if _in_phases((event := Event.from_json(r.value).to_json())["task"], only)
     ][-recent:]
-    status_of = {t["task"]: t["status"] for t in tasks}
-    escalations = [
-        # An escalation of a task that has since completed is resolved, not a live problem.
-        {**r.value, "resolved": status_of.get(r.value.get("task")) == "complete"}
+    escalated = [
+        r.value
         for r in store.list_prefix(layout.ESCALATIONS)
         if isinstance(r.value, dict) and _in_phases(r.value.get("task"), only)
+    ]
+    status_of = {t["task"]: t["status"] for t in tasks} if escalated else {}
+    escalations = [
+        # An escalation of a task that has since completed is resolved, not a live problem.
+        {**e, "resolved": status_of.get(e.get("task")) == "complete"}
+        for e in escalated
     ]
     claims = [
         r.value
@@ -202,7 +214,7 @@ def _board(
         if isinstance(r.value, dict) and _in_phases(r.value.get("task"), only)
     ]
     conflicts = [c.to_json() for c in list_conflicts(store, open_only=True)]
-    done = sum(1 for t in tasks if t["status"] == "complete")
+    progress = phase_progress(phases, tasks)
     return {
         "phases": phases,
         "plans": {
@@ -212,8 +224,8 @@ def _board(
             }
             for phase in phases
         },
-        "summary": {"tasks": len(tasks), "complete": done},
-        "progress": phase_progress(phases, tasks),
+        "summary": {"tasks": len(tasks), "complete": sum(p["complete"] for p in progress)},
+        "progress": progress,
         "tasks": tasks,
         "agents": agents,
         "claims": claims,
@@ -226,7 +238,7 @@ def _board(
 def session_view(store: Store, session: str | None) -> dict[str, Any]:
     """Everything an operator needs about a session (all phases when `session` is None)."""
     now = store.clock()
-    with store.reading():  # one consistent state for every part of the view
+    with bulk_allocation(), store.reading():  # one consistent state for every part of the view
         plans = plan_phases(store)
         phases = sorted(plans) if session is None else phases_of_session(store, session)
         board = _board(store, plans, phases, recent=RECENT_EVENTS, only=None)
@@ -267,7 +279,7 @@ def dashboard_view(store: Store, phases: list[str] | None = None) -> dict[str, A
     It holds nothing that changes with the clock alone (no "generated at", no store
     revision), so the daemon can rewrite the dashboard file only when it changes.
     """
-    with store.reading():  # one consistent state for every part of the view
+    with bulk_allocation(), store.reading():  # one consistent state for every part of the view
         plans = plan_phases(store)
         chosen = sorted(plans) if phases is None else sorted(set(phases))
         only = None if set(chosen) >= set(plans) else set(chosen)

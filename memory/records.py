@@ -144,9 +144,22 @@ class Meta(NamedTuple):
     next_expiry: float | None = None
 
 
+#: Decodes a stored value that is one compact JSON document (as the store writes them).
+_DECODER = json.JSONDecoder()
+
+
 def decode_stored(key: Any, text: Any) -> Any:
     """A stored JSON value; CorruptStore (without the store's path, which the caller adds)
     when it does not decode."""
+    # The store writes compact JSON, so `raw_decode` (json.loads without the checks for
+    # whitespace around the document, which cost more than a small value's decoding) nearly
+    # always reads it whole; anything else goes to json.loads, as before.
+    try:
+        value, end = _DECODER.raw_decode(text)
+        if end == len(text):
+            return value
+    except (ValueError, TypeError, RecursionError):
+        pass
     try:
         return json.loads(text)
     except (ValueError, TypeError, RecursionError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Iterator
 
@@ -14,6 +13,9 @@ from coordinator.cli.common import CliState, finite_seconds, pass_state
 def configure_logging(fmt: str, level: str) -> None:
     """Configure structlog once, here at the entry point: console for people, JSON lines
     for machines."""
+    # Imported here, not at the top: every other command loads this module too.
+    import logging
+
     import structlog
 
     renderer: structlog.typing.Processor = (

@@ -24,6 +24,7 @@ tasks:
   c:
     requires: [a, b]
     optional: [d]
+    when: ["q/d/status == ready"]
   d: {}
 """
 
@@ -35,6 +36,7 @@ def test_batched_read_equals_the_per_task_read(tmp_path: Path) -> None:
     load_plan(store, parse_plan(PLAN.replace("phase: p", "phase: q")), "q.yaml")
     store.put("p/a/score", 4)
     store.put("other/flag", True)
+    store.put("q/d/status", "ready")  # another phase's status, read by a condition
     start_task(store, "p/a", "alice", "s")
     finish_task(store, "p/a", "complete", "alice", None, None)
     start_task(store, "p/d", "bob", "s")
@@ -47,6 +49,7 @@ def test_batched_read_equals_the_per_task_read(tmp_path: Path) -> None:
         assert (state, values) == read_state(store, state.spec)
     assert batched[0][0].status == "complete"
     assert batched[3][0].progress is not None and batched[3][0].progress.done == 2
+    assert batched[2][1]["q/d/status"] == "ready"
 
 
 def test_batched_read_runs_one_transaction_with_one_query_per_kind(tmp_path: Path) -> None:

@@ -292,6 +292,24 @@ def test_a_store_with_a_damaged_header_is_corrupt(tmp_path: Path, open_store: Op
         open_store(path)
 
 
+def test_values_edited_around_the_store_read_as_json_reads_them(tmp_path: Path) -> None:
+    # The store writes compact JSON and reads it with raw_decode; anything else (here
+    # blanks around a value, or text after it) goes the way json.loads goes.
+    path = tmp_path / "memory.db"
+    with Store.create(path) as store:
+        store.put("spaced", 1)
+        store.put("trailing", 1)
+    with closing(sqlite3.connect(path)) as raw:
+        raw.execute("UPDATE kv SET value = ? WHERE key = 'spaced'", (' {"a": [1, 2]}\n',))
+        raw.execute("UPDATE kv SET value = ? WHERE key = 'trailing'", ('{"a": 1} and more',))
+        raw.commit()
+    with Store.open(path) as store:
+        spaced = store.get("spaced")
+        assert spaced is not None and spaced.value == {"a": [1, 2]}
+        with pytest.raises(CorruptStore, match="'trailing'"):
+            store.get("trailing")
+
+
 @pytest.mark.parametrize("opener", [_open_sync, _open_async], ids=["sync", "async"])
 def test_a_missing_file_is_no_store_and_is_not_created(tmp_path: Path, opener: Opener) -> None:
     path = tmp_path / "nowhere" / "memory.db"

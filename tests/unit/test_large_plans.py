@@ -99,3 +99,17 @@ def test_yaml_features_beyond_strings_lists_and_mappings_still_load() -> None:
     assert load_yaml("", "t.yaml") is None
     with pytest.raises(PlanError, match="found unhashable key"):
         load_yaml("? [a]\n: 1\n", "t.yaml")
+
+
+def test_bulk_allocation_leaves_what_it_made_to_the_oldest_generation() -> None:
+    import gc
+
+    from coordinator.bulk import bulk_allocation
+
+    with bulk_allocation():
+        made = [[i] for i in range(1000)]
+    assert gc.isenabled()
+    assert gc.get_count()[0] < 700  # no young collection is due to scan them
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert id(made) in oldest
+    assert all(id(item) in oldest for item in made)
