@@ -11,7 +11,14 @@ import os
 import stat
 
 from memory.errors import SwarmError
-from memory.locator import URL_FILE, file_mode, is_url, normal_path, read_url_file, url_path
+from memory.locator import (
+    URL_FILE,
+    file_mode,
+    is_url,
+    normal_path,
+    read_url_file,
+    url_location,
+)
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
@@ -110,7 +117,7 @@ def resolve_store_path(
 
 def _store_target(given: str, source: str, here: str) -> str:
     if is_url(given):
-        return os.fspath(url_path(given, store_dir_for(here)))
+        return url_location(given, store_dir_for(here))
     path = normal_path(given)
     if stat.S_ISDIR(file_mode(path)):
         raise SwarmError(f"{source} {given} is a directory; give the store file (.../memory.db)")
@@ -125,7 +132,7 @@ def store_in(swarm_dir: StrPath) -> str | None:
         return candidate
     recorded = os.path.join(swarm_dir, URL_FILE)
     if stat.S_ISREG(file_mode(recorded)):
-        return os.fspath(url_path(read_url_file(recorded), swarm_dir))
+        return url_location(read_url_file(recorded), swarm_dir)
     return None
 
 

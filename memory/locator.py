@@ -38,9 +38,38 @@ def is_url(text: str) -> bool:
 def url_path(url: str, directory: str | os.PathLike[str]) -> Path:
     """The path that stands for the PostgreSQL store at `url`, anchored in `directory`."""
     from pathlib import Path
-    from urllib.parse import quote
 
-    return Path(directory) / quote(url, safe="")
+    return Path(url_location(url, directory))
+
+
+def url_location(url: str, directory: str | os.PathLike[str]) -> str:
+    """`url_path` as text (what the hooks use)."""
+    return normal_path(os.path.join(os.fspath(directory), quote_all(url)))
+
+
+#: What percent-encoding leaves as it is: urllib.parse's always-safe bytes.
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+
+
+def quote_all(text: str) -> str:
+    """`urllib.parse.quote(text, safe="")`, without importing urllib.parse (with
+    ipaddress) on the hook path: every UTF-8 byte but the unreserved ones as %XX."""
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode())
+
+
+def unquote(text: str) -> str:
+    """`urllib.parse.unquote(text)`: each %XX (hex, either case) as its byte, the bytes
+    read as UTF-8 (undecodable ones replaced); a `%` without two hex digits stays."""
+    if "%" not in text:
+        return text
+    import re
+
+    raw = re.sub(
+        rb"%([0-9A-Fa-f]{2})",
+        lambda match: bytes([int(match[1], 16)]),
+        text.encode("utf-8", "surrogateescape"),
+    )
+    return raw.decode("utf-8", "replace")
 
 
 def pg_url(target: str | os.PathLike[str]) -> str | None:
@@ -52,8 +81,6 @@ def pg_url(target: str | os.PathLike[str]) -> str | None:
     name = parts[-1] if parts else ""
     if "%" not in name:
         return None  # a name cannot hold a URL's `//` unless it is percent-encoded
-    from urllib.parse import unquote
-
     name = unquote(name)
     return name if is_url(name) else None
 
@@ -74,6 +101,8 @@ def read_url_file(path: str | os.PathLike[str]) -> str:
 
 def redact(url: str) -> str:
     """The URL without its password, fit for messages and logs."""
+    if not _has_password(url):
+        return url  # and a hook need not import urllib.parse (with ipaddress)
     from urllib.parse import urlsplit, urlunsplit
 
     try:
@@ -88,6 +117,15 @@ def redact(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+def _has_password(url: str) -> bool:
+    """Whether the URL's authority holds `user:password@` (as urlsplit reads it)."""
+    rest = url.partition("://")[2]
+    for end in "/?#":
+        rest = rest.partition(end)[0]
+    userinfo, at, _ = rest.rpartition("@")
+    return bool(at) and ":" in userinfo
 
 
 def describe(target: str | os.PathLike[str]) -> str:

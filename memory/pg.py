@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 
 from memory import sql
 from memory.errors import (
@@ -42,6 +41,7 @@ from memory.store import Store, resolve_timeout
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
     from typing import Any, TypeVar
 
     from memory.engine import Steps
@@ -260,7 +260,7 @@ class PgStore(Store):
         self,
         conn: Connection,
         url: str,
-        path: Path,
+        path: str | os.PathLike[str],
         schema: str,
         *,
         clock: Clock = time.time,
@@ -279,7 +279,7 @@ class PgStore(Store):
     def connect(
         cls,
         url: str,
-        path: Path,
+        path: str | os.PathLike[str],
         *,
         create: bool = False,
         clock: Clock = time.time,

@@ -17,7 +17,7 @@ from memory.keys import (
     validate_prefix,
     validate_ttl,
 )
-from memory.locator import file_mode, is_url, normal_path, pg_url, url_path
+from memory.locator import file_mode, is_url, normal_path, pg_url, url_location
 from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
 from memory.settings import env_seconds
 
@@ -128,12 +128,10 @@ def _open_pg(
     actor: str | None,
     busy_timeout: float | None,
 ) -> Store:
-    from pathlib import Path
-
     from memory.pg import PgStore
 
     # A bare URL stands for a store of the working directory's project.
-    path = url_path(url, Path.cwd()) if is_url(os.fspath(target)) else Path(target)
+    path = url_location(url, os.getcwd()) if is_url(os.fspath(target)) else os.fspath(target)
     return PgStore.connect(
         url, path, create=create, clock=clock, actor=actor, busy_timeout=busy_timeout
     )

@@ -86,6 +86,8 @@ def test_a_url_is_carried_by_a_path_and_redacted() -> None:
     assert pg_url(Path("/repo/.swarm/memory.db")) is None
     assert redact(url) == "postgresql://u:***@db.example:5433/swarm?sslmode=require"
     assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert redact("postgresql:///db?host=/run/pg") == "postgresql:///db?host=/run/pg"
+    assert redact("postgresql://u:pw@[::1]:5432/db") == "postgresql://u:***@[::1]:5432/db"
 
 
 GLOBS = ["a/*", "a/?", "*c*", "[ab]/*", "[^a]/*", "[]]x", "a.b", "*[0-9]", "a\\b", "x/y*z"]

@@ -10,13 +10,24 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memory.locator import file_mode, is_url, normal_path, pg_url, split_path
+from memory.locator import (
+    file_mode,
+    is_url,
+    normal_path,
+    pg_url,
+    quote_all,
+    redact,
+    split_path,
+    url_location,
+    url_path,
+)
+from memory.locator import unquote as text_unquote
 from memory.store import open_uri
 
 #: Path-like text: separators, dots, percent signs, URL pieces, odd characters.
@@ -75,3 +86,38 @@ def test_file_mode_raises_where_pathlib_raises(tmp_path: Path) -> None:
             file_mode(os.fspath(locked / "x"))
     finally:
         locked.chmod(0o700)
+
+
+def _no_surrogates(text: str) -> bool:
+    return all(not ("\ud800" <= c <= "\udfff") for c in text)
+
+
+@given(st.text().filter(_no_surrogates))
+def test_percent_encoding_is_urllib_parse_s(text: str) -> None:
+    encoded = quote_all(text)
+    assert encoded == quote(text, safe="")
+    assert text_unquote(encoded) == unquote(encoded) == text
+
+
+@given(st.text(alphabet=st.sampled_from("%aF0g9%-/\u00e9")))
+def test_unquote_of_any_text_is_urllib_parse_s(text: str) -> None:
+    assert text_unquote(text) == unquote(text)
+
+
+@given(
+    st.text(min_size=1).filter(_no_surrogates),
+    st.sampled_from(["/repo/.swarm", "rel/.swarm/", "/a//b/./c"]),
+)
+def test_url_location_is_url_path_as_text(url: str, directory: str) -> None:
+    assert url_location(url, directory) == str(url_path(url, directory))
+
+
+@given(st.text(alphabet=st.sampled_from("u:p@h/?#%x")).map(lambda rest: "postgresql://" + rest))
+def test_redact_leaves_alone_only_what_has_no_password(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return
+    assert (redact(url) == url) == (password is None) or "***" in url
