@@ -32,10 +32,11 @@ STORE_FILE = "memory.db"
 
 
 def _lineage(start: StrPath) -> Iterator[str]:
-    """The absolute directory `start` and each directory above it, up to the root."""
+    """The directory `start` and each directory above it, up to the root (for a relative
+    `start`, up to `.`, as pathlib's parents go)."""
     directory = os.fspath(start)
     while True:
-        yield directory
+        yield directory or "."
         parent = os.path.dirname(directory)
         if parent == directory:
             return
@@ -53,7 +54,7 @@ def find_repo_root(start: StrPath) -> str | None:
 def default_store_path(start: StrPath) -> str:
     """Where `swarm init` puts the store: `.swarm/memory.db` at the git root, else in `start`."""
     root = find_repo_root(start) or os.fspath(start)
-    return os.path.join(root, STORE_DIR, STORE_FILE)
+    return normal_path(os.path.join(root, STORE_DIR, STORE_FILE))
 
 
 def nearest_store(start: StrPath) -> str | None:

@@ -606,13 +606,25 @@ def parse(argv: Sequence[str]) -> SimpleNamespace | int:
     args = parse_fast(argv)
     if args is not None:
         return args
-    parser = build_parser(_hook_named(argv))
-    args = SimpleNamespace()
     try:
-        parser.parse_args(list(argv), args)
+        return parse_slow(argv)
     except SystemExit as exit_:
         # --help exits 0; a usage error was printed as one line by Parser.error.
         return 0 if exit_.code in (0, None) else EXIT_ERROR
+
+
+def parse_slow(argv: Sequence[str]) -> SimpleNamespace:
+    """argparse's reading of a hook call (SystemExit for help and usage errors). An
+    explicit `--opt=--` is the value `--`, as `parse_fast` and Python 3.13's argparse
+    read it (older argparse makes it an empty list)."""
+    name = _hook_named(argv)
+    args = SimpleNamespace()
+    build_parser(name).parse_args(list(argv), args)
+    command = _command(name) if name is not None else None
+    dests = ["db", *(o.dest for o in (command[1] if command else ()) if o.action != "append")]
+    for dest in dests:
+        if getattr(args, dest, None) == []:
+            setattr(args, dest, "--")
     return args
 
 

@@ -16,11 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hooks.adapters import ADAPTERS
-from hooks.run import ADAPTER_ARGS, HOOKS, build_parser, parse, parse_fast
+from hooks.run import ADAPTER_ARGS, HOOKS, parse, parse_fast, parse_slow
 
 NAMES = [*HOOKS, *ADAPTERS]
 FLAGS = sorted({o.flag for _, _, options in HOOKS.values() for o in options} | {"--db"})
 VALUES = [
+    "--",
     "x",
     "bench/t0",
     "src/f1.py",
@@ -50,12 +51,10 @@ TOKENS = st.one_of(
 
 def argparse_result(argv: list[str]) -> SimpleNamespace | None:
     """What argparse makes of `argv`, or None when it rejects it (or prints help)."""
-    namespace = SimpleNamespace()
     try:
-        build_parser().parse_args(argv, namespace)
+        return parse_slow(argv)
     except SystemExit:
         return None
-    return namespace
 
 
 def well_formed(draw: st.DrawFn) -> list[str]:
