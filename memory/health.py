@@ -84,40 +84,29 @@ def check_store(path: Path, *, quick: bool = False) -> StoreHealth:
 
 def _check_postgres(path: Path, url: str, quick: bool) -> StoreHealth:
     """The PostgreSQL form of the check, on one connection of its own that only reads:
-    the schema's tables and recorded version (never migrated, never created) and, unless
-    `quick`, every value."""
+    the store's identity and version as opening it checks them (never migrated, never
+    created) and, unless `quick`, every value."""
+    from memory.errors import SwarmError
     from memory.libpq import Connection, PqError
-    from memory.pg import connect_settings, translate
+    from memory.pg import connect_settings, drive, setup, translate
 
-    where = redact(url)
-    shown = Path(where)
+    shown = Path(redact(url))
     try:
         conn = Connection(url, connect_settings(url, "swarm-doctor"))
     except PqError as err:
         return StoreHealth(shown, None, None, (translate(err, url).message,))
     try:
-        schema, has_meta, has_migrations, tables = conn.execute(sql.PG_IDENTITY).fetchall()[0]
-        if schema is None:
-            return StoreHealth(shown, None, None, ("the search_path names no existing schema",))
-        if not (has_meta and has_migrations):
-            problem = (
-                f"schema {schema} at {where} holds tables that are not a swarm store"
-                if tables
-                else f"no swarm store at {where}; run `swarm init --db URL` first"
-            )
-            return StoreHealth(shown, None, None, (problem,))
+        drive(conn, setup(url, 0.0, create=False, migrate_older=False))
         version = int(conn.execute(sql.PG_SCHEMA_VERSION).fetchall()[0][0])
         problems: list[str] = []
-        if version > sql.SCHEMA_VERSION:
-            problems.append(
-                f"schema version {version} is newer than this swarm's {sql.SCHEMA_VERSION}"
-            )
-        elif not quick:
+        if not quick:
             rows = conn.execute(sql.postgres(sql.ALL_VALUES)).fetchall()
             problems += _undecodable((str(k), str(v).encode("utf-8")) for k, v in rows)
         return StoreHealth(shown, None, version, tuple(problems))
     except PqError as err:
         return StoreHealth(shown, None, None, (translate(err, url).message,))
+    except SwarmError as err:  # no store, not a swarm store, a newer schema
+        return StoreHealth(shown, None, None, (err.message,))
     finally:
         conn.close()
 

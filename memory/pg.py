@@ -34,7 +34,7 @@ from memory.errors import (
 )
 from memory.libpq import Connection, PqError
 from memory.locator import redact
-from memory.schema import naming_store
+from memory.schema import migrate, naming_store
 from memory.settings import env_seconds
 from memory.store import Store, resolve_timeout
 
@@ -163,12 +163,7 @@ def drive(conn: Any, steps: Steps[T]) -> T:
 
 
 def _migration_steps(from_version: int, now: float) -> Steps[None]:
-    for number, name, statements in sql.MIGRATIONS:
-        if number <= from_version:
-            continue
-        for statement in statements:
-            yield (statement, ())
-        yield (sql.RECORD_MIGRATION, (number, name, now))
+    yield from migrate(from_version, now, user_version=False)
     if from_version == 0:
         for statement in sql.PG_NOTIFY_SETUP:
             yield (statement, ())
@@ -183,10 +178,12 @@ def _fresh_steps(now: float) -> Steps[None]:
         yield (sql.RECORD_MIGRATION, (number, name, now))
 
 
-def setup(url: str, now: float, *, create: bool, fresh: bool = True) -> Steps[tuple[str, bool]]:
+def setup(
+    url: str, now: float, *, create: bool, fresh: bool = True, migrate_older: bool = True
+) -> Steps[tuple[str, bool]]:
     """Check that the schema holds a swarm store (creating it with `create`), migrate it if
-    it is older than ours; return the schema's name and whether the store was created now.
-    Runs its own transactions."""
+    it is older than ours (unless not `migrate_older`: `swarm doctor` only reads); return
+    the schema's name and whether the store was created now. Runs its own transactions."""
     where = redact(url)
     created = False
     for attempt in range(2):
@@ -225,7 +222,7 @@ def setup(url: str, now: float, *, create: bool, fresh: bool = True) -> Steps[tu
             f"{where} has schema version {version}, newer than this swarm's "
             f"{sql.SCHEMA_VERSION}; upgrade swarm-coordinator"
         )
-    if version < sql.SCHEMA_VERSION:
+    if version < sql.SCHEMA_VERSION and migrate_older:
         yield (sql.PG_BEGIN_WRITE, ())
         yield (sql.PG_LOCK_SCHEMA, ())
         rows = yield (sql.PG_SCHEMA_VERSION, ())

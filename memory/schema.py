@@ -48,8 +48,10 @@ def check_identity(path: StrPath) -> Steps[int]:
     return version
 
 
-def migrate(from_version: int, now: float) -> Steps[int]:
-    """Apply and record every migration after `from_version`; return the new version."""
+def migrate(from_version: int, now: float, *, user_version: bool = True) -> Steps[int]:
+    """Apply and record every migration after `from_version`; return the new version.
+    `user_version` also sets SQLite's `PRAGMA user_version` (PostgreSQL has none: its
+    version is the migrations table's newest)."""
     version = from_version
     for number, name, statements in sql.MIGRATIONS:
         if number <= from_version:
@@ -57,7 +59,8 @@ def migrate(from_version: int, now: float) -> Steps[int]:
         for statement in statements:
             yield (statement, ())
         yield (sql.RECORD_MIGRATION, (number, name, now))
-        yield (sql.set_user_version(number), ())
+        if user_version:
+            yield (sql.set_user_version(number), ())
         version = number
     return version
 

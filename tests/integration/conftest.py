@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from coordinator import layout
 from memory.locator import url_path
 from memory.store import Store
 from tests.pg import Schemas
@@ -61,6 +62,21 @@ def import_probe(project: Project, backend: str, code: str, *args: str) -> str:
     )
     lines = proc.stderr.strip().splitlines()
     return lines[-1] if lines else proc.stderr
+
+
+def load(project: Project, text: str) -> None:
+    """Load a plan given as YAML text."""
+    project.ok("plan", "load", str(project.write_plan(text)))
+
+
+def status(project: Project, task: str) -> Any:
+    """A task's status as stored."""
+    return project.value(f"{task}/status")
+
+
+def run_record(project: Project, task: str) -> dict[str, Any]:
+    """A task's run record (empty when there is none)."""
+    return project.value(layout.run_key(task)) or {}
 
 
 def wait_until(

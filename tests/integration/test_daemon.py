@@ -18,7 +18,15 @@ import pytest
 from coordinator import layout
 from memory.errors import CompactedRevision
 from memory.records import Put
-from tests.integration.conftest import DaemonProcess, Project, hold_write_lock, wait_until
+from tests.integration.conftest import (
+    DaemonProcess,
+    Project,
+    hold_write_lock,
+    load,
+    run_record,
+    status,
+    wait_until,
+)
 
 #: Every test of this suite that uses a project runs on SQLite and on PostgreSQL.
 RUN_ON_EVERY_BACKEND = True
@@ -26,18 +34,6 @@ RUN_ON_EVERY_BACKEND = True
 StartDaemon = Callable[..., DaemonProcess]
 
 _ticks = itertools.count()
-
-
-def load(project: Project, text: str) -> None:
-    project.ok("plan", "load", str(project.write_plan(text)))
-
-
-def status(project: Project, task: str) -> Any:
-    return project.value(f"{task}/status")
-
-
-def run_record(project: Project, task: str) -> dict[str, Any]:
-    return project.value(layout.run_key(task)) or {}
 
 
 def events(project: Project, type_: str) -> list[dict[str, Any]]:

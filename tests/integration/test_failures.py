@@ -14,24 +14,20 @@ from collections.abc import Callable
 from typing import Any
 
 from coordinator import layout
-from tests.integration.conftest import SWARM, DaemonProcess, Project, wait_until
+from tests.integration.conftest import (
+    SWARM,
+    DaemonProcess,
+    Project,
+    load,
+    run_record,
+    status,
+    wait_until,
+)
 
 StartDaemon = Callable[..., DaemonProcess]
 
 PRE = 'swarm hooks pre-task --task-id "$SWARM_TASK_ID"'
 POST = 'swarm hooks post-task --task-id "$SWARM_TASK_ID"'
-
-
-def load(project: Project, text: str) -> None:
-    project.ok("plan", "load", str(project.write_plan(text)))
-
-
-def status(project: Project, task: str) -> Any:
-    return project.value(f"{task}/status")
-
-
-def run_record(project: Project, task: str) -> dict[str, Any]:
-    return project.value(layout.run_key(task)) or {}
 
 
 def events(project: Project, type_: str, task: str | None = None) -> list[dict[str, Any]]:
