@@ -196,7 +196,7 @@ class Agent(NamedTuple):
     worktree: str | None = None
     pid: int | None = None
     #: The agent's client process (pid and start time), recorded by its hooks: the MCP
-    #: server that client started finds its agent by it (coordinator.identity).
+    #: server that client started finds its agent by it (coordinator.agents.identity).
     client_pid: int | None = None
     client_started: int | None = None
 

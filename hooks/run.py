@@ -55,7 +55,7 @@ def _print_json(data: Any) -> None:
 def pre_task(args: SimpleNamespace, store: Store) -> int:
     """Start a task if it is ready; with --wait, wait for it to become ready."""
     from coordinator.errors import TaskNotReady
-    from coordinator.tasks import start_task
+    from coordinator.tasks.start import start_task
 
     agent = _agent(args) or ""
     session = args.session_id or os.environ.get("SWARM_SESSION_ID")
@@ -77,7 +77,7 @@ def pre_task(args: SimpleNamespace, store: Store) -> int:
 
 def post_task(args: SimpleNamespace, store: Store) -> int:
     """Record a task's outcome, receipt and timing; release the agent's claims on it."""
-    from coordinator.task_finish import finish_task, refuse_gate_failures
+    from coordinator.tasks.finish import finish_task, refuse_gate_failures
 
     done = finish_task(
         store,
@@ -122,7 +122,7 @@ def _operator(args: SimpleNamespace) -> str:
 
 
 def _claim_release() -> Any:
-    from coordinator.claims import release_ops
+    from coordinator.claims.grants import release_ops
 
     return release_ops
 
@@ -140,14 +140,14 @@ def _task_of(args: SimpleNamespace, store: Store, agent: str) -> str | None:
 
         # Claims and edits name tasks by id, as post-task does when it releases them.
         return qualify_task(store, str(task))
-    from coordinator.liveness import current_task
+    from coordinator.agents.liveness import current_task
 
     return current_task(store, agent)
 
 
 def pre_edit(args: SimpleNamespace, store: Store) -> int:
     """Claim a file (or glob) before editing it; exit 3 naming the holder if it is held."""
-    from coordinator.claims import acquire_claim, normalize_path
+    from coordinator.claims.grants import acquire_claim, normalize_path
 
     agent = _agent(args) or ""
     path = normalize_path(_repo_root(store), args.file)
@@ -161,8 +161,8 @@ def pre_edit(args: SimpleNamespace, store: Store) -> int:
 
 def post_edit(args: SimpleNamespace, store: Store) -> int:
     """Record an edit (who, when, file, content hash) and renew the agent's claim."""
-    from coordinator.edits import record_edit
-    from coordinator.paths import repo_path
+    from coordinator.claims.edits import record_edit
+    from coordinator.claims.paths import repo_path
 
     agent = _agent(args) or ""
     root = _repo_root(store)
@@ -183,7 +183,7 @@ def post_edit(args: SimpleNamespace, store: Store) -> int:
 
 def progress(args: SimpleNamespace, store: Store) -> int:
     """Report progress on a task: counts, ticked deliverables, metrics."""
-    from coordinator.tasks import report_progress
+    from coordinator.tasks.start import report_progress
 
     done_items: list[str] = args.done or []
     count: int | None = None
@@ -213,7 +213,7 @@ def progress(args: SimpleNamespace, store: Store) -> int:
 
 def notify(args: SimpleNamespace, store: Store) -> int:
     """Send a notification to an agent, a task's agent, or every live agent."""
-    from coordinator.sessions import notify as send
+    from coordinator.agents.sessions import notify as send
 
     recipients = send(
         store,
@@ -229,7 +229,7 @@ def notify(args: SimpleNamespace, store: Store) -> int:
 
 def session_start(args: SimpleNamespace, store: Store) -> int:
     """Register the agent for a session; its lease is renewed by every hook call."""
-    from coordinator.sessions import start_session
+    from coordinator.agents.sessions import start_session
 
     agent = _agent(args) or ""
     info = start_session(
@@ -246,7 +246,7 @@ def session_start(args: SimpleNamespace, store: Store) -> int:
 
 def session_end(args: SimpleNamespace, store: Store) -> int:
     """Write the agent's session summary and release what it held."""
-    from coordinator.sessions import end_session
+    from coordinator.agents.sessions import end_session
 
     summary = end_session(store, args.session_id, _agent(args) or "", _claim_release())
     if args.json:
@@ -261,7 +261,7 @@ def session_end(args: SimpleNamespace, store: Store) -> int:
 
 def session_restore(args: SimpleNamespace, store: Store) -> int:
     """The operator's view of a session: tasks, waits, gates, agents, claims, events."""
-    from coordinator.views import render_session, session_view
+    from coordinator.views.board import render_session, session_view
 
     view = session_view(store, args.session_id)
     if args.json:

@@ -20,8 +20,8 @@ from coordinator.cli.common import CliState, emit_json, emit_json_line, pass_sta
 @pass_state
 def inbox_command(state: CliState, agent: str, ack: bool, show_all: bool, as_json: bool) -> None:
     """Show AGENT's unread notifications."""
-    from coordinator.sessions import ack as mark_read
-    from coordinator.sessions import inbox
+    from coordinator.agents.sessions import ack as mark_read
+    from coordinator.agents.sessions import inbox
 
     with state.open_store() as store:
         items = inbox(store, agent, unread_only=not show_all)

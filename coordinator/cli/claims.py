@@ -17,8 +17,8 @@ def claims_group(ctx: click.Context, as_json: bool) -> None:
     """List file claims: path, mode, holder, task, since, fencing token."""
     if ctx.invoked_subcommand is not None:
         return
-    from coordinator.claims import list_claims, queued_requests
-    from coordinator.paths import shown_path
+    from coordinator.claims.grants import list_claims, queued_requests
+    from coordinator.claims.paths import shown_path
 
     state = ctx.find_object(CliState)
     assert state is not None
@@ -54,8 +54,8 @@ def release_command(state: CliState, path: str | None, agent: str | None, force:
     """Release the claim on PATH, or every claim of --agent."""
     from pathlib import Path
 
-    from coordinator.claims import normalize_path, release_claims
-    from coordinator.paths import shown_path
+    from coordinator.claims.grants import normalize_path, release_claims
+    from coordinator.claims.paths import shown_path
     from coordinator.project import project_root_for
 
     if (path is None) == (agent is None):
@@ -84,7 +84,7 @@ def register_conflict_commands(group: click.Group) -> None:
     @pass_state
     def list_command(state: CliState, show_all: bool, as_json: bool) -> None:
         """List recorded conflicts (open ones unless --all)."""
-        from coordinator.edits import list_conflicts
+        from coordinator.claims.edits import list_conflicts
 
         with state.open_store() as store:
             conflicts = list_conflicts(store, open_only=not show_all)
@@ -109,7 +109,7 @@ def register_conflict_commands(group: click.Group) -> None:
     @pass_state
     def resolve_command(state: CliState, conflict_id: int, keep: str) -> None:
         """Record the decision on conflict ID and notify the agents involved."""
-        from coordinator.edits import resolve_conflict
+        from coordinator.claims.edits import resolve_conflict
 
         with state.open_store() as store:
             conflict = resolve_conflict(store, conflict_id, keep, os.environ.get("SWARM_AGENT_ID"))

@@ -120,7 +120,7 @@ def daemon_command(
 
     import anyio
 
-    from coordinator.daemon import Daemon
+    from coordinator.daemon.loop import Daemon
     from coordinator.project import project_root_for
     from memory.errors import NoStore
     from memory.health import require_sound

@@ -14,7 +14,7 @@ from coordinator.cli.common import CliState, emit_json, pass_state
 def doctor_command(state: CliState, quick: bool, as_json: bool) -> None:
     """Check the store: SQLite integrity, application id, schema version, values that do
     not decode, and orphaned or holderless coordinator records. Exit 1 on any problem."""
-    from coordinator.doctor import record_problems
+    from coordinator.views.doctor import record_problems
     from memory.errors import SwarmError
     from memory.health import check_store
     from memory.sql import SCHEMA_VERSION

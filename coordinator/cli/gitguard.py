@@ -2,7 +2,7 @@
 
 `conflicts_group` is meant to be extended: other modules add their subcommands with
 `@conflicts_group.command(...)`; run without a subcommand, the group prints its help.
-The logic lives in `coordinator.gitops`; these commands parse, call it and render.
+The logic lives in `coordinator.git.guard`; these commands parse, call it and render.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from memory.errors import Refused, SwarmError
 from memory.locator import store_exists
 
 if TYPE_CHECKING:
-    from coordinator.gitops import PairConflict
+    from coordinator.git.guard import PairConflict
 
 
 def _help_without_subcommand(ctx: click.Context) -> None:
@@ -49,7 +49,7 @@ def pre_commit_command(state: CliState, agent: str | None) -> None:
     Both paths of a rename count. Each offending path is printed on stderr with its holder.
     Run by the pre-commit hook; SWARM_GUARD=warn only reports, SWARM_GUARD=off skips.
     """
-    from coordinator import gitops
+    from coordinator.git import guard as gitops
 
     mode = gitops.guard_mode(os.environ)
     if mode == "off":
@@ -91,7 +91,7 @@ def predict_command(state: CliState, branches: tuple[str, ...], as_json: bool) -
     checked out in their worktrees). Nothing is merged or written. Exit 3 when some pair
     would conflict, 0 when none would.
     """
-    from coordinator import gitops
+    from coordinator.git import guard as gitops
 
     root = gitops.repo_toplevel(Path.cwd())
     owners: dict[str, list[str]] = {}

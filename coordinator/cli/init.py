@@ -14,7 +14,7 @@ from memory.locator import URL_FILE, describe, pg_url, read_url_file, redact, ur
 from memory.store import Store
 
 if TYPE_CHECKING:
-    from coordinator.agent_config import Installed
+    from coordinator.agents.client_config import Installed
 
 GITIGNORE = "# Created by swarm init: the store, logs and locks are local to this machine.\n*\n"
 
@@ -137,7 +137,7 @@ def init_command(
     agents = {"claude": claude, "codex": codex, "gemini": gemini, "cursor": cursor}
     _install_agent_hooks(path, [name for name, wanted in agents.items() if wanted])
     if git_hook:
-        from coordinator.gitops import install_pre_commit_hook, repo_toplevel
+        from coordinator.git.guard import install_pre_commit_hook, repo_toplevel
 
         db = path.resolve() if state.explicit_db else None
         click.echo(install_pre_commit_hook(repo_toplevel(Path.cwd()), db=db).summary())
@@ -146,7 +146,7 @@ def init_command(
 def _install_agent_hooks(db_path: Path, agents: list[str]) -> None:
     """Merge our hooks into each agent's settings file, and our MCP server into its MCP
     configuration, at the store's repository root."""
-    from coordinator.agent_config import (
+    from coordinator.agents.client_config import (
         install_agent_hooks,
         install_mcp_server,
         mcp_config_for,

@@ -254,8 +254,8 @@ def compact_command(state: CliState, keep: int | None, through_rev: int | None) 
 @pass_state
 def prune_command(state: CliState, older_than: str | None, as_json: bool) -> None:
     """Delete events, inbox notifications and edit records older than the retention."""
-    from coordinator.plan import parse_duration
-    from coordinator.retention import prune_old_records, retention
+    from coordinator.daemon.retention import prune_old_records, retention
+    from coordinator.plans.spec import parse_duration
 
     age = parse_duration(older_than) if older_than is not None else retention()
     with state.open_store() as store:

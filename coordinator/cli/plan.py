@@ -20,8 +20,8 @@ def plan_group() -> None:
 def load_command(state: CliState, file: Path) -> None:
     """Validate FILE and load it; reloading keeps statuses. Nothing loads if it is invalid."""
     from coordinator.errors import PlanError
-    from coordinator.plan import parse_plan
-    from coordinator.tasks import load_plan
+    from coordinator.plans.spec import parse_plan
+    from coordinator.tasks.start import load_plan
 
     try:
         text = file.read_text(encoding="utf-8")
@@ -45,8 +45,8 @@ def load_command(state: CliState, file: Path) -> None:
 @pass_state
 def show_command(state: CliState, phase: str | None, as_json: bool) -> None:
     """List each task with its status and what it waits on."""
-    from coordinator.tasks import plan_phases
-    from coordinator.views import about_lines, phases_task_rows
+    from coordinator.tasks.start import plan_phases
+    from coordinator.views.board import about_lines, phases_task_rows
 
     with state.open_store() as store, store.reading():
         phases = [phase] if phase else sorted(plan_phases(store))

@@ -16,8 +16,8 @@ from coordinator.cli.common import CliState, emit_json, finite_seconds, pass_sta
 @pass_state
 def status_command(state: CliState, session_id: str | None, as_json: bool) -> None:
     """Show the dashboard: progress, tasks, gates, claims, conflicts, escalations, events."""
-    from coordinator.dashboard import render_dashboard
-    from coordinator.views import session_dashboard_view
+    from coordinator.views.board import session_dashboard_view
+    from coordinator.views.dashboard import render_dashboard
 
     with state.open_store() as store:
         view = session_dashboard_view(store, session_id)
@@ -49,8 +49,8 @@ def report_command(state: CliState, session_id: str, fmt: str, output: str | Non
     conflicts and the critical path."""
     import json
 
-    from coordinator.dashboard import write_atomic
-    from coordinator.report import render_report, report_data
+    from coordinator.views.dashboard import write_atomic
+    from coordinator.views.report.build import render_report, report_data
 
     with state.open_store() as store:
         data = report_data(store, session_id)
@@ -82,6 +82,6 @@ def top_command(state: CliState, session_id: str | None, once: bool, poll: float
 
     Without a terminal on stdin and stdout it prints one snapshot, as --once does.
     """
-    from coordinator.top import run_top
+    from coordinator.views.top import run_top
 
     run_top(state.db_path, session_id, poll=poll, once=once)

@@ -20,7 +20,7 @@ _json_option = click.option("--json", "as_json", is_flag=True, help="Print the c
 
 
 def _report(changed: object, as_json: bool) -> None:
-    from coordinator.task_control import Changed
+    from coordinator.tasks.control import Changed
 
     assert isinstance(changed, Changed)
     if as_json:
@@ -44,7 +44,7 @@ def task_group() -> None:
 def retry_command(state: CliState, task: str, operator: str | None, as_json: bool) -> None:
     """Make a failed or blocked TASK ready again; a `run:` task's agent is started again
     and dependents it blocked go back to pending."""
-    from coordinator.task_control import retry_task
+    from coordinator.tasks.control import retry_task
 
     with state.open_store() as store:
         _report(retry_task(store, task, operator or getpass.getuser()), as_json)
@@ -57,7 +57,7 @@ def retry_command(state: CliState, task: str, operator: str | None, as_json: boo
 @pass_state
 def reset_command(state: CliState, task: str, operator: str | None, as_json: bool) -> None:
     """Put TASK back to pending (not while in progress); its attempts stay on record."""
-    from coordinator.task_control import reset_task
+    from coordinator.tasks.control import reset_task
 
     with state.open_store() as store:
         _report(reset_task(store, task, operator or getpass.getuser()), as_json)
@@ -80,7 +80,7 @@ def cancel_command(
 ) -> None:
     """Stop TASK's agent (SIGTERM, then SIGKILL), release its claims and fail the task
     with reason `cancelled by NAME`."""
-    from coordinator.task_control import cancel_task
+    from coordinator.tasks.control import cancel_task
 
     with state.open_store() as store:
         _report(cancel_task(store, task, operator or getpass.getuser(), grace), as_json)
@@ -96,7 +96,7 @@ def skip_command(
     state: CliState, task: str, reason: str, operator: str | None, as_json: bool
 ) -> None:
     """Count TASK as complete for its dependents; it is shown as skipped."""
-    from coordinator.task_control import skip_task
+    from coordinator.tasks.control import skip_task
 
     with state.open_store() as store:
         _report(skip_task(store, task, operator or getpass.getuser(), reason), as_json)

@@ -8,7 +8,7 @@ so a refusal is the hook's refusal: the tool result is an error whose text is th
 reason `swarm hooks` prints (with the detail lines under it).
 
 It speaks for `SWARM_AGENT_ID` or `--agent`, else for the agent its own client's hooks
-registered (found from the client process, on each call: coordinator.identity), so that
+registered (found from the client process, on each call: coordinator.agents.identity), so that
 the hooks see its claims as the agent's own.
 
 Resources (the dashboard, the event log, each plan) are re-read whenever the store changes

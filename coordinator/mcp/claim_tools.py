@@ -50,7 +50,7 @@ def add_claim_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         all or nothing. Refused naming the agent (and task) holding a file; then work on
         something else, message that agent, or claim again with wait_seconds. Your claims
         are released by task_finish or release_files."""
-        from coordinator.claims import claim_paths
+        from coordinator.claims.grants import claim_paths
 
         def claim(store: Store, caller: Caller) -> list[dict[str, Any]]:
             agent = caller.name()
@@ -77,7 +77,7 @@ def add_claim_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
     ) -> list[dict[str, Any]]:
         """Release your claims on files you no longer need to edit, so that waiting agents
         get them; without paths, release every claim you hold."""
-        from coordinator.claims import release_claims
+        from coordinator.claims.grants import release_claims
 
         def release(store: Store, caller: Caller) -> list[dict[str, Any]]:
             agent = caller.name()
@@ -99,8 +99,8 @@ def add_claim_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
     ) -> dict[str, Any]:
         """Who holds claims on a file or on globs overlapping it, and who is queued for it:
         to check before planning an edit."""
-        from coordinator.claims import list_claims, queued_requests
-        from coordinator.globs import globs_overlap
+        from coordinator.claims.globs import globs_overlap
+        from coordinator.claims.grants import list_claims, queued_requests
 
         def holders(store: Store) -> dict[str, Any]:
             root = swarm.repo_root()
@@ -123,6 +123,6 @@ def add_claim_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
 
 def normalize(root: Path, path: str) -> str:
     """A path an agent names, relative to the repository root (see `normalize_path`)."""
-    from coordinator.claims import normalize_path
+    from coordinator.claims.grants import normalize_path
 
     return normalize_path(root, path, cwd=root)

@@ -30,7 +30,7 @@ def add_message_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         """Send a message to another agent's inbox (by name, or whoever runs a task), or to
         every live agent when neither is given: to ask for a file, warn of a change, or hand
         over work."""
-        from coordinator.sessions import notify
+        from coordinator.agents.sessions import notify
 
         if to is not None and task is not None:
             raise ToolError("give `to` or `task`, not both")
@@ -50,7 +50,7 @@ def add_message_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
     ) -> list[dict[str, Any]]:
         """Messages other agents and the coordinator sent you (claims granted to your wait,
         requests, warnings), oldest first; shown messages are marked read."""
-        from coordinator.sessions import ack, inbox
+        from coordinator.agents.sessions import ack, inbox
 
         def read(store: Store, caller: Caller) -> list[dict[str, Any]]:
             items = inbox(store, caller.name(), unread_only=not include_read)
@@ -68,6 +68,6 @@ def add_message_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
     ) -> dict[str, Any]:
         """The whole board as `swarm status` shows it: progress by phase, every task's status
         and agent, gates, claims, conflicts, escalations and the latest events."""
-        from coordinator.views import session_dashboard_view
+        from coordinator.views.board import session_dashboard_view
 
         return await swarm.call(lambda store: session_dashboard_view(store, session_id))

@@ -34,8 +34,8 @@ def plan_uri(phase: str) -> str:
 
 def dashboard_text(store: Store) -> str:
     """The dashboard, as `swarm status` prints it (Markdown)."""
-    from coordinator.dashboard import render_dashboard
-    from coordinator.views import session_dashboard_view
+    from coordinator.views.board import session_dashboard_view
+    from coordinator.views.dashboard import render_dashboard
 
     return render_dashboard(session_dashboard_view(store, None))
 
@@ -51,7 +51,7 @@ def events_json(store: Store) -> str:
 
 def plans_json(store: Store) -> str:
     """Every loaded plan's header (phase, session, tasks) with its resource URI, as JSON."""
-    from coordinator.tasks import plan_phases
+    from coordinator.tasks.start import plan_phases
 
     return _dump(
         [{"uri": plan_uri(phase), **header} for phase, header in sorted(plan_phases(store).items())]
@@ -60,8 +60,8 @@ def plans_json(store: Store) -> str:
 
 def plan_json(store: Store, phase: str) -> str:
     """One plan: its header and every task's status, agent, waits and gates, as JSON."""
-    from coordinator.tasks import plan_phases
-    from coordinator.views import task_rows
+    from coordinator.tasks.start import plan_phases
+    from coordinator.views.board import task_rows
 
     header = plan_phases(store).get(phase)
     if header is None:
@@ -71,7 +71,7 @@ def plan_json(store: Store, phase: str) -> str:
 
 def resource_contents(store: Store) -> dict[str, str]:
     """The content of every resource the server has now, by URI."""
-    from coordinator.tasks import plan_phases
+    from coordinator.tasks.start import plan_phases
 
     contents = {
         DASHBOARD_URI: dashboard_text(store),

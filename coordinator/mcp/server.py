@@ -24,7 +24,7 @@ from mcp.server.subscriptions import (
     ResourceUpdated,
 )
 
-from coordinator.liveness import renew_agent
+from coordinator.agents.liveness import renew_agent
 from coordinator.mcp.claim_tools import add_claim_tools
 from coordinator.mcp.memory_tools import add_memory_tools
 from coordinator.mcp.message_tools import add_message_tools
@@ -102,8 +102,8 @@ class SwarmMCP:
         (ended, or expired while idle) keeps the name last found."""
         if self.agent:
             return Caller(self.agent, self.session)
-        from coordinator.identity import agent_for, own_ancestors
-        from coordinator.sessions import live_agents
+        from coordinator.agents.identity import agent_for, own_ancestors
+        from coordinator.agents.sessions import live_agents
 
         self.found = agent_for(own_ancestors(), live_agents(store)) or self.found
         if self.found is None:
@@ -155,8 +155,8 @@ class SwarmMCP:
     def task_for_claims(self, store: Store, agent: str, task: str | None) -> str | None:
         """The task claims are made for: the one named, else `SWARM_TASK_ID`, else the task
         the agent has in progress (as the edit hooks decide)."""
+        from coordinator.agents.liveness import current_task
         from coordinator.layout import qualify_task
-        from coordinator.liveness import current_task
 
         named = task or os.environ.get("SWARM_TASK_ID")
         return qualify_task(store, named) if named else current_task(store, agent)
@@ -255,7 +255,7 @@ def agent_identity(flag: str | None, environ: Mapping[str, str]) -> str | None:
     """The agent a server is told it speaks for: `SWARM_AGENT_ID`, else the name given at
     start-up; None when neither is (it is then found from its client's hooks, see
     `SwarmMCP.caller`)."""
-    from coordinator.claims import check_agent_name
+    from coordinator.claims.grants import check_agent_name
 
     name = environ.get("SWARM_AGENT_ID") or flag
     return check_agent_name(name) if name else None

@@ -28,7 +28,7 @@ def add_task_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         """The tasks you may start now (their requirements are complete and nobody runs
         them), best first: by priority, then plan order. Call it when you are looking for
         work; then task_start the first one."""
-        from coordinator.next_tasks import ready_tasks
+        from coordinator.tasks.next_up import ready_tasks
 
         return await swarm.act(
             lambda store, caller: [
@@ -41,7 +41,7 @@ def add_task_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         """Start a task before working on it: it becomes in_progress for you. Refused (with
         what it waits on) if it is not ready or another agent runs it. Starting a task you
         already run is harmless."""
-        from coordinator.tasks import start_task
+        from coordinator.tasks.start import start_task
 
         def start(store: Store, caller: Caller) -> dict[str, Any]:
             started = start_task(store, task_id, caller.name(), caller.session)
@@ -73,7 +73,7 @@ def add_task_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         """Report progress on a task you run (done out of total, deliverables ticked off the
         plan's checklist, metrics, a milestone, a blocker), so that the dashboard, the gates
         and other agents see where it stands."""
-        from coordinator.tasks import report_progress
+        from coordinator.tasks.start import report_progress
 
         def report(store: Store, caller: Caller) -> dict[str, Any]:
             progress = report_progress(
@@ -107,8 +107,8 @@ def add_task_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         files you claimed for it, and let the tasks that depend on it start. Refused if
         another agent runs it, or (status complete) if its gates fail: the error lists each
         failed gate."""
-        from coordinator.claims import release_ops
-        from coordinator.task_finish import finish_task, refuse_gate_failures
+        from coordinator.claims.grants import release_ops
+        from coordinator.tasks.finish import finish_task, refuse_gate_failures
 
         def finish(store: Store, caller: Caller) -> dict[str, Any]:
             done = finish_task(store, task_id, status, caller.name(), summary, metrics, release_ops)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from typing import IO, Any
 
-    from coordinator.identity import ProcessId
+    from coordinator.agents.identity import ProcessId
 
 #: The exit code every supported agent reads as "refuse this", showing stderr to the model.
 EXIT_BLOCK = 2
@@ -169,7 +169,7 @@ class Hook:
     def agent(self) -> str:
         """`--agent`, else `SWARM_AGENT_ID`, else `<adapter>-<hash of session>[-<hash of
         subagent>]` (see `derived_agent_name`)."""
-        from coordinator.claims import check_agent_name
+        from coordinator.claims.grants import check_agent_name
 
         explicit = self._agent_flag or self.environ.get("SWARM_AGENT_ID")
         if explicit:
@@ -232,15 +232,15 @@ class Hook:
         explicit = self.environ.get("SWARM_TASK_ID")
         if explicit:
             return explicit
-        from coordinator.liveness import current_task
+        from coordinator.agents.liveness import current_task
 
         return current_task(self.store(), self.agent)
 
     def relative(self, path: str) -> str | None:
         """The literal `path` relative to the repository root (`..` and symlinks resolved
         first), or None when it lies outside it. InvalidPath for control characters."""
+        from coordinator.claims.paths import repo_path
         from coordinator.errors import PathOutsideRepo
-        from coordinator.paths import repo_path
 
         try:
             return repo_path(self.root, path, self.cwd)
@@ -256,7 +256,7 @@ class Hook:
         field = self.adapter.subagent_field
         if field is not None and self.text(field) is not None:
             return None
-        from coordinator.identity import hook_client
+        from coordinator.agents.identity import hook_client
 
         return hook_client()
 
@@ -284,7 +284,7 @@ def derived_agent_name(prefix: str, session: str, subagent: str | None = None) -
 
 def id_hash(raw: str) -> str:
     """The first `ID_CHARS` hex digits of the SHA-256 of `raw` (UTF-8, lone surrogates kept)."""
-    from coordinator.digests import sha256_hex  # not hashlib: no OpenSSL on the hook path
+    from coordinator.claims.digests import sha256_hex  # not hashlib: no OpenSSL on the hook path
 
     return sha256_hex(raw.encode("utf-8", "surrogatepass"))[:ID_CHARS]
 
@@ -295,9 +295,9 @@ def id_hash(raw: str) -> str:
 def claim(hook: Hook, paths: Iterable[str]) -> str | None:
     """pre-edit for each path inside the repository. Returns None when all are granted, else
     the refusal naming the holder and its task (claims granted by this call are undone)."""
-    from coordinator.claims import claim_paths
+    from coordinator.claims.grants import claim_paths
+    from coordinator.claims.paths import claim_pattern
     from coordinator.errors import ClaimHeld, InvalidPath
-    from coordinator.paths import claim_pattern
 
     paths = list(dict.fromkeys(paths))
     hook.editing(paths)
@@ -332,7 +332,7 @@ def refusal(err: SwarmError) -> str:
 
 def record(hook: Hook, paths: Iterable[str]) -> list[str]:
     """post-edit for each path inside the repository; returns the conflicts it revealed."""
-    from coordinator.edits import record_edit
+    from coordinator.claims.edits import record_edit
 
     paths = list(dict.fromkeys(paths))
     hook.editing(paths)
@@ -357,7 +357,7 @@ def conflicts_context(conflicts: list[str]) -> str | None:
 def session_context(hook: Hook) -> str:
     """session-start for the agent, then what it needs to (re)start work: its task, the
     files it holds and its unread notifications (marked read once delivered)."""
-    from coordinator.claims import list_claims
+    from coordinator.claims.grants import list_claims
 
     store = hook.store()
     agent = hook.agent
@@ -404,7 +404,7 @@ def unread_context(hook: Hook) -> str | None:
 
 def take_unread(hook: Hook) -> list[str]:
     """The agent's unread notifications, one line each, marked read."""
-    from coordinator.sessions import ack, inbox
+    from coordinator.agents.sessions import ack, inbox
 
     items = inbox(hook.store(), hook.agent)
     ack(hook.store(), items)
@@ -421,7 +421,7 @@ def keep_alive(hook: Hook) -> None:
     """Renew the agent's liveness lease, or register it when it has none (a session whose
     start we missed, or whose registration ran out while it was idle)."""
     from coordinator import layout
-    from coordinator.liveness import agent_lease
+    from coordinator.agents.liveness import agent_lease
 
     store = hook.store()
     # By the agent's own lease (`session-start --ttl`), not the default.
@@ -441,7 +441,7 @@ def ensure_registered(hook: Hook) -> None:
 
 def register(hook: Hook) -> None:
     """session-start for the hook's agent, recording its client process."""
-    from coordinator.sessions import start_session
+    from coordinator.agents.sessions import start_session
 
     start_session(hook.store(), hook.session, hook.agent, client=hook.client)
 
@@ -449,8 +449,8 @@ def register(hook: Hook) -> None:
 def end(hook: Hook) -> None:
     """session-end for the agent (its summary, and the release of everything it held), and
     for every subagent of its session that still holds or is registered."""
-    from coordinator.claims import release_ops
-    from coordinator.sessions import end_session, subagents_of
+    from coordinator.agents.sessions import end_session, subagents_of
+    from coordinator.claims.grants import release_ops
 
     store = hook.store()
     end_session(store, hook.session, hook.agent, release_ops)
@@ -474,8 +474,8 @@ def finish_on_stop(hook: Hook) -> None:
     task = hook.task
     if task is None:
         return
-    from coordinator.claims import release_ops
-    from coordinator.task_finish import finish_task
+    from coordinator.claims.grants import release_ops
+    from coordinator.tasks.finish import finish_task
 
     summary = f"completed when {hook.adapter.name} stopped ({hook.event})"
     finish_task(hook.store(), task, "complete", hook.agent, summary, None, release_ops)

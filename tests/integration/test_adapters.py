@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from coordinator import layout
-from coordinator.claims import check_agent_name
+from coordinator.claims.grants import check_agent_name
 from hooks.adapters.codex import patch_paths
 from hooks.adapters.common import derived_agent_name, id_hash
 from tests.integration.conftest import Project, Result, heavy_modules, import_probe
@@ -538,7 +538,7 @@ def test_the_adapter_path_imports_nothing_heavy(repo: Project) -> None:
     probe = (
         "import io, json, sys\n"
         "sys.stdin = io.StringIO(sys.argv[1])\n"
-        "from hooks.entry import main\n"
+        "from coordinator.cli.entry import main\n"
         "code = main(['hooks', 'claude'])\n"
         "heavy = sorted(set(json.loads(sys.argv[2])) & set(sys.modules))\n"
         "sys.stderr.write(f'{code} {heavy}\\n')\n"

@@ -16,7 +16,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from coordinator.cli import cli
+from coordinator.cli.main import cli
 from hooks.run import build_parser
 from tests.integration.conftest import Project
 

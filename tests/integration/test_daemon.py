@@ -343,7 +343,7 @@ def live_claims(project: Project) -> list[dict[str, Any]]:
 def test_a_stale_agents_claims_are_released_like_post_task_releases_them(
     project: Project, start_daemon: StartDaemon
 ) -> None:
-    from coordinator.claims import EPOCH_KEY
+    from coordinator.claims.grants import EPOCH_KEY
 
     load(project, "phase: s\ntasks:\n  work:\n    agent: ann\n")
     start_daemon("--interval", "3600", "--no-watch-worktree")
@@ -510,7 +510,7 @@ def test_max_agents_1_never_runs_two_commands_at_once(
 def test_a_revision_larger_than_the_daemons_batch_is_read_whole(
     project: Project, start_daemon: StartDaemon
 ) -> None:
-    from coordinator.daemon import BATCH
+    from coordinator.daemon.loop import BATCH
 
     load(project, "phase: big\ntasks:\n  first: {}\n  second:\n    requires: [first]\n")
     start_daemon("--interval", "3600", "--no-watch-worktree")
@@ -593,7 +593,7 @@ def test_an_unwritable_dashboard_does_not_stop_the_daemon(
 def test_a_stored_spec_with_an_invalid_agent_name_does_not_fail_every_pass(
     project: Project, start_daemon: StartDaemon
 ) -> None:
-    from coordinator.plan import plan_from_data
+    from coordinator.plans.spec import plan_from_data
 
     plan = plan_from_data({"phase": "v", "tasks": {"odd": {}, "fine": {}}})
     # Written the way plan load did before it validated `agent:`.
@@ -677,7 +677,7 @@ async def test_worker_threads_get_copies_of_the_daemons_state_not_the_state(
     owns on the event loop while a pass runs claims, edits and dashboards in a worker
     thread: that thread must never touch those containers ("dictionary changed size
     during iteration")."""
-    from coordinator.daemon import Daemon
+    from coordinator.daemon.loop import Daemon
     from memory.aio import AsyncStore
 
     monkeypatch.setenv("SWARM_EDIT_GRACE", "0")
@@ -767,7 +767,7 @@ tasks:
 def test_a_start_a_killed_daemon_left_unfinished_is_made_again(
     project: Project, start_daemon: StartDaemon
 ) -> None:
-    from coordinator.daemon import STARTING
+    from coordinator.daemon.loop import STARTING
     from coordinator.state import TaskRun, encode
 
     load(

@@ -243,7 +243,7 @@ def test_operator_retry_cancel_and_skip(project: Project, start_daemon: StartDae
 
 
 def _alive(pid: int) -> bool:
-    from coordinator.processes import process_alive
+    from coordinator.agents.processes import process_alive
 
     return process_alive(pid)
 
@@ -310,7 +310,7 @@ tasks:
 def test_a_daemon_killed_between_intent_and_pid_never_starts_the_agent_twice(
     project: Project, start_daemon: StartDaemon
 ) -> None:
-    from coordinator.daemon import SPAWN_PAUSE_VAR, STARTING
+    from coordinator.daemon.loop import SPAWN_PAUSE_VAR, STARTING
 
     load(project, ONCE)
     project.env[SPAWN_PAUSE_VAR] = "30"

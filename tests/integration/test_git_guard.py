@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from coordinator.gitops import CHAINED_HOOK_NAME, HOOK_MARKER
+from coordinator.git.guard import CHAINED_HOOK_NAME, HOOK_MARKER
 from tests.integration.conftest import SWARM, Project
 
 

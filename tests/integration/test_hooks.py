@@ -544,7 +544,7 @@ def test_the_hooks_import_nothing_heavy(planned: Project, backend: str) -> None:
     ]
     probe = (
         "import json, sys\n"
-        "from hooks.entry import main\n"
+        "from coordinator.cli.entry import main\n"
         "codes = [main(['hooks', *call]) for call in json.loads(sys.argv[1])]\n"
         "heavy = sorted(set(json.loads(sys.argv[2])) & set(sys.modules))\n"
         "sys.stderr.write(f'{codes} {heavy}\\n')\n"

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from coordinator.agents.sessions import live_agents
 from coordinator.mcp.server import NO_IDENTITY
-from coordinator.sessions import live_agents
 from hooks.adapters.common import derived_agent_name
 from tests.integration.conftest import SWARM, Project
 

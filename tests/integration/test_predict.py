@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from coordinator import layout
-from coordinator.gitops import PairConflict, predict_conflicts, record_merge_conflicts
+from coordinator.git.guard import PairConflict, predict_conflicts, record_merge_conflicts
 from tests.integration.conftest import DaemonProcess, Project, wait_until
 
 BASE = "line 1\nline 2\nline 3\n"
@@ -189,7 +189,7 @@ def test_a_resolved_or_changed_conflict_is_recorded_anew(repo: Project) -> None:
 def test_the_daemon_predicts_conflicts_between_agent_branches(
     repo: Project, start_daemon: Callable[..., DaemonProcess]
 ) -> None:
-    from coordinator.edits import list_conflicts
+    from coordinator.claims.edits import list_conflicts
 
     start_daemon("--interval", "3600", "--no-watch-worktree")
     repo.ok("hooks", "session-start", "--session-id", "s", "--agent", "ann", "--branch", "feat-a")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from coordinator.edits import record_edit
-from coordinator.retention import prune_old_records, retention
-from coordinator.sessions import notify
+from coordinator.agents.sessions import notify
+from coordinator.claims.edits import record_edit
+from coordinator.daemon.retention import prune_old_records, retention
 from coordinator.state import event_op
 from memory.store import Store
 from tests.integration.conftest import Project

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coordinator.plan import parse_plan
-from coordinator.task_finish import finish_task
-from coordinator.task_states import read_task_states
-from coordinator.tasks import load_plan, read_state, report_progress, start_task
+from coordinator.plans.spec import parse_plan
+from coordinator.tasks.finish import finish_task
+from coordinator.tasks.start import load_plan, read_state, report_progress, start_task
+from coordinator.tasks.states import read_task_states
 from memory.records import Put
 from memory.store import Store
 
@@ -68,7 +68,7 @@ def test_batched_read_runs_one_transaction_with_one_query_per_kind(tmp_path: Pat
 
 
 def test_report_on_a_three_thousand_task_chain(tmp_path: Path) -> None:
-    from coordinator.report import render_report, report_data
+    from coordinator.views.report.build import render_report, report_data
 
     store = Store.create(tmp_path / "memory.db")
     tasks = "\n".join(f"  t{i}:\n    requires: [t{i - 1}]" for i in range(2999, 0, -1))

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from coordinator.claims import grant_claim
+from coordinator.claims.grants import grant_claim
 from hooks.adapters import claude, codex, cursor, gemini
 from hooks.adapters.common import Adapter, run
 from memory.store import Store

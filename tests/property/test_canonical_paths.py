@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from coordinator.claims import grant_claim
+from coordinator.claims.grants import grant_claim
+from coordinator.claims.paths import claim_pattern, pattern_path, repo_path
 from coordinator.errors import ClaimHeld
-from coordinator.paths import claim_pattern, pattern_path, repo_path
 from memory.store import Store
 
 HELD = "src/a.py"
@@ -142,7 +142,7 @@ def test_no_spelling_of_a_held_path_is_granted_to_another_agent(
 @settings(max_examples=100, deadline=None)
 @given(st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1))
 def test_a_literal_claim_pattern_matches_its_own_name_and_only_it(name: str) -> None:
-    from coordinator.globs import glob_matches, globs_overlap
+    from coordinator.claims.globs import glob_matches, globs_overlap
 
     path = "/".join(part for part in name.split("/") if part) or "x"
     pattern = claim_pattern(path)

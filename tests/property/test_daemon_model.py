@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coordinator import layout
-from coordinator.daemon_model import Model
+from coordinator.daemon.model import Model
 from memory.records import Change, Record
 
 NAMES = ["a", "b", "c", "d", "e"]

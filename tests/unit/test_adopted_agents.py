@@ -10,9 +10,9 @@ from typing import cast
 import anyio
 import pytest
 
-from coordinator.daemon_agents import Adopted, Supervisor
-from coordinator.daemon_model import Host, Model
-from coordinator.processes import process_start
+from coordinator.agents.processes import process_start
+from coordinator.daemon.agents import Adopted, Supervisor
+from coordinator.daemon.model import Host, Model
 
 
 @pytest.fixture

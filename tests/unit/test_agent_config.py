@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from coordinator.agent_config import (
+from coordinator.agents.client_config import (
     AGENTS,
     AgentConfigError,
     command_group,

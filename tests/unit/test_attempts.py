@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from coordinator.attempts import Attempt, begin, record, retry_at, retry_run
+from coordinator.agents.processes import TOKEN_VAR, find_token
+from coordinator.daemon.reconcile.supervise import agent_went_silent
 from coordinator.errors import PlanError
-from coordinator.history import after_text, attempt_line, history_summary, incidents
-from coordinator.plan import DEFAULT_RETRY_DELAY, TaskSpec, parse_plan
-from coordinator.processes import TOKEN_VAR, find_token
-from coordinator.reconcile.supervise import agent_went_silent
+from coordinator.plans.spec import DEFAULT_RETRY_DELAY, TaskSpec, parse_plan
 from coordinator.state import Event, TaskRun
+from coordinator.tasks.attempts import Attempt, begin, record, retry_at, retry_run
+from coordinator.tasks.history import after_text, attempt_line, history_summary, incidents
 
 NOW = 5000.0
 

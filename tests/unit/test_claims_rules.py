@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from coordinator import layout
-from coordinator.claims import (
+from coordinator.claims.grants import (
     Claim,
     claim_key,
     enqueue,

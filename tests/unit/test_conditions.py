@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from coordinator.conditions import (
+from coordinator.errors import BadCondition
+from coordinator.plans.conditions import (
     Condition,
     evaluate_condition,
     format_value,
     json_equal,
     parse_condition,
 )
-from coordinator.errors import BadCondition
 
 KEY = "phase7/code_quality/clippy_warnings"
 

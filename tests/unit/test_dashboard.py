@@ -10,8 +10,13 @@ from typing import Any
 
 import pytest
 
-from coordinator.critical_path import critical_path
-from coordinator.dashboard import (
+from coordinator.plans.critical_path import critical_path
+from coordinator.plans.readiness import keys_of
+from coordinator.plans.spec import Plan, parse_plan
+from coordinator.state import Progress, TaskRun
+from coordinator.timefmt import human_duration
+from coordinator.views.board import phase_progress, task_row
+from coordinator.views.dashboard import (
     DashboardWriter,
     cell,
     dashboard_targets,
@@ -19,13 +24,8 @@ from coordinator.dashboard import (
     render_dashboard,
     write_atomic,
 )
-from coordinator.plan import Plan, parse_plan
-from coordinator.readiness import keys_of
-from coordinator.report import build_report, render_report
-from coordinator.report_metrics import compare_metrics, numeric_metrics
-from coordinator.state import Progress, TaskRun
-from coordinator.timefmt import human_duration
-from coordinator.views import phase_progress, task_row
+from coordinator.views.report.build import build_report, render_report
+from coordinator.views.report.metrics import compare_metrics, numeric_metrics
 
 T0 = 1_761_206_400.0  # 2025-10-23 08:00:00Z
 HOUR = 3600.0
@@ -89,7 +89,7 @@ def plan() -> Plan:
 
 
 def rows_for(plan: Plan, values: dict[str, Any], runs: dict[str, TaskRun], now: float) -> list:
-    """Task rows as `coordinator.views.task_rows` builds them from the store."""
+    """Task rows as `coordinator.views.board.task_rows` builds them from the store."""
     rows = []
     for spec in plan.tasks.values():
         own = {k: values[k] for k in keys_of(spec) if k in values}
@@ -107,7 +107,7 @@ def rows_for(plan: Plan, values: dict[str, Any], runs: dict[str, TaskRun], now: 
 
 
 def dashboard_view_for(now: float = T0 + 3 * HOUR, **extra: Any) -> dict[str, Any]:
-    """A dashboard view as `coordinator.views.dashboard_view` shapes it."""
+    """A dashboard view as `coordinator.views.board.dashboard_view` shapes it."""
     p = plan()
     tasks = rows_for(p, VALUES, RUNS, now)
     for task in tasks:

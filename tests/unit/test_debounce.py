@@ -6,7 +6,7 @@ from itertools import pairwise
 
 import pytest
 
-from coordinator.debounce import DUTY, dashboard_interval, render_due, render_gap
+from coordinator.daemon.debounce import DUTY, dashboard_interval, render_due, render_gap
 from memory.errors import SwarmError
 
 

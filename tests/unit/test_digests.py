@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coordinator.digests import sha1_hex, sha256_hex
+from coordinator.claims.digests import sha1_hex, sha256_hex
 
 
 def test_digests_match_hashlib() -> None:

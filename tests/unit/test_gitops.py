@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from coordinator.claims import Claim
-from coordinator.gitops import (
+from coordinator.claims.grants import Claim
+from coordinator.git.guard import (
     HOOK_MARKER,
     Offense,
     PairConflict,
@@ -23,7 +23,7 @@ from coordinator.gitops import (
 from memory.errors import SwarmError
 
 if TYPE_CHECKING:
-    from coordinator.claims import Mode
+    from coordinator.claims.grants import Mode
 
 TREE = "9b2bfddf0303fe5b19ec005feef891fe71557ef0"
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from coordinator.globs import (
+from coordinator.claims.globs import (
     ClaimSpec,
     claims_conflict,
     glob_matches,
@@ -15,7 +15,7 @@ from coordinator.globs import (
 )
 
 if TYPE_CHECKING:
-    from coordinator.globs import ClaimMode
+    from coordinator.claims.globs import ClaimMode
 
 
 @pytest.mark.parametrize(

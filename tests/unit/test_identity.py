@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from coordinator.identity import (
+from coordinator.agents.identity import (
     ProcessId,
     ProcessInfo,
     agent_for,

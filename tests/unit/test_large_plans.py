@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from coordinator import plan_yaml
-from coordinator.critical_path import critical_path
 from coordinator.errors import PlanError
-from coordinator.plan import parse_plan, topological_order
+from coordinator.plans import yaml_reader as plan_yaml
+from coordinator.plans.critical_path import critical_path
+from coordinator.plans.spec import parse_plan, topological_order
 
 
 def chain_yaml(count: int, *, dependents_first: bool) -> str:
@@ -84,7 +84,7 @@ def test_bulk_allocation_pauses_the_collector_and_restores_it() -> None:
 
 
 def test_yaml_features_beyond_strings_lists_and_mappings_still_load() -> None:
-    from coordinator.plan_yaml import load_yaml
+    from coordinator.plans.yaml_reader import load_yaml
 
     text = (
         "base: &b {agent: x, n: 3, ok: true, none: null, f: 1.5}\n"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from coordinator.agent_config import (
+from coordinator.agents.client_config import (
     MCP_CONFIGS,
     AgentConfigError,
     has_mcp_server,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coordinator.next_tasks import (
+from coordinator.tasks.next_up import (
     UNRANKED,
     ReadyTask,
     order_ready,

@@ -1,4 +1,4 @@
-"""The one path canonicaliser (coordinator/paths.py), on real directories in tmp_path."""
+"""The one path canonicaliser (coordinator/claims/paths.py), on real directories in tmp_path."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from coordinator.claims.globs import glob_matches, globs_overlap
+from coordinator.claims.paths import claim_pattern, pattern_path, repo_path, shown_path
 from coordinator.errors import InvalidPath, PathOutsideRepo
-from coordinator.globs import glob_matches, globs_overlap
-from coordinator.paths import claim_pattern, pattern_path, repo_path, shown_path
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_patterns_keep_their_wildcards_after_a_canonical_directory(root: Path) -
 
 
 def test_the_work_tree_watcher_judges_a_changed_path_by_the_file_it_is(root: Path) -> None:
-    from coordinator.worktree import _relevant
+    from coordinator.daemon.tree_watch import _relevant
 
     (root / "x[1].py").symlink_to(root / "src" / "a.py")
     (root / ".swarm").mkdir()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from coordinator.errors import BadDuration, PlanError, UnknownTask
-from coordinator.plan import (
+from coordinator.plans.spec import (
     Plan,
     TaskSpec,
     by_priority,

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from coordinator.plan import TaskSpec, plan_from_data
-from coordinator.readiness import (
+from coordinator.plans.readiness import (
     BLOCKED,
     COMPLETE,
     FAILED,
@@ -25,6 +24,7 @@ from coordinator.readiness import (
     keys_of,
     next_status,
 )
+from coordinator.plans.spec import TaskSpec, plan_from_data
 
 QUALITY = "phase7/code_quality/status"
 CONFIG = "phase7/config_system/status"

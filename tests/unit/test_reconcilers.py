@@ -6,15 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from coordinator import attempts, layout
+from coordinator import layout
+from coordinator.daemon.reconcile import Write
+from coordinator.daemon.reconcile.escalate import escalations, next_due
+from coordinator.daemon.reconcile.settle import settle
+from coordinator.daemon.reconcile.spawn import STARTING, intent_write, plan_spawns
+from coordinator.daemon.reconcile.supervise import agent_ended
 from coordinator.layout import start_escalation_key
-from coordinator.plan import parse_plan
-from coordinator.reconcile import Write
-from coordinator.reconcile.escalate import escalations, next_due
-from coordinator.reconcile.settle import settle
-from coordinator.reconcile.spawn import STARTING, intent_write, plan_spawns
-from coordinator.reconcile.supervise import agent_ended
+from coordinator.plans.spec import parse_plan
 from coordinator.state import TaskRun
+from coordinator.tasks import attempts
 from memory.records import Put, Record
 
 PLAN = parse_plan(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from coordinator.report_document import blockers_and_risks, go_no_go, status_matrix, timeline
-from coordinator.report_metrics import gate_metric_names, gate_targets
+from coordinator.views.report.document import blockers_and_risks, go_no_go, status_matrix, timeline
+from coordinator.views.report.metrics import gate_metric_names, gate_targets
 
 
 def row(name: str, **fields: Any) -> dict[str, Any]:
-    """A task row as `coordinator.views.task_row` gives it, with only what is asked."""
+    """A task row as `coordinator.views.board.task_row` gives it, with only what is asked."""
     base: dict[str, Any] = {
         "task": f"p/{name}",
         "phase": "p",
