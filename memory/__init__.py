@@ -1,1 +1,5 @@
-"""The swarm store: namespaced JSON keys with revisions, leases, CAS and a change log."""
+"""The swarm store: namespaced JSON keys with revisions, leases, CAS and a change log.
+
+SQLite (`store`, `aio`) and PostgreSQL (`pg`, `pg_aio`) behind one engine (`engine`, SQL in
+`sql`). The bottom layer: imports nothing of `coordinator` or `hooks`.
+"""

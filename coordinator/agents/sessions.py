@@ -12,10 +12,13 @@ from memory.tuples import NamedTuple
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from coordinator.agents.identity import ProcessId
-    from coordinator.tasks.finish import ReleaseOps
+
+    #: Builds the writes that release an agent's claims on a task (from the claims module).
+    ReleaseOps = Callable[[Store, str, str, float], list[WriteOp]]
 
 
 def start_session(

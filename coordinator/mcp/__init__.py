@@ -20,4 +20,7 @@ Built on the official SDK (`mcp`); imported only by `swarm mcp`, never on the ho
 server.py builds and runs the server and knows who it speaks for; memory_tools.py,
 task_tools.py, claim_tools.py and message_tools.py add the tools; resources.py the
 resources and what they hold.
+
+May import: `hooks`, every coordinator package below it, the root modules and `memory`;
+never `cli` or `daemon`.
 """

@@ -38,11 +38,10 @@ from memory.tuples import NamedTuple
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
     from typing import Any
 
-    #: Builds the writes that release an agent's claims on a task (from the claims module).
-    ReleaseOps = Callable[[Store, str, str, float], list[WriteOp]]
+    from coordinator.agents.sessions import ReleaseOps
 
 
 class Finished(NamedTuple):
