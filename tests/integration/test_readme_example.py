@@ -1,5 +1,6 @@
-"""The README's Phase 7 example works as written: its plan (under Plans), its `run:` script
-and the commands of "In thirty seconds", run one by one with the real daemon."""
+"""The README's Phase 7 example works as written: its plan and `run:` script (the first
+examples of docs/plans.md) and the commands of "In thirty seconds", run one by one with the
+real daemon."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from pathlib import Path
 
 from tests.integration.conftest import DaemonProcess, Project, wait_until
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+PLANS = ROOT / "docs" / "plans.md"
 
 
-def block(heading: str, lang: str) -> str:
-    """The first ```lang block after the `heading` line of the README."""
-    text = README.read_text(encoding="utf-8")
-    start = text.index(f"\n{heading}\n")
+def block(page: Path, heading: str, lang: str) -> str:
+    """The first ```lang block after the `heading` line of `page`."""
+    text = page.read_text(encoding="utf-8")
+    heading_line = re.compile(rf"^{re.escape(heading)}$", re.M).search(text)
+    assert heading_line, f"no {heading} in {page.name}"
+    start = heading_line.end()
     match = re.compile(rf"^```{lang}\n(.*?)^```$", re.M | re.S).search(text, start)
     assert match, f"no {lang} block under {heading}"
     return match.group(1)
@@ -30,13 +35,13 @@ def commands(script: str) -> list[list[str]]:
 def test_the_readme_phase7_example_works_as_written(
     project: Project, start_daemon: Callable[..., DaemonProcess]
 ) -> None:
-    (project.root / "phase7.yaml").write_text(block("## Plans", "yaml"))
+    (project.root / "phase7.yaml").write_text(block(PLANS, "# Plans", "yaml"))
     agents = project.root / "scripts" / "agents"
     agents.mkdir(parents=True)
-    (agents / "config.sh").write_text(block("## Plans", "sh"))
+    (agents / "config.sh").write_text(block(PLANS, "# Plans", "sh"))
 
     outputs: dict[str, str] = {}
-    for argv in commands(block("## In thirty seconds", "bash")):
+    for argv in commands(block(README, "## In thirty seconds", "bash")):
         assert argv[0] == "swarm", argv
         if argv[-1] == "&":
             assert argv[1:-1] == ["daemon"]
