@@ -137,7 +137,8 @@ def init_command(
     agents = {"claude": claude, "codex": codex, "gemini": gemini, "cursor": cursor}
     _install_agent_hooks(path, [name for name, wanted in agents.items() if wanted])
     if git_hook:
-        from coordinator.git.guard import install_pre_commit_hook, repo_toplevel
+        from coordinator.git.guard import install_pre_commit_hook
+        from coordinator.git.repo import repo_toplevel
 
         db = path.resolve() if state.explicit_db else None
         click.echo(install_pre_commit_hook(repo_toplevel(Path.cwd()), db=db).summary())

@@ -201,7 +201,7 @@ class Upkeep:
     def _predict_merges(self, store: Store) -> int:
         """Agents on separate branches: predict merge conflicts between their branches, but
         only when some branch moved since the last prediction (one `git rev-parse`)."""
-        from coordinator.git.guard import (
+        from coordinator.git.predict import (
             agent_branch_owners,
             predict_conflicts,
             record_merge_conflicts,
