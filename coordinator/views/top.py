@@ -24,7 +24,7 @@ from rich.text import Text
 
 from coordinator.timefmt import human_duration, local_clock
 from coordinator.views.board import deliverables_text, session_dashboard_view
-from coordinator.views.dashboard import progress_text
+from coordinator.views.markdown import progress_text
 from memory.store import Store
 
 _STYLE = {
