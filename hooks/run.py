@@ -261,7 +261,8 @@ def session_end(args: SimpleNamespace, store: Store) -> int:
 
 def session_restore(args: SimpleNamespace, store: Store) -> int:
     """The operator's view of a session: tasks, waits, gates, agents, claims, events."""
-    from coordinator.views.board import render_session, session_view
+    from coordinator.views.board import session_view
+    from coordinator.views.session_text import render_session
 
     view = session_view(store, args.session_id)
     if args.json:

@@ -2,7 +2,8 @@
 
 `conflicts_group` is meant to be extended: other modules add their subcommands with
 `@conflicts_group.command(...)`; run without a subcommand, the group prints its help.
-The logic lives in `coordinator.git.guard`; these commands parse, call it and render.
+The logic lives in `coordinator.git.guard` and `coordinator.git.predict`; these commands
+parse, call them and render.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from memory.errors import Refused, SwarmError
 from memory.locator import store_exists
 
 if TYPE_CHECKING:
-    from coordinator.git.guard import PairConflict
+    from coordinator.git.predict import PairConflict
 
 
 def _help_without_subcommand(ctx: click.Context) -> None:
@@ -50,14 +51,15 @@ def pre_commit_command(state: CliState, agent: str | None) -> None:
     Run by the pre-commit hook; SWARM_GUARD=warn only reports, SWARM_GUARD=off skips.
     """
     from coordinator.git import guard as gitops
+    from coordinator.git.repo import main_worktree_store, repo_toplevel
 
     mode = gitops.guard_mode(os.environ)
     if mode == "off":
         return
-    root = gitops.repo_toplevel(Path.cwd())
+    root = repo_toplevel(Path.cwd())
     store = state.db_path
     if not state.explicit_db and not store_exists(store):
-        store = gitops.main_worktree_store(root) or store
+        store = main_worktree_store(root) or store
     committer = agent or None
     check = gitops.check_staged(root, store, committer)
     if check.store is None and check.paths:
@@ -91,21 +93,22 @@ def predict_command(state: CliState, branches: tuple[str, ...], as_json: bool) -
     checked out in their worktrees). Nothing is merged or written. Exit 3 when some pair
     would conflict, 0 when none would.
     """
-    from coordinator.git import guard as gitops
+    from coordinator.git import predict
+    from coordinator.git.repo import repo_toplevel
 
-    root = gitops.repo_toplevel(Path.cwd())
+    root = repo_toplevel(Path.cwd())
     owners: dict[str, list[str]] = {}
     if not branches or store_exists(state.db_path):
         with state.open_store() as store:
-            owners = gitops.agent_branch_owners(store, root)
+            owners = predict.agent_branch_owners(store, root)
     skipped: list[str] = []
     names = list(dict.fromkeys(branches))
     if not branches:
-        names, skipped = gitops.split_known_branches(root, owners)
+        names, skipped = predict.split_known_branches(root, owners)
         for branch in skipped:
             agents = ", ".join(owners[branch])
             click.echo(f"swarm: skipping {branch} (agent {agents}): no such branch", err=True)
-    conflicts = gitops.predict_conflicts(root, names)
+    conflicts = predict.predict_conflicts(root, names)
     pairs = len(names) * (len(names) - 1) // 2
 
     def agents_of(*pair: str) -> list[str]:

@@ -137,7 +137,8 @@ def init_command(
     agents = {"claude": claude, "codex": codex, "gemini": gemini, "cursor": cursor}
     _install_agent_hooks(path, [name for name, wanted in agents.items() if wanted])
     if git_hook:
-        from coordinator.git.guard import install_pre_commit_hook, repo_toplevel
+        from coordinator.git.guard import install_pre_commit_hook
+        from coordinator.git.repo import repo_toplevel
 
         db = path.resolve() if state.explicit_db else None
         click.echo(install_pre_commit_hook(repo_toplevel(Path.cwd()), db=db).summary())
@@ -146,11 +147,8 @@ def init_command(
 def _install_agent_hooks(db_path: Path, agents: list[str]) -> None:
     """Merge our hooks into each agent's settings file, and our MCP server into its MCP
     configuration, at the store's repository root."""
-    from coordinator.agents.client_config import (
-        install_agent_hooks,
-        install_mcp_server,
-        mcp_config_for,
-    )
+    from coordinator.agents.client_config import install_agent_hooks
+    from coordinator.agents.mcp_config import install_mcp_server, mcp_config_for
     from coordinator.project import project_root_for
 
     root = project_root_for(db_path)

@@ -46,7 +46,8 @@ def load_command(state: CliState, file: Path) -> None:
 def show_command(state: CliState, phase: str | None, as_json: bool) -> None:
     """List each task with its status and what it waits on."""
     from coordinator.tasks.start import plan_phases
-    from coordinator.views.board import about_lines, phases_task_rows
+    from coordinator.views.board import phases_task_rows
+    from coordinator.views.session_text import about_lines
 
     with state.open_store() as store, store.reading():
         phases = [phase] if phase else sorted(plan_phases(store))

@@ -49,7 +49,7 @@ def report_command(state: CliState, session_id: str, fmt: str, output: str | Non
     conflicts and the critical path."""
     import json
 
-    from coordinator.views.dashboard import write_atomic
+    from coordinator.views.dashboard_file import write_atomic
     from coordinator.views.report.build import render_report, report_data
 
     with state.open_store() as store:

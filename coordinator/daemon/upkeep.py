@@ -20,7 +20,7 @@ from coordinator.claims.grants import grant_queued
 from coordinator.daemon.debounce import dashboard_interval, render_due, render_gap
 from coordinator.daemon.model import ChangeBatch, Host
 from coordinator.daemon.retention import PRUNE_PERIOD, next_prune, prune_old_records, retention
-from coordinator.views.dashboard import DashboardWriter, Phases, write_dashboards
+from coordinator.views.dashboard_file import DashboardWriter, Phases, write_dashboards
 from memory.errors import SwarmError
 from memory.store import Store
 
@@ -201,7 +201,7 @@ class Upkeep:
     def _predict_merges(self, store: Store) -> int:
         """Agents on separate branches: predict merge conflicts between their branches, but
         only when some branch moved since the last prediction (one `git rev-parse`)."""
-        from coordinator.git.guard import (
+        from coordinator.git.predict import (
             agent_branch_owners,
             predict_conflicts,
             record_merge_conflicts,

@@ -23,8 +23,9 @@ from rich.table import Table
 from rich.text import Text
 
 from coordinator.timefmt import human_duration, local_clock
-from coordinator.views.board import deliverables_text, session_dashboard_view
-from coordinator.views.dashboard import progress_text
+from coordinator.views.board import session_dashboard_view
+from coordinator.views.markdown import progress_text
+from coordinator.views.session_text import deliverables_text
 from memory.store import Store
 
 _STYLE = {

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from coordinator import layout
-from coordinator.git.guard import PairConflict, predict_conflicts, record_merge_conflicts
+from coordinator.git.predict import PairConflict, predict_conflicts, record_merge_conflicts
 from tests.integration.conftest import DaemonProcess, Project, wait_until
 
 BASE = "line 1\nline 2\nline 3\n"

@@ -16,14 +16,9 @@ from coordinator.plans.spec import Plan, parse_plan
 from coordinator.state import Progress, TaskRun
 from coordinator.timefmt import human_duration
 from coordinator.views.board import phase_progress, task_row
-from coordinator.views.dashboard import (
-    DashboardWriter,
-    cell,
-    dashboard_targets,
-    mermaid_graph,
-    render_dashboard,
-    write_atomic,
-)
+from coordinator.views.dashboard import render_dashboard
+from coordinator.views.dashboard_file import DashboardWriter, dashboard_targets, write_atomic
+from coordinator.views.markdown import cell, mermaid_graph
 from coordinator.views.report.build import build_report, render_report
 from coordinator.views.report.metrics import compare_metrics, numeric_metrics
 

@@ -10,16 +10,15 @@ from coordinator.claims.grants import Claim
 from coordinator.git.guard import (
     HOOK_MARKER,
     Offense,
-    PairConflict,
     StagedChange,
     describe_offense,
     guard_mode,
     hook_script,
     offending_paths,
-    parse_merge_tree,
     parse_name_status,
     touched_paths,
 )
+from coordinator.git.predict import PairConflict, parse_merge_tree
 from memory.errors import SwarmError
 
 if TYPE_CHECKING:

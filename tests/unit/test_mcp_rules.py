@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from coordinator.agents.client_config import (
+from coordinator.agents.client_config import AgentConfigError
+from coordinator.agents.mcp_config import (
     MCP_CONFIGS,
-    AgentConfigError,
     has_mcp_server,
     merge_mcp_json,
     merge_mcp_toml,

@@ -17,7 +17,7 @@ from coordinator import layout
 from coordinator.bulk import bulk_allocation
 from coordinator.plans.critical_path import critical_path
 from coordinator.timefmt import human_duration, utc_minute
-from coordinator.views.dashboard import cell, code, status_text, table
+from coordinator.views.markdown import cell, code, status_text, table
 from coordinator.views.report.document import (
     document_data,
     go_section,

@@ -13,7 +13,7 @@ from typing import Any
 
 from coordinator.state import Event
 from coordinator.timefmt import human_duration, utc_minute, utc_second
-from coordinator.views.dashboard import code, status_text, table
+from coordinator.views.markdown import code, status_text, table
 from coordinator.views.report.metrics import gate_targets, metric_values
 from memory.store import Store
 

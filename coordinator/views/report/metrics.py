@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from coordinator.views.dashboard import code, table
+from coordinator.views.markdown import code, table
 from memory.store import Store
 
 # --- baseline against final --------------------------------------------------------------
