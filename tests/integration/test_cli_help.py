@@ -1,7 +1,7 @@
 """Every command has help, and every command is documented in the README.
 
 The click tree is walked from `coordinator.cli.cli`; the hooks come from the argparse
-runner behind `swarm hooks` (`hooks.run.build_parser`), so a new command cannot be added
+runner behind `swarm hooks` (`hooks.argparser.build_parser`), so a new command cannot be added
 without help text or without a line in the README.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from coordinator.cli.main import cli
-from hooks.run import build_parser
+from hooks.argparser import build_parser
 from tests.integration.conftest import Project
 
 README = Path(__file__).resolve().parents[2] / "README.md"
