@@ -2,24 +2,34 @@
 
 Not built on click: a hook runs on every edit an agent makes, and importing click (or
 asyncio, or structlog) would cost more than the hook's own work. A well-formed call is
-parsed without argparse too (see `parse_fast`); argparse prints the help and the errors.
-Each command turns its flags into one coordinator call and prints a short result.
+parsed without argparse too (see `parse_fast`); argparse prints the help and the errors
+(`hooks.argparser`). This module holds the option table, the fast parser and `main`,
+which opens the store and runs the call's handler (the handlers are in `hooks`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
 from types import SimpleNamespace
 
+from hooks import (
+    notify,
+    post_edit,
+    post_task,
+    pre_edit,
+    pre_task,
+    progress,
+    session_end,
+    session_restore,
+    session_start,
+)
 from memory.errors import EXIT_ERROR, SwarmError
 from memory.store import Store
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable, Sequence
     from typing import Any
 
@@ -36,249 +46,13 @@ def _open(args: SimpleNamespace) -> Store:
     return Store.open(path, actor=getattr(args, "agent", None) or os.environ.get("SWARM_AGENT_ID"))
 
 
-def _agent(args: SimpleNamespace, required: bool = True) -> str | None:
-    agent = getattr(args, "agent", None) or os.environ.get("SWARM_AGENT_ID")
-    if required and not agent:
-        raise SwarmError("an agent name is required: pass --agent or set SWARM_AGENT_ID")
-    return agent
-
-
-def _print_json(data: Any) -> None:
-    # Indented on a terminal only: the C encoder, which cannot indent, is many times faster.
-    indent = 2 if sys.stdout.isatty() else None
-    sys.stdout.write(json.dumps(data, indent=indent, ensure_ascii=False, default=str) + "\n")
-
-
-# --- handlers ----------------------------------------------------------------------------
-
-
-def pre_task(args: SimpleNamespace, store: Store) -> int:
-    """Start a task if it is ready; with --wait, wait for it to become ready."""
-    from coordinator.errors import TaskNotReady
-    from coordinator.tasks.start import start_task
-
-    agent = _agent(args) or ""
-    session = args.session_id or os.environ.get("SWARM_SESSION_ID")
-    if args.wait is None:
-        started = start_task(store, args.task_id, agent, session)
-    else:
-        from memory.watch import retry_until
-
-        started = retry_until(
-            store.path,
-            args.wait,
-            lambda: start_task(store, args.task_id, agent, session),
-            TaskNotReady,
-        )
-    verb = "already in progress" if started.already else "started"
-    print(f"task {started.task_id} {verb} by {agent} (rev {started.revision})")
-    return 0
-
-
-def post_task(args: SimpleNamespace, store: Store) -> int:
-    """Record a task's outcome, receipt and timing; release the agent's claims on it."""
-    from coordinator.tasks.finish import finish_task, refuse_gate_failures
-
-    done = finish_task(
-        store,
-        args.task_id,
-        args.status,
-        _agent(args, required=False),
-        args.summary,
-        _metrics(args),
-        _claim_release(),
-        force=args.force,
-        operator=_operator(args) if args.force else None,
-    )
-    refuse_gate_failures(done)
-    note = " (already recorded)" if done.already else ""
-    print(f"task {done.task_id} {done.status}{note}")
-    return 0
-
-
-def _metrics(args: SimpleNamespace) -> dict[str, Any] | None:
-    """`--metrics` as a JSON object (NaN and Infinity refused), or None when not given."""
-    if args.metrics is None:
-        return None
-    from memory.errors import InvalidValue
-    from memory.keys import loads_json
-
-    try:
-        metrics = loads_json(args.metrics, "--metrics")
-    except InvalidValue as err:
-        if "NaN" in args.metrics or "Infinity" in args.metrics or "JSON number" in err.message:
-            raise
-        metrics = None
-    if not isinstance(metrics, dict):
-        raise SwarmError("--metrics must be a JSON object, e.g. '{\"throughput_ops\": 850}'")
-    return metrics
-
-
-def _operator(args: SimpleNamespace) -> str:
-    """Who forces an outcome: the --agent named, else the OS user."""
-    import getpass
-
-    return getattr(args, "agent", None) or getpass.getuser()
-
-
-def _claim_release() -> Any:
-    from coordinator.claims.grants import release_ops
-
-    return release_ops
-
-
-def _repo_root(store: Store) -> str:
-    from coordinator.project import project_root
-
-    return project_root(store.location)
-
-
-def _task_of(args: SimpleNamespace, store: Store, agent: str) -> str | None:
-    task = getattr(args, "task", None) or os.environ.get("SWARM_TASK_ID")
-    if task:
-        from coordinator.layout import qualify_task
-
-        # Claims and edits name tasks by id, as post-task does when it releases them.
-        return qualify_task(store, str(task))
-    from coordinator.agents.liveness import current_task
-
-    return current_task(store, agent)
-
-
-def pre_edit(args: SimpleNamespace, store: Store) -> int:
-    """Claim a file (or glob) before editing it; exit 3 naming the holder if it is held."""
-    from coordinator.claims.grants import acquire_claim, normalize_path
-
-    agent = _agent(args) or ""
-    path = normalize_path(_repo_root(store), args.file)
-    task = _task_of(args, store, agent)
-    grant = acquire_claim(store, path, agent, task=task, mode=args.mode, wait=args.wait)
-    claim = grant.claim
-    verb = "renewed" if grant.renewed else "granted"
-    print(f"{verb} {claim.mode} claim on {claim.path} to {agent} (fencing token {claim.token})")
-    return 0
-
-
-def post_edit(args: SimpleNamespace, store: Store) -> int:
-    """Record an edit (who, when, file, content hash) and renew the agent's claim."""
-    from coordinator.claims.edits import record_edit
-    from coordinator.claims.paths import repo_path
-
-    agent = _agent(args) or ""
-    root = _repo_root(store)
-    path = repo_path(root, args.file)
-    result = record_edit(
-        store,
-        root,
-        path,
-        agent,
-        task=_task_of(args, store, agent),
-        memory_key=args.memory_key,
-    )
-    print(f"edit of {path} by {agent} recorded")
-    for conflict in result.conflicts:
-        print(f"  conflict: {conflict}", file=sys.stderr)
-    return 0
-
-
-def progress(args: SimpleNamespace, store: Store) -> int:
-    """Report progress on a task: counts, ticked deliverables, metrics."""
-    from coordinator.tasks.start import report_progress
-
-    done_items: list[str] = args.done or []
-    count: int | None = None
-    if args.total is not None:
-        if len(done_items) != 1 or not done_items[0].strip().isdigit():
-            raise SwarmError("--total M goes with one --done N, a whole number")
-        count, done_items = int(done_items[0]), []
-    if not (done_items or args.total is not None or args.metrics or args.blocker or args.milestone):
-        raise SwarmError("progress needs --done, --total, --metrics, --blocker or --milestone")
-    result = report_progress(
-        store,
-        args.task_id,
-        count,
-        args.total,
-        args.blocker,
-        args.milestone,
-        _agent(args, required=False),
-        metrics=_metrics(args),
-        ticked=done_items,
-    )
-    parts = [f"{result.done}/{result.total} ({result.percent}%)"] if result.total else []
-    if done_items or result.ticked:
-        parts.append(f"deliverables ticked: {len(result.ticked)}")
-    print(f"progress {args.task_id}: {', '.join(parts) or 'recorded'}")
-    return 0
-
-
-def notify(args: SimpleNamespace, store: Store) -> int:
-    """Send a notification to an agent, a task's agent, or every live agent."""
-    from coordinator.agents.sessions import notify as send
-
-    recipients = send(
-        store,
-        args.message,
-        to=args.to,
-        task=args.task,
-        level=args.level,
-        sender=_agent(args, required=False),
-    )
-    print(f"notified {', '.join(recipients) if recipients else 'nobody (no live agents)'}")
-    return 0
-
-
-def session_start(args: SimpleNamespace, store: Store) -> int:
-    """Register the agent for a session; its lease is renewed by every hook call."""
-    from coordinator.agents.sessions import start_session
-
-    agent = _agent(args) or ""
-    info = start_session(
-        store,
-        args.session_id,
-        agent,
-        branch=args.branch,
-        worktree=args.worktree,
-        ttl=args.ttl,
-    )
-    print(f"agent {info.name} registered in session {args.session_id}")
-    return 0
-
-
-def session_end(args: SimpleNamespace, store: Store) -> int:
-    """Write the agent's session summary and release what it held."""
-    from coordinator.agents.sessions import end_session
-
-    summary = end_session(store, args.session_id, _agent(args) or "", _claim_release())
-    if args.json:
-        _print_json(summary)
-    else:
-        print(
-            f"session {args.session_id} ended for {summary['agent']}: "
-            f"{len(summary['tasks_done'])} task(s) done"
-        )
-    return 0
-
-
-def session_restore(args: SimpleNamespace, store: Store) -> int:
-    """The operator's view of a session: tasks, waits, gates, agents, claims, events."""
-    from coordinator.views.board import session_view
-    from coordinator.views.session_text import render_session
-
-    view = session_view(store, args.session_id)
-    if args.json:
-        _print_json(view)
-    else:
-        sys.stdout.write(render_session(view))
-    return 0
-
-
 # --- parser ------------------------------------------------------------------------------
 #
 # One table of options (`HOOKS`) drives two parsers. `parse_fast` reads a well-formed hook
 # call itself: argparse, with the gettext and locale it brings and the parser it builds,
 # costs a hook more than the rest of its argument handling. Anything else (--help, a usage
 # error, an abbreviated flag, a value that looks like a flag) goes to the argparse parser
-# built from the same table, which prints the help or the one-line error.
+# built from the same table (`hooks.argparser`), which prints the help or the one-line error.
 
 
 def _lease(text: str) -> float:
@@ -519,114 +293,19 @@ def parse_fast(argv: Sequence[str]) -> SimpleNamespace | None:  # noqa: PLR0911,
     return SimpleNamespace(**values)
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The `swarm hooks` argparse parser, one sub-command per hook (or just `only`'s:
-    a hook call pays for building its own parser, not all of them)."""
-    import argparse
-
-    from hooks.adapters import ADAPTERS
-
-    class Formatter(argparse.HelpFormatter):
-        """argparse's help formatter without its `import shutil` (which brings bz2 and
-        lzma): only `--help` needs the terminal width."""
-
-        def __init__(
-            self,
-            prog: str,
-            indent_increment: int = 2,
-            max_help_position: int = 24,
-            width: int | None = None,
-        ) -> None:
-            if width is None:
-                width = _terminal_columns() - 2
-            super().__init__(prog, indent_increment, max_help_position, width)
-
-    class Parser(argparse.ArgumentParser):
-        """An argparse parser whose errors are one line and exit 1, like every swarm error."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs.setdefault("formatter_class", Formatter)
-            super().__init__(*args, **kwargs)
-
-        def error(self, message: str) -> Any:
-            sys.stderr.write(f"swarm: error: {self.prog}: {message}\n")
-            raise SystemExit(EXIT_ERROR)
-
-    parser = Parser(
-        prog="swarm hooks",
-        description="Commands agents run at fixed moments (exit 0 ok, 1 error, 3 refused).",
-    )
-    parser.add_argument("--db", help="the store file (default: nearest .swarm/memory.db)")
-    sub = parser.add_subparsers(dest="hook", required=True, metavar="HOOK", parser_class=Parser)
-    commands = [(name, help_text, options) for name, (_, help_text, options) in HOOKS.items()]
-    commands += [(name, help_text, ADAPTER_ARGS) for name, help_text in ADAPTERS.items()]
-    for name, help_text, options in commands:
-        if only not in (None, name):
-            continue
-        cmd = sub.add_parser(name, help=help_text, description=help_text)
-        values, _ = _command(name) or ({}, ())
-        cmd.set_defaults(**values)
-        cmd.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        groups: dict[str, Any] = {}
-        for option in options:
-            target: Any = cmd
-            if option.exclusive is not None:
-                if option.exclusive not in groups:
-                    groups[option.exclusive] = cmd.add_mutually_exclusive_group()
-                target = groups[option.exclusive]
-            target.add_argument(option.flag, **option.kwargs)
-    return parser
-
-
-def _terminal_columns() -> int:
-    """$COLUMNS, else the terminal's width, else 80 (what shutil.get_terminal_size gives)."""
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns > 0:
-        return columns
-    try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-    except (AttributeError, ValueError, OSError):
-        return 80
-
-
-def _hook_named(argv: Sequence[str]) -> str | None:
-    """The hook an argument list names, when it names a known one first (after --db)."""
-    rest = list(argv)
-    while rest and rest[0].startswith("--db"):
-        rest = rest[2:] if rest[0] == "--db" else rest[1:]
-    name = rest[0] if rest else None
-    return name if name is not None and _command(name) is not None else None
-
-
 def parse(argv: Sequence[str]) -> SimpleNamespace | int:
     """A hook call's arguments, or the exit code when argparse printed help (0) or a usage
     error (1) instead."""
     args = parse_fast(argv)
     if args is not None:
         return args
+    from hooks.argparser import parse_slow
+
     try:
         return parse_slow(argv)
     except SystemExit as exit_:
         # --help exits 0; a usage error was printed as one line by Parser.error.
         return 0 if exit_.code in (0, None) else EXIT_ERROR
-
-
-def parse_slow(argv: Sequence[str]) -> SimpleNamespace:
-    """argparse's reading of a hook call (SystemExit for help and usage errors). An
-    explicit `--opt=--` is the value `--`, as `parse_fast` and Python 3.13's argparse
-    read it (older argparse makes it an empty list)."""
-    name = _hook_named(argv)
-    args = SimpleNamespace()
-    build_parser(name).parse_args(list(argv), args)
-    command = _command(name) if name is not None else None
-    dests = ["db", *(o.dest for o in (command[1] if command else ()) if o.action != "append")]
-    for dest in dests:
-        if getattr(args, dest, None) == []:
-            setattr(args, dest, "--")
-    return args
 
 
 def main(argv: Sequence[str]) -> int:  # noqa: PLR0911 - one return per outcome

@@ -10,15 +10,10 @@ subagent add agent_id and agent_type. A tool call is refused with
 
 from __future__ import annotations
 
-from hooks.adapters.common import (
-    SILENT,
-    Adapter,
+from hooks.adapters import SILENT, Adapter, Outcome, additional_context, answer, conflicts_context
+from hooks.adapters.invocation import (
     Hook,
-    Outcome,
-    additional_context,
-    answer,
     claim,
-    conflicts_context,
     end,
     finish_on_stop,
     record,

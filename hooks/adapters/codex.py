@@ -13,8 +13,9 @@ built-in hook schemas), which releases the session's claims like Claude Code's.
 
 from __future__ import annotations
 
+from hooks.adapters import BadPayload
 from hooks.adapters.claude import ClaudeCode
-from hooks.adapters.common import BadPayload, Hook
+from hooks.adapters.invocation import Hook
 
 #: The lines of an apply_patch envelope (and of a unified diff) that name a file.
 PATCH_HEADERS = ("*** Add File:", "*** Update File:", "*** Delete File:", "*** Move to:")

@@ -13,20 +13,9 @@ Cursor agent at session start only.
 
 from __future__ import annotations
 
+from hooks.adapters import SILENT, Adapter, BadPayload, Outcome, answer
 from hooks.adapters.codex import patch_paths
-from hooks.adapters.common import (
-    SILENT,
-    Adapter,
-    BadPayload,
-    Hook,
-    Outcome,
-    answer,
-    claim,
-    end,
-    finish_on_stop,
-    record,
-    session_context,
-)
+from hooks.adapters.invocation import Hook, claim, end, finish_on_stop, record, session_context
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:

@@ -12,15 +12,10 @@ tool_input.file_path (`absolute_path` in older releases).
 
 from __future__ import annotations
 
-from hooks.adapters.common import (
-    SILENT,
-    Adapter,
+from hooks.adapters import SILENT, Adapter, Outcome, additional_context, answer, conflicts_context
+from hooks.adapters.invocation import (
     Hook,
-    Outcome,
-    additional_context,
-    answer,
     claim,
-    conflicts_context,
     end,
     finish_on_stop,
     record,

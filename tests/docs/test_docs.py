@@ -29,7 +29,7 @@ from coordinator.cli.main import cli
 # moves, this is the line to change.
 from coordinator.plans.spec import _PLAN_FIELDS as PLAN_FIELDS
 from coordinator.plans.spec import _TASK_FIELDS as TASK_FIELDS
-from hooks.run import build_parser as build_hook_parser
+from hooks.argparser import build_parser as build_hook_parser
 from tests.integration.conftest import git_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,8 +18,8 @@ import pytest
 
 from coordinator import layout
 from coordinator.claims.grants import check_agent_name
+from hooks.adapters import derived_agent_name, id_hash
 from hooks.adapters.codex import patch_paths
-from hooks.adapters.common import derived_agent_name, id_hash
 from tests.integration.conftest import Project, Result, heavy_modules, import_probe
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "adapters"

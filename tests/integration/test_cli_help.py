@@ -1,8 +1,8 @@
 """Every command has help.
 
 The click tree is walked from `coordinator.cli.main.cli`; the hooks come from the argparse
-runner behind `swarm hooks` (`hooks.run.build_parser`), so a new command cannot be added
-without help text. That each is documented is tests/docs' concern.
+runner behind `swarm hooks` (`hooks.argparser.build_parser`), so a new command cannot be
+added without help text. That each is documented is tests/docs' concern.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from coordinator.cli.main import cli
-from hooks.run import build_parser
+from hooks.argparser import build_parser
 from tests.integration.conftest import Project
 
 #: Commands whose arguments (including --help) are handed to the argparse hook runner.

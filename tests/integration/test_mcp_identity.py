@@ -13,7 +13,7 @@ from typing import Any
 
 from coordinator.agents.sessions import live_agents
 from coordinator.mcp.server import NO_IDENTITY
-from hooks.adapters.common import derived_agent_name
+from hooks.adapters import derived_agent_name
 from tests.integration.conftest import SWARM, Project
 
 CLIENT = Path(__file__).with_name("fake_client.py")

@@ -1,6 +1,6 @@
 """Property: each adapter's parser, fed random payloads, never raises (no `internal error`,
 no traceback) and never allows an edit of a held file, however the payload spells it and
-whatever else it carries. Run in-process through `hooks.adapters.common.run`, the
+whatever else it carries. Run in-process through `hooks.adapters.run`, the
 function `swarm hooks <agent>` calls, on a real repository and store."""
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from coordinator.claims.grants import grant_claim
-from hooks.adapters import claude, codex, cursor, gemini
-from hooks.adapters.common import Adapter, run
+from hooks.adapters import Adapter, claude, codex, cursor, gemini, run
 from memory.store import Store
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "adapters"

@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hooks.adapters import ADAPTERS
-from hooks.run import ADAPTER_ARGS, HOOKS, parse, parse_fast, parse_slow
+from hooks.argparser import parse_slow
+from hooks.run import ADAPTER_ARGS, HOOKS, parse, parse_fast
 
 NAMES = [*HOOKS, *ADAPTERS]
 FLAGS = sorted({o.flag for _, _, options in HOOKS.values() for o in options} | {"--db"})
