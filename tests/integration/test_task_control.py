@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from coordinator.plans.spec import parse_plan
+from coordinator.plans.validate import parse_plan
 from coordinator.state import TaskRun, run_op, status_op
 from coordinator.tasks import control as task_control
 from coordinator.tasks.finish import finish_task
