@@ -139,7 +139,8 @@ def _task_of(args: SimpleNamespace, store: Store, agent: str) -> str | None:
 
 def pre_edit(args: SimpleNamespace, store: Store) -> int:
     """Claim a file (or glob) before editing it; exit 3 naming the holder if it is held."""
-    from coordinator.claims.grants import acquire_claim, normalize_path
+    from coordinator.claims.grants import normalize_path
+    from coordinator.claims.queue import acquire_claim
 
     agent = _agent(args) or ""
     path = normalize_path(_repo_root(store), args.file)

@@ -1,4 +1,4 @@
-"""File claims over the sync store: grant, renew, queue, release; edits and conflicts.
+"""File claims over the sync store: grant, renew, release.
 
 A claim is a key `swarm/claims/<path-hash>/<agent>` whose value says which path (or glob)
 an agent holds, in which mode, for which task; the key carries a TTL lease that the
@@ -6,6 +6,11 @@ holder's pre-edit and post-edit renew. Every grant is checked against all live c
 (`coordinator.claims.globs.claims_conflict`) and committed only if no claim was granted or
 released in between: grants and releases bump `swarm/claims-epoch`, and a grant compares
 it. The fencing token of a grant is the revision that created the claim key.
+
+A new grant also yields to the conflicting requests queued before it (`Request`,
+`queued_requests`, `blockers`); joining the queue and waiting in it is
+`coordinator.claims.queue`, which builds on this module. Edits and conflicts are
+`coordinator.claims.edits`.
 """
 
 from __future__ import annotations
@@ -40,8 +45,6 @@ DEFAULT_CLAIM_TTL = 900.0
 DEFAULT_EDIT_WINDOW = 600.0
 EPOCH_KEY = f"{layout.ROOT}/claims-epoch"
 MAX_ATTEMPTS = 50
-#: A queued request outlives the wait it was made for by this many seconds, then lapses.
-QUEUE_LEASE_MARGIN = 5.0
 
 
 def claim_ttl() -> float:
@@ -282,40 +285,6 @@ def grant_claim(
     raise Refused(f"claims on {path} kept changing; try again")
 
 
-def queue_lease(wait: float) -> float:
-    """The lease of the queue entry of a `pre-edit --wait` of `wait` seconds: the wait and a
-    margin, so that the request of a waiter that died lapses instead of blocking the file."""
-    return max(wait, 0.0) + QUEUE_LEASE_MARGIN
-
-
-def enqueue(
-    store: Store, path: str, agent: str, task: str | None, mode: Mode, *, lease: float
-) -> str:
-    """Queue a claim request (pre-edit --wait) that lapses after `lease` seconds unless
-    granted or withdrawn first; return its queue key."""
-    if not lease > 0:
-        raise SwarmError(f"a queued claim request needs a positive lease, not {lease}")
-    now = store.clock()
-    key = f"{layout.CLAIM_QUEUE}{layout.unique_suffix(now)}-{agent}"
-    request = Request(path, agent, mode, task, now)
-    data = request._asdict()
-    data.pop("key")
-    store.txn(
-        [],
-        [
-            Put(key, encode(data), lease),
-            event_op("claim_queued", now, task=task, agent=agent, message=path, mode=mode),
-        ],
-    )
-    return key
-
-
-def withdraw(store: Store, queue_key: str) -> bool:
-    """Drop a queued request (a --wait that ended ungranted). False when it was no longer
-    queued: a grant consumed it (or its lease ran out)."""
-    return store.txn([], [Delete(queue_key)]).results[0] is not None
-
-
 def release_ops(store: Store, agent: str, task: str, now: float) -> list[WriteOp]:
     """The writes that release `agent`'s claims (only those for `task`, when given) and
     its queued requests; used by post-task and session-end inside their transactions."""
@@ -393,101 +362,3 @@ def release_claims(
             )
     store.txn([], ops)
     return chosen
-
-
-def grant_queued(store: Store) -> list[Grant]:
-    """Grant queued requests, oldest first, as far as their blockers allow; notify each
-    agent granted. The daemon runs this whenever claims or the queue change."""
-    granted = []
-    for request in queued_requests(store):
-        try:
-            grant = grant_claim(
-                store,
-                request.path,
-                request.agent,
-                task=request.task,
-                mode=request.mode,
-                queue_key=request.key,
-            )
-        except ClaimHeld:
-            continue
-        now = store.clock()
-        store.txn(
-            [],
-            notify_ops(
-                request.agent,
-                f"your queued claim on {request.path} was granted "
-                f"(fencing token {grant.claim.token})",
-                now,
-                sender="swarm-daemon",
-                task=request.task,
-            ),
-        )
-        granted.append(grant)
-    return granted
-
-
-def acquire_claim(
-    store: Store,
-    path: str,
-    agent: str,
-    *,
-    task: str | None = None,
-    mode: Mode = "exclusive",
-    wait: float | None = None,
-) -> Grant:
-    """`grant_claim`, or with `wait` seconds, queue fairly for the claim and wait for it
-    (woken by every change to the store); ClaimHeld when the wait runs out. The grant's
-    `renewed` is True only when the agent already held the claim before asking."""
-    if wait is None:
-        return grant_claim(store, path, agent, task=task, mode=mode)
-    from memory.watch import retry_until
-
-    before = store.revision()
-    queue_key = enqueue(store, path, agent, task, mode, lease=queue_lease(wait))
-    settled = False  # granted (a grant consumes the queue entry), or withdrawn
-    try:
-        grant = retry_until(
-            store.path,
-            wait,
-            lambda: grant_claim(store, path, agent, task=task, mode=mode, queue_key=queue_key),
-            ClaimHeld,
-        )
-        settled = True
-    except ClaimHeld:
-        settled = True
-        # A grant deletes the entry in its own transaction, so an entry this withdrawal
-        # finds gone was granted (by the daemon) as the wait ran out: report that grant.
-        if withdraw(store, queue_key):
-            raise
-        grant = grant_claim(store, path, agent, task=task, mode=mode)
-    finally:
-        if not settled:
-            withdraw(store, queue_key)
-    # A claim created after the request was queued was granted to this wait, even when
-    # the daemon made it and this call only renewed it.
-    return grant._replace(renewed=grant.renewed and grant.claim.token <= before)
-
-
-def claim_paths(
-    store: Store,
-    paths: Iterable[str],
-    agent: str,
-    *,
-    task: str | None = None,
-    mode: Mode = "exclusive",
-    wait: float | None = None,
-) -> list[Grant]:
-    """Claim every path (normalised paths or globs) for `agent`, in order, all or nothing:
-    when one is refused, the claims this call newly granted are released again and the
-    refusal is raised. `wait` is the time to wait for each path in turn."""
-    grants: list[Grant] = []
-    try:
-        for path in paths:
-            grants.append(acquire_claim(store, path, agent, task=task, mode=mode, wait=wait))
-    except SwarmError:
-        for grant in grants:
-            if not grant.renewed:
-                release_claims(store, path=grant.claim.path, agent=agent, actor=agent, force=False)
-        raise
-    return grants

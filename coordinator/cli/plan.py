@@ -20,8 +20,8 @@ def plan_group() -> None:
 def load_command(state: CliState, file: Path) -> None:
     """Validate FILE and load it; reloading keeps statuses. Nothing loads if it is invalid."""
     from coordinator.errors import PlanError
-    from coordinator.plans.spec import parse_plan
-    from coordinator.tasks.start import load_plan
+    from coordinator.plans.validate import parse_plan
+    from coordinator.tasks.load import load_plan
 
     try:
         text = file.read_text(encoding="utf-8")

@@ -16,7 +16,7 @@ import anyio.to_process
 import structlog
 
 from coordinator.claims.edits import check_unannounced, edit_grace
-from coordinator.claims.grants import grant_queued
+from coordinator.claims.queue import grant_queued
 from coordinator.daemon.debounce import dashboard_interval, render_due, render_gap
 from coordinator.daemon.model import ChangeBatch, Host
 from coordinator.daemon.retention import PRUNE_PERIOD, next_prune, prune_old_records, retention

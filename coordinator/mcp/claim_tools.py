@@ -50,7 +50,7 @@ def add_claim_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         all or nothing. Refused naming the agent (and task) holding a file; then work on
         something else, message that agent, or claim again with wait_seconds. Your claims
         are released by task_finish or release_files."""
-        from coordinator.claims.grants import claim_paths
+        from coordinator.claims.queue import claim_paths
 
         def claim(store: Store, caller: Caller) -> list[dict[str, Any]]:
             agent = caller.name()

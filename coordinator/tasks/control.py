@@ -28,11 +28,11 @@ from coordinator.plans.readiness import (
 from coordinator.plans.spec import TaskSpec
 from coordinator.state import TaskRun, encode, event_op, run_op, status_op
 from coordinator.tasks import attempts
+from coordinator.tasks.load import load_specs
 from coordinator.tasks.start import (
     MAX_ATTEMPTS,
     TaskState,
     drop_current_task,
-    load_specs,
     read_state,
     status_guard,
 )

@@ -1,10 +1,10 @@
-"""Task workflow over the sync store: load plans, read and start tasks, report progress.
+"""Task workflow over the sync store: read and start tasks, report progress.
 
 Each operation reads what it needs, asks the pure rules (`coordinator.plans.readiness`) for a
 decision and commits it in one compare-and-set transaction, retrying if another process
-changed the task in between. Finishing a task (post-task) is `coordinator.tasks.finish`.
-The hooks and the CLI call these; the daemon has its own async shell around the same
-rules (`coordinator.daemon.loop`).
+changed the task in between. Loading a plan into the store is `coordinator.tasks.load`;
+finishing a task (post-task) is `coordinator.tasks.finish`. The hooks and the CLI call
+these; the daemon has its own async shell around the same rules (`coordinator.daemon.loop`).
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from coordinator.plans.readiness import (
     BLOCKED,
     COMPLETE,
     IN_PROGRESS,
-    PENDING,
     Readiness,
     assess,
     describe_wait,
     keys_of,
 )
-from coordinator.plans.spec import Plan, TaskSpec
+from coordinator.plans.spec import TaskSpec
 from coordinator.state import (
     Progress,
     TaskRun,
@@ -68,19 +67,6 @@ def status_guard(task_id: str, record: Record | None) -> Compare:
     return Compare.unchanged(layout.status_key(task_id), record)
 
 
-# --- plans -------------------------------------------------------------------------------
-
-
-class LoadResult(NamedTuple):
-    """What `load_plan` changed."""
-
-    phase: str
-    added: list[str]
-    updated: list[str]
-    unchanged: list[str]
-    removed: list[str]
-
-
 def drop_current_task(store: Store, agent: str | None, task_id: str) -> list[WriteOp]:
     """The delete of `agent`'s current-task key when it still names `task_id` (a task
     that ended, or was failed or reset by an operator); nothing otherwise."""
@@ -90,71 +76,7 @@ def drop_current_task(store: Store, agent: str | None, task_id: str) -> list[Wri
     return [Delete(current.key)] if current is not None and current.value == task_id else []
 
 
-def load_plan(store: Store, plan: Plan, source: str) -> LoadResult:
-    """Store a validated plan: specs are added or updated, statuses kept (idempotent)."""
-    now = store.clock()
-    prefix = f"{layout.TASKS}{plan.phase}/"
-    existing = {r.key: r.value for r in store.list_prefix(prefix) if r.key.endswith("/spec")}
-    ops: list[WriteOp] = []
-    added, updated, unchanged = [], [], []
-    wanted = set()
-    for spec in plan.tasks.values():
-        key = layout.spec_key(spec.id)
-        wanted.add(key)
-        data = spec.to_json()
-        if key not in existing:
-            added.append(spec.name)
-            ops.append(Put(key, encode(data)))
-        elif existing[key] != data:
-            updated.append(spec.name)
-            ops.append(Put(key, encode(data)))
-        else:
-            unchanged.append(spec.name)
-    removed = sorted(
-        layout.task_id_parts(k[len(layout.TASKS) : -len("/spec")])[1]
-        for k in existing
-        if k not in wanted
-    )
-    ops.extend(Delete(layout.spec_key(f"{plan.phase}/{name}")) for name in removed)
-    header = {
-        "phase": plan.phase,
-        "session": plan.session,
-        "dashboard": plan.dashboard,
-        "baseline": plan.baseline,
-        "final": plan.final,
-        "title": plan.title,
-        "description": plan.description,
-        "tasks": list(plan.tasks),
-        "source": source,
-    }
-    current_header = store.get(layout.plan_key(plan.phase))
-    if (
-        current_header is None
-        or {k: v for k, v in current_header.value.items() if k != "loaded_at"} != header
-    ):
-        ops.append(Put(layout.plan_key(plan.phase), encode({**header, "loaded_at": now})))
-    statuses = store.get_many(spec.status_key for spec in plan.tasks.values())
-    compares = []
-    for spec in plan.tasks.values():
-        if spec.status_key not in statuses:
-            compares.append(Compare(spec.status_key, "version", "==", 0))
-            ops.append(status_op(spec.id, PENDING))
-    if ops:
-        ops.append(
-            event_op(
-                "plan_loaded",
-                now,
-                message=f"plan {plan.phase} loaded from {source}",
-                added=added,
-                updated=updated,
-                removed=removed,
-            )
-        )
-        result = store.txn(compares, ops)
-        if not result.succeeded:
-            # An agent set a status in between; load again, keeping the status it set.
-            return load_plan(store, plan, source)
-    return LoadResult(plan.phase, added, updated, unchanged, removed)
+# --- reading tasks -----------------------------------------------------------------------
 
 
 def plan_phases(store: Store) -> dict[str, dict[str, Any]]:
@@ -164,20 +86,6 @@ def plan_phases(store: Store) -> dict[str, dict[str, Any]]:
         for r in store.list_prefix(layout.PLANS)
         if isinstance(r.value, dict)
     }
-
-
-def load_specs(store: Store, phase: str | None = None) -> dict[str, TaskSpec]:
-    """Every stored task spec (of one phase, or all), by task id."""
-    prefix = layout.TASKS if phase is None else f"{layout.TASKS}{phase}/"
-    specs = {}
-    for record in store.list_prefix(prefix):
-        if record.key.endswith("/spec"):
-            spec = TaskSpec.from_json(record.value)
-            specs[spec.id] = spec
-    return specs
-
-
-# --- reading tasks -----------------------------------------------------------------------
 
 
 def spec_for(store: Store, ref: str, agent: str | None) -> tuple[TaskSpec, bool]:

@@ -198,8 +198,8 @@ class Hook:
 def claim(hook: Hook, paths: Iterable[str]) -> str | None:
     """pre-edit for each path inside the repository. Returns None when all are granted, else
     the refusal naming the holder and its task (claims granted by this call are undone)."""
-    from coordinator.claims.grants import claim_paths
     from coordinator.claims.paths import claim_pattern
+    from coordinator.claims.queue import claim_paths
     from coordinator.errors import ClaimHeld, InvalidPath
 
     paths = list(dict.fromkeys(paths))

@@ -27,8 +27,8 @@ from coordinator.cli.main import cli
 
 # The definitions read here, each imported in this one place: when a module that holds one
 # moves, this is the line to change.
-from coordinator.plans.spec import _PLAN_FIELDS as PLAN_FIELDS
-from coordinator.plans.spec import _TASK_FIELDS as TASK_FIELDS
+from coordinator.plans.validate import _PLAN_FIELDS as PLAN_FIELDS
+from coordinator.plans.validate import _TASK_FIELDS as TASK_FIELDS
 from hooks.argparser import build_parser as build_hook_parser
 from tests.integration.conftest import git_env
 

@@ -102,7 +102,7 @@ def test_wait_is_granted_within_a_second_of_the_release_with_the_daemon_running(
 def test_the_daemon_grants_a_queued_claim_and_notifies_the_waiter(
     project: Project, start_daemon: Callable[..., DaemonProcess]
 ) -> None:
-    from coordinator.claims.grants import enqueue
+    from coordinator.claims.queue import enqueue
 
     start_daemon("--interval", "3600", "--no-watch-worktree")
     project.ok("hooks", "pre-edit", "--file", "b.txt", "--agent", "alice")
@@ -152,7 +152,8 @@ def test_the_holder_renews_its_claim_while_another_agent_waits_for_it(project: P
 
 
 def test_an_abandoned_queue_entry_lapses_and_stops_blocking_the_file(project: Project) -> None:
-    from coordinator.claims.grants import enqueue, grant_claim, queued_requests
+    from coordinator.claims.grants import grant_claim, queued_requests
+    from coordinator.claims.queue import enqueue
     from coordinator.errors import ClaimHeld
 
     with project.store() as store:
@@ -183,14 +184,14 @@ def run_hook(project: Project, monkeypatch: pytest.MonkeyPatch, *argv: str) -> i
 def test_a_wait_that_ends_in_an_error_withdraws_its_queued_request(
     project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import coordinator.claims.grants
+    import coordinator.claims.queue
 
     project.ok("hooks", "pre-edit", "--file", "e.txt", "--agent", "alice")
 
     def store_gives_up(*args: Any, **kwargs: Any) -> Any:
         raise Refused("claims on e.txt kept changing; try again")
 
-    monkeypatch.setattr(coordinator.claims.grants, "grant_claim", store_gives_up)
+    monkeypatch.setattr(coordinator.claims.queue, "grant_claim", store_gives_up)
     code = run_hook(
         project, monkeypatch, "pre-edit", "--file", "e.txt", "--agent", "bob", "--wait", "5"
     )
@@ -203,7 +204,8 @@ def test_a_grant_made_as_the_wait_runs_out_is_reported_not_refused(
     project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import memory.watch
-    from coordinator.claims.grants import grant_queued, release_claims
+    from coordinator.claims.grants import release_claims
+    from coordinator.claims.queue import grant_queued
     from coordinator.errors import ClaimHeld
 
     project.ok("hooks", "pre-edit", "--file", "f.txt", "--agent", "alice")

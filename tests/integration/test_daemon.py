@@ -593,7 +593,7 @@ def test_an_unwritable_dashboard_does_not_stop_the_daemon(
 def test_a_stored_spec_with_an_invalid_agent_name_does_not_fail_every_pass(
     project: Project, start_daemon: StartDaemon
 ) -> None:
-    from coordinator.plans.spec import plan_from_data
+    from coordinator.plans.validate import plan_from_data
 
     plan = plan_from_data({"phase": "v", "tasks": {"odd": {}, "fine": {}}})
     # Written the way plan load did before it validated `agent:`.

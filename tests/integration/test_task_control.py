@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from coordinator.plans.spec import parse_plan
+from coordinator.plans.validate import parse_plan
 from coordinator.state import TaskRun, run_op, status_op
 from coordinator.tasks import control as task_control
 from coordinator.tasks.finish import finish_task
-from coordinator.tasks.start import TaskState, load_plan, start_task
+from coordinator.tasks.load import load_plan
+from coordinator.tasks.start import TaskState, start_task
 from memory.store import Store
 
 PLAN = """

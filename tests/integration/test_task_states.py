@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coordinator.plans.spec import parse_plan
+from coordinator.plans.validate import parse_plan
 from coordinator.tasks.finish import finish_task
-from coordinator.tasks.start import load_plan, read_state, report_progress, start_task
+from coordinator.tasks.load import load_plan
+from coordinator.tasks.start import read_state, report_progress, start_task
 from coordinator.tasks.states import read_task_states
 from memory.records import Put
 from memory.store import Store

@@ -11,7 +11,8 @@ import pytest
 from coordinator.agents.processes import TOKEN_VAR, find_token
 from coordinator.daemon.reconcile.supervise import agent_went_silent
 from coordinator.errors import PlanError
-from coordinator.plans.spec import DEFAULT_RETRY_DELAY, TaskSpec, parse_plan
+from coordinator.plans.spec import DEFAULT_RETRY_DELAY, TaskSpec
+from coordinator.plans.validate import parse_plan
 from coordinator.state import Event, TaskRun
 from coordinator.tasks.attempts import Attempt, begin, record, retry_at, retry_run
 from coordinator.tasks.history import after_text, attempt_line, history_summary, incidents

@@ -12,15 +12,13 @@ from coordinator import layout
 from coordinator.claims.grants import (
     Claim,
     claim_key,
-    enqueue,
     grant_claim,
     list_claims,
     normalize_path,
-    queue_lease,
     queued_requests,
     renewable_claim,
-    withdraw,
 )
+from coordinator.claims.queue import enqueue, queue_lease, withdraw
 from coordinator.errors import ClaimHeld, PathOutsideRepo
 from memory.records import Compare, Delete, Touch, TxnResult, WriteOp
 from memory.store import Store

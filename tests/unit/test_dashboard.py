@@ -12,7 +12,8 @@ import pytest
 
 from coordinator.plans.critical_path import critical_path
 from coordinator.plans.readiness import keys_of
-from coordinator.plans.spec import Plan, parse_plan
+from coordinator.plans.spec import Plan
+from coordinator.plans.validate import parse_plan
 from coordinator.state import Progress, TaskRun
 from coordinator.timefmt import human_duration
 from coordinator.views.board import phase_progress, task_row

@@ -9,7 +9,8 @@ import yaml
 from coordinator.errors import PlanError
 from coordinator.plans import yaml_reader as plan_yaml
 from coordinator.plans.critical_path import critical_path
-from coordinator.plans.spec import parse_plan, topological_order
+from coordinator.plans.spec import topological_order
+from coordinator.plans.validate import parse_plan
 
 
 def chain_yaml(count: int, *, dependents_first: bool) -> str:

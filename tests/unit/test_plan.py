@@ -14,11 +14,10 @@ from coordinator.plans.spec import (
     TaskSpec,
     by_priority,
     parse_duration,
-    parse_plan,
-    plan_from_data,
     priority_rank,
     topological_order,
 )
+from coordinator.plans.validate import parse_plan, plan_from_data
 
 PHASE7 = textwrap.dedent(
     """\

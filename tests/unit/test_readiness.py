@@ -24,7 +24,8 @@ from coordinator.plans.readiness import (
     keys_of,
     next_status,
 )
-from coordinator.plans.spec import TaskSpec, plan_from_data
+from coordinator.plans.spec import TaskSpec
+from coordinator.plans.validate import plan_from_data
 
 QUALITY = "phase7/code_quality/status"
 CONFIG = "phase7/config_system/status"

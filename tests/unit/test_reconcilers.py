@@ -13,7 +13,7 @@ from coordinator.daemon.reconcile.settle import settle
 from coordinator.daemon.reconcile.spawn import STARTING, intent_write, plan_spawns
 from coordinator.daemon.reconcile.supervise import agent_ended
 from coordinator.layout import start_escalation_key
-from coordinator.plans.spec import parse_plan
+from coordinator.plans.validate import parse_plan
 from coordinator.state import TaskRun
 from coordinator.tasks import attempts
 from memory.records import Put, Record
