@@ -35,6 +35,7 @@ import posixpath
 import re
 
 from coordinator.claims.shell_commands import SHELLS, UNLOCATABLE, WRITERS, command_effect
+from coordinator.claims.shell_words import values, words_of
 from memory.tuples import NamedTuple
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
@@ -52,7 +53,6 @@ _WORD = re.compile(r"[A-Za-z0-9_.+-]+")
 WRITE_REDIRECTS = frozenset({">", ">>", ">|", "&>", "&>>", "<>", ">&", "&>|"})
 #: Nodes whose commands run in a subshell: a `cd` inside does not outlive them.
 SUBSHELLS = frozenset({"subshell", "command_substitution", "process_substitution", "pipeline"})
-_GLOB = re.compile(r"(?<!\\)[*?[]")
 
 
 class ShellWrites(NamedTuple):
@@ -224,10 +224,10 @@ class _Found:
                     return str(child.text.decode())
             return None
         if redirect.type == "herestring_redirect":
-            words = [_values(child) for child in redirect.named_children]
+            words = [values(child) for child in redirect.named_children]
             return words[0][0][0] if words and words[0] else None
         if redirect.type == "file_redirect" and _operator(redirect) == "<":
-            destination = _values(redirect.child_by_field_name("destination"))
+            destination = values(redirect.child_by_field_name("destination"))
             if destination and self.read_file is not None and self.cwd is not None:
                 return self.read_file(posixpath.join(self.cwd, destination[0][0]))
         return None
@@ -242,7 +242,7 @@ class _Found:
             return
         if operator == ">&" and destination.type == "number":
             return  # `2>&1`: a descriptor, not a file
-        words = _values(destination)
+        words = values(destination)
         if words is None:
             self.unlocated = True
         for word in words or ():
@@ -252,9 +252,9 @@ class _Found:
         name = node.child_by_field_name("name")
         if name is not None and name.named_children:
             name = name.named_children[0]  # command_name holds the word
-        argv: list[Word] = [] if name is None else _words_of(name)
+        argv: list[Word] = [] if name is None else words_of(name)
         for argument in node.children_by_field_name("argument"):
-            argv.extend(_words_of(argument))
+            argv.extend(words_of(argument))
         effect = command_effect(argv, self.stdin, self._read)
         self.unlocated = self.unlocated or effect.unlocated
         for word in effect.writes:
@@ -318,96 +318,3 @@ def _operator(redirect: Any) -> str:
         if not child.is_named:
             return str(child.type)
     return ""
-
-
-def _words_of(node: Any) -> list[Word]:
-    """The words `node` stands for: several for a brace expansion, [None] for one the shell
-    computes."""
-    values = _values(node)
-    return [None] if values is None else list(values)
-
-
-def _values(node: Any) -> list[tuple[str, bool]] | None:
-    """The literal words `node` stands for, each with whether it is a glob pattern; None
-    when the shell computes it (`$VAR`, `$(...)`, `~`)."""
-    if node is None:
-        return None
-    kind, text = node.type, node.text.decode()
-    if kind == "word" or (kind == "concatenation" and _plain(node)):
-        if text.startswith("~"):
-            return None  # the home directory: not the repository's
-        return [(_unescape(word), bool(_GLOB.search(word))) for word in _braces(text)]
-    literal = _LITERALS.get(kind)
-    if literal is not None or kind != "concatenation":
-        return None if literal is None else literal(node, text)
-    parts = [_values(child) for child in node.named_children]
-    if any(part is None or len(part) != 1 for part in parts):
-        return None
-    joined = "".join(part[0][0] for part in parts if part)
-    return [(joined, any(part[0][1] for part in parts if part))]
-
-
-def _double_quoted(node: Any, text: str) -> list[tuple[str, bool]] | None:
-    if any(child.type != "string_content" for child in node.named_children):
-        return None
-    body = text[text.index('"') + 1 : -1]
-    return [(re.sub(r'\\([$`"\\\n])', r"\1", body), False)]
-
-
-_LITERALS: dict[str, Callable[[Any, str], list[tuple[str, bool]] | None]] = {
-    "number": lambda node, text: [(text, False)],
-    "raw_string": lambda node, text: [(text[1:-1], False)],
-    "string": _double_quoted,
-    "translated_string": _double_quoted,
-}
-
-
-def _plain(node: Any) -> bool:
-    """A concatenation of bare words only (how tree-sitter reads `a{1,2}.py`)."""
-    kinds = ("word", "brace_expression", "number")
-    return all(child.type in kinds for child in node.named_children) and not any(
-        quote in node.text.decode() for quote in "'\"$`"
-    )
-
-
-def _unescape(word: str) -> str:
-    return re.sub(r"\\(.)", r"\1", word)
-
-
-def _braces(text: str) -> list[str]:
-    """Brace expansion of an unquoted word: `a{1,2}.py` is `a1.py a2.py`, `f{1..3}` is
-    `f1 f2 f3`; a word without a list in braces is itself."""
-    depth, start = 0, -1
-    for index, char in enumerate(text):
-        if char == "{" and (index == 0 or text[index - 1] != "\\"):
-            if depth == 0:
-                start = index
-            depth += 1
-        elif char == "}" and depth:
-            depth -= 1
-            if depth == 0:
-                inner = text[start + 1 : index]
-                items = _brace_items(inner)
-                if items is not None:
-                    head, tail = text[:start], text[index + 1 :]
-                    return [word for item in items for word in _braces(head + item + tail)]
-    return [text]
-
-
-def _brace_items(inner: str) -> list[str] | None:
-    """The items of one brace list (`1,2` or `1..3`), or None when it is not a list."""
-    ranged = re.fullmatch(r"(-?\d{1,4})\.\.(-?\d{1,4})", inner)
-    if ranged:
-        first, last = int(ranged.group(1)), int(ranged.group(2))
-        step = 1 if last >= first else -1
-        return [str(number) for number in range(first, last + step, step)][:1000]
-    items, depth, current = [], 0, ""
-    for char in inner:
-        if char == "," and depth == 0:
-            items.append(current)
-            current = ""
-            continue
-        depth += (char == "{") - (char == "}")
-        current += char
-    items.append(current)
-    return items if len(items) > 1 else None
