@@ -100,15 +100,21 @@ class TaskRun(NamedTuple):
     start_escalated_at: float | None = None
     #: An operator skipped the task: complete for its dependents, shown as skipped.
     skipped: bool = False
+    #: The gates that refused this attempt's post-task, each with what was found.
+    gate_failures: tuple[str, ...] = ()
+    #: Why this attempt is a retry: how the one before it ended (the daemon gives it to
+    #: the agent it starts as SWARM_RETRY_REASON and in its inbox).
+    retry_reason: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> TaskRun:
         """Parse a stored run record (missing or malformed: an empty one)."""
-        return _from_dict(cls, data)  # type: ignore[no-any-return]
+        run: TaskRun = _from_dict(cls, data)
+        return run._replace(gate_failures=tuple(run.gate_failures)) if run.gate_failures else run
 
     def to_json(self) -> dict[str, Any]:
         """The record as stored."""
-        return self._asdict()
+        return {**self._asdict(), "gate_failures": list(self.gate_failures)}
 
 
 class Progress(NamedTuple):

@@ -22,7 +22,7 @@ from coordinator.agents.processes import TOKEN_VAR, find_token, process_start, s
 from coordinator.daemon.model import Host
 from coordinator.daemon.reconcile.spawn import STARTING, intent_write, plan_spawns
 from coordinator.daemon.reconcile.supervise import agent_ended, agent_went_silent
-from coordinator.plans.readiness import IN_PROGRESS, TERMINAL
+from coordinator.plans.readiness import BLOCKED, IN_PROGRESS, TERMINAL
 from coordinator.plans.spec import TaskSpec
 from coordinator.state import TaskRun, event_op, run_op
 from memory.records import Compare
@@ -34,6 +34,8 @@ ADOPTED_POLL = 2.0
 #: Tests only: seconds to pause between starting an agent and recording its pid, to
 #: widen the window a `kill -9` of the daemon must not turn into a second start.
 SPAWN_PAUSE_VAR = "SWARM_TEST_SPAWN_PAUSE"
+#: How the attempt before ended, given to the agent of a retry.
+RETRY_REASON_VAR = "SWARM_RETRY_REASON"
 
 
 @dataclass
@@ -110,7 +112,7 @@ class Supervisor:
                     self.adopted[task_id] = Adopted(
                         pid, agent, run.token, started=process_start(pid)
                     )
-                elif status == IN_PROGRESS:
+                elif status == IN_PROGRESS or (status == BLOCKED and run.blocked_kind == "gates"):
                     # Started (its pre-task ran) and ended while no daemon watched.
                     self.adopted[task_id] = Adopted(STARTING, agent, run.token, ended=True)
             elif run.pid is not None and run.pid != STARTING:
@@ -155,9 +157,10 @@ class Supervisor:
         for spec in plan.start:
             token = secrets.token_hex(8)
             run = model.runs.get(spec.id) or TaskRun()
-            if not await self.host.apply(intent_write(spec, run, now, token), now):
+            intent = intent_write(spec, run, now, token)
+            if not await self.host.apply(intent, now):
                 continue
-            child = self._start(spec, token)
+            child = self._start(spec, token, intent.runs[spec.id].retry_reason)
             self.children[spec.id] = child
             self.host.start_soon(self._await_exit, child)
             pause = float(os.environ.get(SPAWN_PAUSE_VAR) or 0)
@@ -193,7 +196,7 @@ class Supervisor:
                 self.host.model.runs[task_id] = run
                 return
 
-    def _start(self, spec: TaskSpec, token: str) -> Child:
+    def _start(self, spec: TaskSpec, token: str, retry_reason: str | None) -> Child:
         logs = self.host.db_path.resolve().parent / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         log_file = (logs / f"{spec.phase}.{spec.name}.log").open("ab")
@@ -207,6 +210,9 @@ class Supervisor:
             TOKEN_VAR: token,
         }
         env.pop(SPAWN_PAUSE_VAR, None)
+        env.pop(RETRY_REASON_VAR, None)
+        if retry_reason:
+            env[RETRY_REASON_VAR] = retry_reason
         # `run:` is a command line the plan's author wrote, so a shell runs it.
         process = subprocess.Popen(  # noqa: S602
             spec.run or "",
@@ -266,10 +272,14 @@ class Supervisor:
         if spec is None:
             return False
         records = await self.host.store.get_many([spec.status_key, layout.run_key(task_id)])
+        run_record = records.get(layout.run_key(task_id))
+        run = TaskRun.from_json(None if run_record is None else run_record.value)
+        attempt_record = await self.host.store.get(layout.attempt_key(task_id, run.attempt))
         ended = agent_ended(
             spec,
             records.get(spec.status_key),
-            records.get(layout.run_key(task_id)),
+            run_record,
+            attempt_record,
             token=token,
             agent=agent,
             code=code,

@@ -55,7 +55,8 @@ class Attempt(NamedTuple):
 
 
 def begin(run: TaskRun, now: float, *, agent: str | None, token: str | None = None) -> TaskRun:
-    """The run record of a new attempt: numbered one past the last, live, nothing ended."""
+    """The run record of a new attempt: numbered one past the last, live, nothing ended
+    (it keeps `retry_reason`: how the attempt before it ended)."""
     return run._replace(
         attempt=run.attempt + 1,
         live=True,
@@ -69,6 +70,8 @@ def begin(run: TaskRun, now: float, *, agent: str | None, token: str | None = No
         retry_at=None,
         held=None,
         stalled=False,
+        metrics=None,
+        gate_failures=(),
     )
 
 
@@ -79,11 +82,12 @@ def record(
     ended: float | None = None,
     exit_code: int | None = None,
     reason: str | None = None,
-    gates: tuple[str, ...] = (),
+    gates: tuple[str, ...] | None = None,
     metrics: dict[str, Any] | None = None,
     forced_by: str | None = None,
 ) -> Attempt:
-    """The record of the run's current attempt, as it stands (or as it ended)."""
+    """The record of the run's current attempt, as it stands (or as it ended). Its gates
+    and metrics are the run's (those of its last post-task) unless given."""
     return Attempt(
         number=run.attempt,
         agent=run.agent,
@@ -93,8 +97,8 @@ def record(
         outcome=outcome,
         exit_code=exit_code if exit_code is not None else run.exit_code,
         reason=reason,
-        gates=gates,
-        metrics=metrics,
+        gates=run.gate_failures if gates is None else gates,
+        metrics=run.metrics if metrics is None else metrics,
         forced_by=forced_by,
     )
 
@@ -117,7 +121,8 @@ def retry_at(spec: TaskSpec, run: TaskRun, now: float) -> float | None:
 
 
 def retry_run(run: TaskRun, at: float, now: float, reason: str) -> TaskRun:
-    """The run record of a task made ready again for a retry at `at`."""
+    """The run record of a task made ready again for a retry at `at`, because its attempt
+    ended with `reason` (which the next attempt is told)."""
     return run._replace(
         live=False,
         pid=None,
@@ -126,14 +131,16 @@ def retry_run(run: TaskRun, at: float, now: float, reason: str) -> TaskRun:
         retry_at=at,
         reason=f"retry at {at:.0f} after: {reason}",
         blocked_kind=None,
+        retry_reason=reason,
     )
 
 
 def schedule_retry(
     spec: TaskSpec, run: TaskRun, agent: str | None, reason: str, now: float
 ) -> tuple[TaskRun, Put] | None:
-    """A failed attempt's retry, when the plan has one left: the run record made ready
-    again and its `task_retry_scheduled` event. None when the retries are spent."""
+    """A failed (or gate-refused) attempt's retry, when the plan has one left: the run
+    record made ready again and its `task_retry_scheduled` event. None when the retries
+    are spent. Build the attempt's record from `run` first: the retry clears its pid."""
     due = retry_at(spec, run, now)
     if due is None:
         return None

@@ -81,6 +81,8 @@ def _fresh(run: TaskRun, now: float) -> TaskRun:
         ended_at=None,
         ready_at=now,
         retry_base=run.attempt,
+        gate_failures=(),
+        retry_reason=None,
     )
 
 
@@ -124,8 +126,8 @@ def _commit(
 
 def retry_task(store: Store, ref: str, operator: str) -> Changed:
     """A failed or blocked task goes back to ready (pending while a requirement is
-    unmet), with a fresh retry budget; the daemon starts a `run:` task's agent again, and
-    dependents it blocked go back to pending."""
+    unmet), with a fresh retry budget; the daemon starts a `run:` task's agent again (and
+    tells it how the last attempt ended), and dependents it blocked go back to pending."""
     spec = _spec(store, ref)
 
     def build(state: TaskState, values: dict[str, object], now: float) -> Built:
@@ -136,9 +138,13 @@ def retry_task(store: Store, ref: str, operator: str) -> Changed:
             )
         new = READY if assess(spec, values).verdict == "ready" else PENDING
         message = f"retried by {operator}"
+        run = _fresh(state.run, now)
+        if state.run.attempt and state.run.blocked_kind != "dependency" and state.run.reason:
+            # The next attempt is told how the last one ended.
+            run = run._replace(retry_reason=f"{state.run.reason} ({message})")
         ops: list[WriteOp] = [
             status_op(spec.id, new),
-            run_op(spec.id, _fresh(state.run, now)),
+            run_op(spec.id, run),
             *_forget_escalations(spec.id),
             event_op(
                 "task_retried",

@@ -136,8 +136,9 @@ def finish_task(
 
     Accepted only for a task in progress (or blocked by its gates) and from the agent
     that started it, unless `force` (recorded with `operator`). A gate refusal leaves the
-    task `blocked`, recoverable by the same agent once the gates pass. A failed `run:`
-    task with retries left is made ready again for a retry. Idempotent.
+    task `blocked`, recoverable by the same agent once the gates pass (the daemon retries
+    a `run:` agent that ends refused). A failed `run:` task with retries left is made
+    ready again for a retry, told why (after a refusal: the refusal). Idempotent.
     """
     if status not in (COMPLETE, FAILED):
         raise UnknownTask(f"post-task status must be complete or failed, not {status!r}")
@@ -204,6 +205,8 @@ def _finish_ops(
     events: list[WriteOp] = []
     outcome = status
     reason: str | None = None
+    #: Why a failed attempt failed (what its retry is told).
+    failure: str | None = None
     gate_results = evaluate_gates(spec, values) if status == COMPLETE else ()
     if status == COMPLETE:
         gate_failures = gate_failures_of(gate_results)
@@ -214,19 +217,31 @@ def _finish_ops(
         if state.status != BLOCKED:
             # One refusal, one task_blocked event: a repeated refusal updates the receipt.
             events += blocked
-        run = run._replace(reason=reason, blocked_kind="gates", ended_at=None)
+        run = run._replace(
+            reason=reason, blocked_kind="gates", ended_at=None, gate_failures=gate_failures
+        )
     elif status == FAILED:
-        reason = summary or "reported failed"
-        retry = attempts.schedule_retry(spec, run, run.agent, reason, now)
+        failure = summary or "reported failed"
+        if state.status == BLOCKED and state.run.blocked_kind == "gates":
+            # Giving up after a refusal: the refusal is why, and the next attempt is told.
+            failure = f"{failure} after {state.run.reason or 'a gate refusal'}"
+        reason = failure
+        run = run._replace(reason=failure, live=False, blocked_kind=None)
+    else:
+        run = run._replace(reason=None, blocked_kind=None, live=False, gate_failures=())
+    # The attempt as it ended, before a retry makes the run record ready for the next one.
+    attempt = attempts.record(
+        run, outcome=outcome, ended=now, reason=reason or summary, forced_by=forced_by
+    )
+    if failure is not None:
+        retry = attempts.schedule_retry(spec, run, run.agent, failure, now)
         if retry is not None:
             final = READY
             run, scheduled = retry
             events.append(scheduled)
         else:
-            run = run._replace(reason=reason, live=False)
             events.append(_ended_event("task_failed", spec, run, summary, duration, forced_by, now))
-    else:
-        run = run._replace(reason=None, blocked_kind=None, live=False)
+    elif not gate_failures:
         events.append(_ended_event("task_completed", spec, run, summary, duration, forced_by, now))
     receipt = {
         "task": spec.id,
@@ -244,15 +259,6 @@ def _finish_ops(
         "attempt": run.attempt,
         "forced_by": forced_by,
     }
-    attempt = attempts.record(
-        run,
-        outcome=outcome,
-        ended=now,
-        reason=reason or summary,
-        gates=gate_failures,
-        metrics=metrics,
-        forced_by=forced_by,
-    )
     ops: list[WriteOp] = [
         status_op(spec.id, final),
         run_op(spec.id, run),

@@ -1,6 +1,6 @@
 """Failures heal themselves (issue 11), through the CLI and the real daemon: dead agents
-let go at once, retries, operator commands, authority over post-task, gate refusals as
-blocked, exactly-once spawn across a daemon crash, unique conflict ids, holds.
+let go at once, retries, operator commands, authority over post-task, exactly-once spawn
+across a daemon crash, unique conflict ids, holds. Gate refusals: test_gate_retries.py.
 
 Nothing sleeps to let things settle: each test waits on a condition with a deadline.
 """
@@ -259,41 +259,6 @@ def test_operator_commands_refuse_with_exit_3_and_change_nothing(project: Projec
     assert project.swarm("task", "retry", "gated").code == 3
     with project.store() as store:
         assert store.revision() == before
-
-
-# --- gate refusal inside a run: agent --------------------------------------------------------
-
-GATED = f"""
-phase: g
-tasks:
-  build:
-    agent: builder
-    gates: ["g/build/warnings < 5"]
-    run: 'swarm memory put g/build/warnings 9 && {PRE} && {POST}'
-  ship:
-    requires: [build]
-"""
-
-
-def test_a_gate_refusal_in_a_run_agent_blocks_until_the_metric_is_fixed(
-    project: Project, start_daemon: StartDaemon
-) -> None:
-    load(project, GATED)
-    start_daemon("--interval", "3600", "--no-watch-worktree")
-    wait_status(project, "g/build", "blocked")
-    wait_until(lambda: run_record(project, "g/build").get("exit_code") == 3, what="agent reaped")
-    assert status(project, "g/build") == "blocked"
-    assert len(events(project, "task_blocked", "g/build")) == 1
-    assert events(project, "task_completed", "g/build") == []
-    assert events(project, "task_failed", "g/build") == []
-    assert status(project, "g/ship") == "pending"
-    project.ok("memory", "put", "g/build/warnings", "2")
-    project.ok("hooks", "post-task", "--task-id", "g/build", "--agent", "builder")
-    assert status(project, "g/build") == "complete"
-    wait_status(project, "g/ship", "ready")
-    report = project.ok("report", "--session-id", "g", "--format", "json").json()
-    [attempt] = next(t for t in report["tasks"] if t["task"] == "g/build")["attempts"]
-    assert attempt["outcome"] == "complete"
 
 
 # --- exactly-once spawn --------------------------------------------------------------------

@@ -76,6 +76,31 @@ def test_retries_double_and_stop_when_spent() -> None:
     assert (again.live, again.pid, again.token, again.retry_at) == (False, None, None, NOW + 5)
 
 
+def test_an_attempt_keeps_its_refusal_and_the_next_one_is_told_why() -> None:
+    refused = TaskRun(
+        attempt=1,
+        live=True,
+        pid=44,
+        gate_failures=("p/t/ops >= 800: is 700",),
+        metrics={"ops": 700},
+        reason="gate failed: p/t/ops >= 800: is 700",
+    )
+    assert TaskRun.from_json(json.loads(json.dumps(refused.to_json()))) == refused
+    # The record is built from the run as it ended: the retry clears the run's pid.
+    ended = record(refused, outcome="failed", ended=NOW, reason="gave up")
+    assert (ended.pid, ended.gates, ended.metrics) == (44, refused.gate_failures, {"ops": 700})
+    again = retry_run(refused, NOW + 5, NOW, "gave up")
+    assert (again.pid, again.retry_reason) == (None, "gave up")
+    nxt = begin(again, NOW + 5, agent="ann")
+    assert (nxt.attempt, nxt.retry_reason, nxt.gate_failures, nxt.metrics) == (
+        2,
+        "gave up",
+        (),
+        None,
+    )
+    assert record(nxt).gates == ()
+
+
 def test_the_incident_timeline_and_its_summary() -> None:
     events = [
         Event("escalated", 3.0, "p/a", "ann", "late", {}),

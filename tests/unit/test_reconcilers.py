@@ -179,11 +179,21 @@ def test_the_intent_begins_an_attempt_with_its_token_before_any_pid() -> None:
 # --- supervise ---------------------------------------------------------------------------
 
 
-def ended(status: str, run: TaskRun, code: int | None = 1, token: str | None = "tok") -> Any:
+def ended(
+    status: str,
+    run: TaskRun,
+    code: int | None = 1,
+    token: str | None = "tok",
+    attempt: attempts.Attempt | None = None,
+) -> Any:
+    stored = None
+    if attempt is not None:
+        stored = record(layout.attempt_key("p/job", attempt.number), attempt.to_json())
     return agent_ended(
         JOB,
         record("p/job/status", status),
         record(layout.run_key("p/job"), run.to_json()),
+        stored,
         token=token,
         agent="bob",
         code=code,
@@ -221,11 +231,94 @@ def test_an_attempt_an_operator_replaced_is_left_alone() -> None:
     assert ended("ready", run, token="old") == (None, None)
 
 
-def test_a_gate_refusal_is_not_a_death() -> None:
-    run = TaskRun(agent="bob", attempt=1, live=True, token="tok", blocked_kind="gates")
-    result = ended("blocked", run, code=3)
+REFUSAL = "gate failed: p/job/throughput_ops >= 800: is 700"
+
+
+def refused(attempt: int = 1) -> TaskRun:
+    """The run record of a spawned agent's attempt that its gates refused."""
+    return TaskRun(
+        agent="bob",
+        attempt=attempt,
+        live=True,
+        token="tok",
+        pid=77,
+        started_at=NOW - 5,
+        reason=REFUSAL,
+        blocked_kind="gates",
+        gate_failures=("p/job/throughput_ops >= 800: is 700",),
+        metrics={"throughput_ops": 700},
+    )
+
+
+def test_an_agent_that_ends_refused_by_its_gates_is_retried_with_the_refusal() -> None:
+    result = ended("blocked", refused(), code=1)
+    assert result.gone is None  # not a death: its post-task let go of its claims
+    assert result.write.statuses == {"p/job": "ready"}
+    run = result.write.runs["p/job"]
+    assert (run.live, run.retry_at, run.retry_reason) == (False, NOW + 10, REFUSAL)
+    assert event_types(result.write) == ["task_retry_scheduled"]
+    attempt = puts(result.write)[layout.attempt_key("p/job", 1)]
+    assert (attempt["outcome"], attempt["pid"], attempt["exit_code"]) == ("blocked", 77, 1)
+    assert attempt["gates"] == ["p/job/throughput_ops >= 800: is 700"]
+    assert attempt["metrics"] == {"throughput_ops": 700}
+    assert attempt["reason"] == REFUSAL
+
+
+def test_an_agent_refused_with_its_retries_spent_leaves_the_task_blocked() -> None:
+    result = ended("blocked", refused(attempt=3), code=1)
     assert result.gone is None
-    assert result.write.statuses == {}
+    assert result.write.statuses == {"p/job": "blocked"}
+    run = result.write.runs["p/job"]
+    assert (run.live, run.exit_code, run.reason, run.retry_at) == (False, 1, REFUSAL, None)
+    assert event_types(result.write) == []
+    assert "p/job/status" not in puts(result.write)
+    attempt = attempts.Attempt.from_json(puts(result.write)[layout.attempt_key("p/job", 3)])
+    assert (attempt.outcome, attempt.exit_code, attempt.ended) == ("blocked", 1, NOW)
+    # Level-triggered: on the state it produced, it wants nothing more.
+    assert ended("blocked", run, code=1, attempt=attempt) == (None, None)
+
+
+def test_a_gate_refused_agent_still_running_is_left_alone() -> None:
+    """Until its process ends the agent may post-task again once the gates pass: the
+    daemon judges it only at its end, and an agent that ended after completing is no
+    refusal."""
+    done = refused()._replace(live=False, blocked_kind=None, reason=None)
+    assert ended("complete", done, code=0).write.statuses == {}
+
+
+def test_the_exit_after_a_post_task_is_noted_in_the_attempt_too() -> None:
+    run = TaskRun(agent="bob", attempt=1, live=False, pid=77, exit_code=None)
+    attempt = attempts.Attempt(1, "bob", None, NOW - 5, NOW - 1, "failed", reason="broke")
+    result = ended("ready", run, code=4, token=None, attempt=attempt)
+    noted = puts(result.write)[layout.attempt_key("p/job", 1)]
+    assert (noted["outcome"], noted["reason"], noted["exit_code"], noted["pid"]) == (
+        "failed",
+        "broke",
+        4,
+        77,
+    )
+    assert layout.attempt_key("p/job", 1) in [g.key for g in result.write.guards]
+    # An attempt record of another attempt is not touched.
+    other = ended("ready", run, code=4, token=None, attempt=attempt._replace(number=2))
+    assert layout.attempt_key("p/job", 1) not in puts(other.write)
+
+
+def test_the_intent_of_a_retry_tells_its_agent_how_the_attempt_before_ended() -> None:
+    after = attempts.retry_run(refused(), NOW + 10, NOW, REFUSAL)
+    write = intent_write(JOB, after, NOW + 10, "tok2")
+    run = write.runs["p/job"]
+    assert (run.attempt, run.retry_reason, run.gate_failures, run.metrics) == (2, REFUSAL, (), None)
+    [note] = [json.loads(op.value_json) for op in write.ops if op.key.startswith(layout.INBOX)]
+    assert (
+        note["message"] == f"task p/job: attempt 2 is a retry; the attempt before ended: {REFUSAL}"
+    )
+    assert any(op.key.startswith(f"{layout.INBOX}bob/") for op in write.ops)
+    # The unfinished start a killed daemon left is the same attempt: not told twice.
+    again = intent_write(JOB, run, NOW + 11, "tok3")
+    assert not [op for op in again.ops if op.key.startswith(layout.INBOX)]
+    # A first attempt is no retry.
+    first = intent_write(JOB, TaskRun(), NOW, "tok")
+    assert not [op for op in first.ops if op.key.startswith(layout.INBOX)]
 
 
 # --- escalate ----------------------------------------------------------------------------

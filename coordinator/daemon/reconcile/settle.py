@@ -46,10 +46,9 @@ def settle(
         results = evaluate_gates(spec, values)
         if gates_pass(results) or run.skipped:
             return None
-        reason, blocked = gate_block_ops(
-            task_id, run.agent or spec.agent, gate_failures_of(results), now
-        )
-        run = run._replace(reason=reason, blocked_kind="gates")
+        failures = gate_failures_of(results)
+        reason, blocked = gate_block_ops(task_id, run.agent or spec.agent, failures, now)
+        run = run._replace(reason=reason, blocked_kind="gates", gate_failures=failures)
         ops += [status_op(task_id, BLOCKED), *blocked]
         new = BLOCKED
     else:

@@ -9,12 +9,13 @@ from typing import NamedTuple
 
 from coordinator.claims.globs import globs_overlap
 from coordinator.daemon.reconcile import Write
+from coordinator.daemon.reconcile.notices import tell
 from coordinator.plans.readiness import IN_PROGRESS, READY
 from coordinator.plans.spec import TaskSpec, by_priority
 from coordinator.state import TaskRun, run_op
 from coordinator.tasks import attempts
 from coordinator.timefmt import local_clock
-from memory.records import Compare
+from memory.records import Compare, Put
 
 #: The pid a run record holds between the intent to start and the start itself.
 STARTING = 0
@@ -108,15 +109,23 @@ def hold_write(spec: TaskSpec, run: TaskRun, hold: str | None) -> Write:
 
 def intent_write(spec: TaskSpec, run: TaskRun, now: float, token: str) -> Write:
     """The intent to start the task's agent: a new attempt (or the unfinished one a
-    killed daemon left) marked as starting with `token`, while the task is still ready."""
+    killed daemon left) marked as starting with `token`, while the task is still ready.
+    A new attempt that is a retry tells its agent how the one before ended."""
     agent = spec.agent or spec.name
+    notes: list[Put] = []
     if run.live and run.pid == STARTING:
         run = run._replace(token=token)
     else:
         run = attempts.begin(run, now, agent=agent, token=token)
+        if run.retry_reason:
+            message = (
+                f"task {spec.id}: attempt {run.attempt} is a retry; "
+                f"the attempt before ended: {run.retry_reason}"
+            )
+            notes = tell(agent, message, now, spec.id, "warn")
     run = run._replace(pid=STARTING, held=None, retry_at=None, ended_at=None)
     return Write(
         (Compare(spec.status_key, "value", "==", READY),),
-        (run_op(spec.id, run), attempts.attempt_op(spec.id, attempts.record(run))),
+        (run_op(spec.id, run), attempts.attempt_op(spec.id, attempts.record(run)), *notes),
         runs={spec.id: run},
     )

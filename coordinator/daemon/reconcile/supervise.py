@@ -9,7 +9,7 @@ from typing import NamedTuple
 from coordinator import layout
 from coordinator.daemon.reconcile import Write
 from coordinator.daemon.reconcile.notices import OPERATOR, tell
-from coordinator.plans.readiness import FAILED, IN_PROGRESS, READY
+from coordinator.plans.readiness import BLOCKED, FAILED, IN_PROGRESS, READY
 from coordinator.plans.spec import TaskSpec
 from coordinator.state import TaskRun, event_op, run_op, status_op
 from coordinator.tasks import attempts
@@ -29,6 +29,7 @@ def agent_ended(
     spec: TaskSpec,
     status_record: Record | None,
     run_record: Record | None,
+    attempt_record: Record | None,
     *,
     token: str | None,
     agent: str,
@@ -38,21 +39,27 @@ def agent_ended(
 ) -> Ended:
     """Judge an agent's end. Before its post-task (its attempt still live, the task ready
     or in progress): the attempt ends `agent_died`, and the task is retried if its plan
-    allows, else failed. After it: only the exit code is noted. An attempt that moved on
-    meanwhile (an operator's retry or reset) is left alone."""
+    allows, else failed. While its gates refuse the task: the attempt ends `blocked`, and
+    the task is retried if its plan allows, else stays blocked. After its post-task: only
+    the exit code (and the pid, if unknown) is noted, in the run record and the attempt's.
+    An attempt that moved on meanwhile (an operator's retry or reset) is left alone.
+
+    `attempt_record` is the stored record of the run record's current attempt, if any.
+    """
     run = TaskRun.from_json(None if run_record is None else run_record.value)
     status = None if status_record is None else str(status_record.value)
     if token is not None and run.token not in (None, token):
         return Ended(None, None)
+    attempt_key = layout.attempt_key(spec.id, run.attempt)
     guards = (
         Compare.unchanged(spec.status_key, status_record),
         Compare.unchanged(layout.run_key(spec.id), run_record),
+        Compare.unchanged(attempt_key, attempt_record),
     )
+    if run.live and status == BLOCKED and run.blocked_kind == "gates":
+        return Ended(_refused_and_ended(spec, run, guards, agent, code, pid, now), None)
     if not (run.live and status in (READY, IN_PROGRESS)):
-        if code is None or run.exit_code == code:
-            return Ended(None, None)
-        run = run._replace(exit_code=code)
-        return Ended(Write(guards, (run_op(spec.id, run),), runs={spec.id: run}), None)
+        return Ended(_exit_noted(spec, run, attempt_record, guards, code, pid), None)
     if code is None:
         reason = f"agent process {pid} ended before post-task (started by an earlier daemon)"
     else:
@@ -83,6 +90,65 @@ def agent_ended(
         log=("agent died", {"task": spec.id, "agent": agent, "status": new, "reason": reason}),
     )
     return Ended(write, reason)
+
+
+def _refused_and_ended(
+    spec: TaskSpec,
+    run: TaskRun,
+    guards: tuple[Compare, ...],
+    agent: str,
+    code: int | None,
+    pid: int,
+    now: float,
+) -> Write:
+    """An agent that ended while its gates refuse its task: its attempt ends `blocked`
+    with the gate results and metrics of the refusal; the task is retried if its plan
+    allows (the refusal is the retry's reason), else it stays blocked for the operator.
+    Not a death: the agent made its post-task and let go of its claims then."""
+    reason = run.reason or "gate failed"
+    run = run._replace(exit_code=code, pid=run.pid or pid or None, ended_at=now, live=False)
+    refused = attempts.record(run, outcome=BLOCKED, ended=now, reason=reason)
+    ops: list[WriteOp] = [attempts.attempt_op(spec.id, refused)]
+    retry = attempts.schedule_retry(spec, run, agent, reason, now)
+    new = BLOCKED
+    if retry is not None:
+        new = READY
+        run, scheduled = retry
+        ops += [scheduled, status_op(spec.id, READY)]
+    ops.append(run_op(spec.id, run))
+    return Write(
+        guards,
+        tuple(ops),
+        statuses={spec.id: new},
+        runs={spec.id: run},
+        log=("agent ended refused", {"task": spec.id, "agent": agent, "status": new}),
+    )
+
+
+def _exit_noted(
+    spec: TaskSpec,
+    run: TaskRun,
+    attempt_record: Record | None,
+    guards: tuple[Compare, ...],
+    code: int | None,
+    pid: int,
+) -> Write | None:
+    """The exit code of an agent that ended after its post-task, noted in the run record
+    and in its attempt's record (once: None when both already say so)."""
+    if code is None:
+        return None
+    ops: list[WriteOp] = []
+    runs: dict[str, TaskRun] = {}
+    if run.exit_code != code:
+        run = run._replace(exit_code=code)
+        runs[spec.id] = run
+        ops.append(run_op(spec.id, run))
+    if attempt_record is not None:
+        attempt = attempts.Attempt.from_json(attempt_record.value)
+        if attempt.number == run.attempt and attempt.exit_code != code:
+            attempt = attempt._replace(exit_code=code, pid=attempt.pid or run.pid or pid or None)
+            ops.append(attempts.attempt_op(spec.id, attempt))
+    return Write(guards, tuple(ops), runs=runs) if ops else None
 
 
 def agent_went_silent(
