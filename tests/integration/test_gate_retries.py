@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from coordinator import layout
-from coordinator.plans.spec import parse_plan
+from coordinator.plans.validate import parse_plan
 from coordinator.state import run_op
 from coordinator.tasks import attempts
 from coordinator.tasks.finish import finish_task
-from coordinator.tasks.start import load_plan, read_state, start_task
+from coordinator.tasks.load import load_plan
+from coordinator.tasks.start import read_state, start_task
 from memory.store import Store
 from tests.integration.conftest import Project, load, run_record, status, wait_until
 from tests.integration.test_failures import POST, PRE, StartDaemon, events, wait_status
