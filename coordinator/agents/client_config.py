@@ -82,7 +82,7 @@ class AgentSettings:
 def claude_settings() -> AgentSettings:
     """Claude Code: .claude/settings.json (code.claude.com/docs/en/hooks)."""
     command = hook_command("claude")
-    edits = "Edit|Write|MultiEdit|NotebookEdit"
+    edits = "Edit|Write|MultiEdit|NotebookEdit|Bash"  # Bash: the files its command writes
     plain = [command_group(command, timeout=TIMEOUT_SECONDS)]
     return AgentSettings(
         "claude",
@@ -102,6 +102,7 @@ def claude_settings() -> AgentSettings:
 def codex_settings() -> AgentSettings:
     """Codex CLI: .codex/hooks.json (developers.openai.com/codex/hooks)."""
     command = hook_command("codex")
+    edits = "apply_patch|Bash"  # Bash: Codex's shell tool, as its hooks name it
     plain = [command_group(command, timeout=TIMEOUT_SECONDS)]
     return AgentSettings(
         "codex",
@@ -109,8 +110,8 @@ def codex_settings() -> AgentSettings:
         {
             "SessionStart": plain,
             "UserPromptSubmit": plain,
-            "PreToolUse": [command_group(command, matcher="apply_patch", timeout=TIMEOUT_SECONDS)],
-            "PostToolUse": [command_group(command, matcher="apply_patch", timeout=TIMEOUT_SECONDS)],
+            "PreToolUse": [command_group(command, matcher=edits, timeout=TIMEOUT_SECONDS)],
+            "PostToolUse": [command_group(command, matcher=edits, timeout=TIMEOUT_SECONDS)],
             "Stop": plain,
             "SessionEnd": plain,
         },
@@ -125,7 +126,7 @@ def gemini_settings() -> AgentSettings:
     def group(matcher: str | None = None) -> list[Entry]:
         return [command_group(command, matcher=matcher, timeout=TIMEOUT_MS, name=name)]
 
-    edits = "write_file|replace"
+    edits = "write_file|replace|run_shell_command"
     return AgentSettings(
         "gemini",
         ".gemini/settings.json",
@@ -156,6 +157,8 @@ def cursor_settings() -> AgentSettings:
                 }
             ],
             "afterFileEdit": plain,
+            "beforeShellExecution": plain,
+            "afterShellExecution": plain,
             "stop": plain,
             "sessionEnd": plain,
         },

@@ -10,7 +10,15 @@ subagent add agent_id and agent_type. A tool call is refused with
 
 from __future__ import annotations
 
-from hooks.adapters import SILENT, Adapter, Outcome, additional_context, answer, conflicts_context
+from hooks.adapters import (
+    SILENT,
+    Adapter,
+    BadPayload,
+    Outcome,
+    additional_context,
+    answer,
+    conflicts_context,
+)
 from hooks.adapters.invocation import (
     Hook,
     claim,
@@ -21,6 +29,9 @@ from hooks.adapters.invocation import (
     unread_context,
 )
 
+#: The shell tools, whose tool_input.command is judged for the files it writes (Codex
+#: names its shell tool `Bash` in hooks too).
+SHELL_TOOLS = frozenset({"Bash"})
 #: The file-editing tools, and the tool_input fields naming their file.
 EDIT_TOOLS = {
     "Edit": ("file_path",),
@@ -48,13 +59,7 @@ class ClaudeCode(Adapter):
         if event == "UserPromptSubmit":
             return self.context(event, unread_context(hook))
         if event in ("PreToolUse", "PostToolUse"):
-            paths = self.edited_paths(hook)
-            if not paths:
-                return SILENT
-            if event == "PreToolUse":
-                reason = claim(hook, paths)
-                return SILENT if reason is None else self.deny(event, reason)
-            return self.context(event, conflicts_context(record(hook, paths)))
+            return self.tool(hook)
         if event == "SessionEnd":
             end(hook)  # the session's agent and its subagents
         elif event == "Stop":
@@ -63,6 +68,37 @@ class ClaudeCode(Adapter):
             finish_on_stop(hook)
             end(hook)  # a subagent that stopped is done: release what it held
         return SILENT
+
+    def tool(self, hook: Hook) -> Outcome:
+        """PreToolUse claims the files a tool call writes, PostToolUse records them."""
+        command = self.shell_command(hook)
+        if command is not None:
+            return self.shell(hook, command)
+        paths = self.edited_paths(hook)
+        if not paths:
+            return SILENT
+        if hook.event == "PreToolUse":
+            reason = claim(hook, paths)
+            return SILENT if reason is None else self.deny(hook.event, reason)
+        return self.context(hook.event, conflicts_context(record(hook, paths)))
+
+    def shell_command(self, hook: Hook) -> str | None:
+        """The command of a shell tool call, or None for any other tool."""
+        if hook.text("tool_name") not in SHELL_TOOLS:
+            return None
+        command = hook.text("command", hook.fields("tool_input"))
+        if command is None:
+            raise BadPayload(f"{hook.event} payload: Bash tool_input has no command")
+        return command
+
+    def shell(self, hook: Hook, command: str) -> Outcome:
+        """A shell tool call: its writes claimed before, recorded after."""
+        from hooks.adapters.shell import after_shell, before_shell
+
+        if hook.event == "PreToolUse":
+            reason = before_shell(hook, command)
+            return SILENT if reason is None else self.deny(hook.event, reason)
+        return self.context(hook.event, conflicts_context(after_shell(hook, command)))
 
     def edited_paths(self, hook: Hook) -> list[str]:
         """The files the tool call edits (none for tools that edit no file)."""

@@ -13,33 +13,10 @@ built-in hook schemas), which releases the session's claims like Claude Code's.
 
 from __future__ import annotations
 
+from coordinator.claims.patches import patch_paths
 from hooks.adapters import BadPayload
 from hooks.adapters.claude import ClaudeCode
 from hooks.adapters.invocation import Hook
-
-#: The lines of an apply_patch envelope (and of a unified diff) that name a file.
-PATCH_HEADERS = ("*** Add File:", "*** Update File:", "*** Delete File:", "*** Move to:")
-DIFF_HEADERS = ("--- a/", "+++ b/")
-
-
-def patch_paths(patch: str) -> list[str]:
-    """The files an apply_patch envelope adds, updates, deletes or moves to, each once; a
-    patch with no envelope headers is read as a unified diff (`--- a/`, `+++ b/`)."""
-    lines = patch.splitlines()
-    paths = _headed(lines, PATCH_HEADERS, strip=True)
-    return paths or _headed(lines, DIFF_HEADERS, strip=False)
-
-
-def _headed(lines: list[str], headers: tuple[str, ...], *, strip: bool) -> list[str]:
-    paths: list[str] = []
-    for line in lines:
-        text = line.strip() if strip else line
-        for header in headers:
-            if text.startswith(header):
-                path = text[len(header) :].split("\t")[0].strip()
-                if path and path not in paths:
-                    paths.append(path)
-    return paths
 
 
 class Codex(ClaudeCode):

@@ -13,8 +13,8 @@ Cursor agent at session start only.
 
 from __future__ import annotations
 
+from coordinator.claims.patches import patch_paths
 from hooks.adapters import SILENT, Adapter, BadPayload, Outcome, answer
-from hooks.adapters.codex import patch_paths
 from hooks.adapters.invocation import Hook, claim, end, finish_on_stop, record, session_context
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
@@ -31,11 +31,12 @@ PATCH_FIELDS = ("patch", "input", "command", "diff")
 
 
 class Cursor(Adapter):
-    """Cursor's events: sessionStart, preToolUse, afterFileEdit, stop, sessionEnd."""
+    """Cursor's events: sessionStart, preToolUse, beforeShellExecution, afterFileEdit,
+    afterShellExecution, stop, sessionEnd."""
 
     name = "cursor"
     session_fields = ("conversation_id", "session_id")
-    tool_events = frozenset({"preToolUse"})
+    tool_events = frozenset({"preToolUse", "beforeShellExecution"})
     stop_events = frozenset({"stop", "subagentStop"})
 
     def handle(self, hook: Hook) -> Outcome:
@@ -48,6 +49,8 @@ class Cursor(Adapter):
                 return SILENT
             reason = claim(hook, self.edited_paths(hook))
             return SILENT if reason is None else self.deny(event, reason)
+        if event in ("beforeShellExecution", "afterShellExecution"):
+            return self.shell(hook)
         if event == "afterFileEdit":
             path = hook.text("file_path")
             if path is None:
@@ -57,6 +60,20 @@ class Cursor(Adapter):
             end(hook)
         elif event == "stop":
             finish_on_stop(hook)
+        return SILENT
+
+    def shell(self, hook: Hook) -> Outcome:
+        """beforeShellExecution claims what the command writes (refused with `permission:
+        deny`); afterShellExecution records it."""
+        from hooks.adapters.shell import after_shell, before_shell
+
+        command = hook.text("command")
+        if command is None:
+            raise BadPayload(f"{hook.event} payload has no command")
+        if hook.event == "beforeShellExecution":
+            reason = before_shell(hook, command)
+            return SILENT if reason is None else self.deny(hook.event, reason)
+        after_shell(hook, command)
         return SILENT
 
     def edited_paths(self, hook: Hook) -> list[str]:

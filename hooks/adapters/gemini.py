@@ -12,7 +12,17 @@ tool_input.file_path (`absolute_path` in older releases).
 
 from __future__ import annotations
 
-from hooks.adapters import SILENT, Adapter, Outcome, additional_context, answer, conflicts_context
+import shlex
+
+from hooks.adapters import (
+    SILENT,
+    Adapter,
+    BadPayload,
+    Outcome,
+    additional_context,
+    answer,
+    conflicts_context,
+)
 from hooks.adapters.invocation import (
     Hook,
     claim,
@@ -23,6 +33,8 @@ from hooks.adapters.invocation import (
     unread_context,
 )
 
+#: The shell tool, whose tool_input.command is judged for the files it writes.
+SHELL_TOOL = "run_shell_command"
 #: The file-writing tools.
 EDIT_TOOLS = frozenset({"write_file", "replace"})
 PATH_FIELDS = ("file_path", "absolute_path")
@@ -44,18 +56,41 @@ class GeminiCli(Adapter):
         if event == "BeforeAgent":
             return self.context(event, unread_context(hook))
         if event in ("BeforeTool", "AfterTool"):
-            if hook.text("tool_name") not in EDIT_TOOLS:
-                return SILENT
-            paths = [hook.tool_path(*PATH_FIELDS)]
-            if event == "BeforeTool":
-                reason = claim(hook, paths)
-                return SILENT if reason is None else self.deny(event, reason)
-            return self.context(event, conflicts_context(record(hook, paths)))
+            return self.tool(hook)
         if event == "SessionEnd":
             end(hook)
         elif event == "AfterAgent":
             finish_on_stop(hook)
         return SILENT
+
+    def tool(self, hook: Hook) -> Outcome:
+        """BeforeTool claims the files a tool call writes, AfterTool records them."""
+        if hook.text("tool_name") == SHELL_TOOL:
+            return self.shell(hook)
+        if hook.text("tool_name") not in EDIT_TOOLS:
+            return SILENT
+        paths = [hook.tool_path(*PATH_FIELDS)]
+        if hook.event == "BeforeTool":
+            reason = claim(hook, paths)
+            return SILENT if reason is None else self.deny(hook.event, reason)
+        return self.context(hook.event, conflicts_context(record(hook, paths)))
+
+    def shell(self, hook: Hook) -> Outcome:
+        """run_shell_command: its writes claimed before, recorded after (judged in its
+        `dir_path` when it names one)."""
+        from hooks.adapters.shell import after_shell, before_shell
+
+        tool_input = hook.fields("tool_input")
+        command = hook.text("command", tool_input)
+        if command is None:
+            raise BadPayload(f"{hook.event} payload: {SHELL_TOOL} tool_input has no command")
+        directory = hook.text("dir_path", tool_input) or hook.text("directory", tool_input)
+        if directory is not None:
+            command = f"cd {shlex.quote(directory)} && {command}"
+        if hook.event == "BeforeTool":
+            reason = before_shell(hook, command)
+            return SILENT if reason is None else self.deny(hook.event, reason)
+        return self.context(hook.event, conflicts_context(after_shell(hook, command)))
 
     def context(self, event: str, text: str | None) -> Outcome:
         """`additionalContext` for the model, or nothing when there is nothing to say."""

@@ -18,8 +18,8 @@ import pytest
 
 from coordinator import layout
 from coordinator.claims.grants import check_agent_name
+from coordinator.claims.patches import patch_paths
 from hooks.adapters import derived_agent_name, id_hash
-from hooks.adapters.codex import patch_paths
 from tests.integration.conftest import Project, Result, heavy_modules, import_probe
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "adapters"
@@ -646,7 +646,7 @@ def test_init_claude_writes_the_documented_configuration(project: Project) -> No
         "SessionEnd",
     }
     command = {"type": "command", "command": "swarm hooks claude", "timeout": 10}
-    edits = "Edit|Write|MultiEdit|NotebookEdit"
+    edits = "Edit|Write|MultiEdit|NotebookEdit|Bash"
     for event in ("PreToolUse", "PostToolUse"):
         assert hooks[event] == [{"matcher": edits, "hooks": [command]}]
     for event in ("SessionStart", "UserPromptSubmit", "SessionEnd"):
@@ -670,10 +670,11 @@ def test_init_several_agents_at_once(project: Project) -> None:
     assert cursor["version"] == 1
     assert cursor["hooks"]["preToolUse"][0]["command"] == "swarm hooks cursor"
     gemini = json.loads((project.root / ".gemini" / "settings.json").read_text())
-    assert gemini["hooks"]["BeforeTool"][0]["matcher"] == "write_file|replace"
+    assert gemini["hooks"]["BeforeTool"][0]["matcher"] == "write_file|replace|run_shell_command"
     assert gemini["hooks"]["BeforeTool"][0]["hooks"][0]["timeout"] == 10_000
     codex = json.loads((project.root / ".codex" / "hooks.json").read_text())
-    assert codex["hooks"]["PreToolUse"][0]["matcher"] == "apply_patch"
+    assert codex["hooks"]["PreToolUse"][0]["matcher"] == "apply_patch|Bash"
+    assert cursor["hooks"]["beforeShellExecution"][0]["command"] == "swarm hooks cursor"
     assert codex["hooks"]["SessionEnd"][0]["hooks"][0]["command"] == "swarm hooks codex"
 
 

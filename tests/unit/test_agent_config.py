@@ -136,7 +136,17 @@ def test_each_agent_has_its_documented_file_and_events() -> None:
         ),
         "cursor": (
             ".cursor/hooks.json",
-            sorted(["sessionStart", "preToolUse", "afterFileEdit", "stop", "sessionEnd"]),
+            sorted(
+                [
+                    "sessionStart",
+                    "preToolUse",
+                    "afterFileEdit",
+                    "beforeShellExecution",
+                    "afterShellExecution",
+                    "stop",
+                    "sessionEnd",
+                ]
+            ),
         ),
     }
     with pytest.raises(AgentConfigError):
