@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import aiosqlite
 import anyio
 
-from memory import engine, exchange, schema, sql
+from memory import engine, exchange, maintenance, schema, sql
 from memory.errors import CorruptStore, KeyNotFound, NoStore, StoreError
 from memory.keys import (
     encode_value,
@@ -218,7 +218,7 @@ class AsyncStore:
 
     async def delete_range(self, start: str, end: str, limit: int = DEFAULT_BATCH) -> int:
         """Delete up to `limit` live keys with `start <= key < end` in one revision."""
-        steps = engine.delete_range(start, end, limit, self.clock(), self.actor)
+        steps = maintenance.delete_range(start, end, limit, self.clock(), self.actor)
         return await self._write(steps)
 
     async def last_in_prefix(self, prefix: str, limit: int) -> list[Record]:
@@ -314,32 +314,32 @@ class AsyncStore:
 
     async def compact(self, through_rev: int) -> int:
         """Drop the change log up to `through_rev`; return the compaction point."""
-        return await self._write(engine.compact(through_rev))
+        return await self._write(maintenance.compact(through_rev))
 
     async def compact_keeping(self, keep: int, *, max_rev: int | None = None) -> int:
         """Drop all but the newest `keep` changes, never past `max_rev`; return the
         compaction point."""
-        return await self._write(engine.compact_keeping(keep, max_rev))
+        return await self._write(maintenance.compact_keeping(keep, max_rev))
 
     async def set_max_value_bytes(self, limit: int) -> None:
         """Set the store-wide limit on one encoded value."""
         if limit < 1:
             raise StoreError("the value size limit must be at least 1 byte")
-        await self._write(engine.set_max_value_bytes(limit))
+        await self._write(maintenance.set_max_value_bytes(limit))
 
     # --- export, import, backup ------------------------------------------------------
 
     async def export_lines(self) -> list[str]:
         """Every live record as JSON Lines (header first)."""
         now = self.clock()
-        revision, records = await self._read(engine.snapshot(now))
+        revision, records = await self._read(maintenance.snapshot(now))
         return list(exchange.dump_lines(revision, records, now))
 
     async def import_(self, lines: Iterable[str], *, merge: bool = False) -> int:
         """Load an export. Into an empty store it is exact; `merge` writes into a used one."""
         revision, records = exchange.parse_lines(lines)
         return await self._write(
-            engine.import_records(records, revision, merge, self.clock(), self.actor)
+            maintenance.import_records(records, revision, merge, self.clock(), self.actor)
         )
 
     async def backup(self, target: str | os.PathLike[str]) -> Path:

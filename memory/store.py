@@ -397,7 +397,9 @@ class Store:
     def delete_range(self, start: str, end: str, limit: int = DEFAULT_BATCH) -> int:
         """Delete up to `limit` live keys with `start <= key < end` in one revision (each
         logged as a delete); return how many. Call again while it returns `limit`."""
-        return self._write(engine.delete_range(start, end, limit, self.clock(), self.actor))
+        from memory import maintenance  # not imported by a hook
+
+        return self._write(maintenance.delete_range(start, end, limit, self.clock(), self.actor))
 
     def expire_due(self) -> list[str]:
         """Sweep keys whose lease ran out, logging an `expire` change for each."""
@@ -405,27 +407,33 @@ class Store:
 
     def compact(self, through_rev: int) -> int:
         """Drop the change log up to `through_rev`; return the compaction point."""
-        return self._write(engine.compact(through_rev))
+        from memory import maintenance
+
+        return self._write(maintenance.compact(through_rev))
 
     def compact_keeping(self, keep: int, *, max_rev: int | None = None) -> int:
         """Drop all but the newest `keep` changes, never past `max_rev`; return the
         compaction point."""
-        return self._write(engine.compact_keeping(keep, max_rev))
+        from memory import maintenance
+
+        return self._write(maintenance.compact_keeping(keep, max_rev))
 
     def set_max_value_bytes(self, limit: int) -> None:
         """Set the store-wide limit on one encoded value."""
         if limit < 1:
             raise StoreError("the value size limit must be at least 1 byte")
-        self._write(engine.set_max_value_bytes(limit))
+        from memory import maintenance
+
+        self._write(maintenance.set_max_value_bytes(limit))
 
     # --- export, import, backup ------------------------------------------------------
 
     def export(self, out: IO[str]) -> int:
         """Write every live record as JSON Lines; return how many."""
-        from memory import exchange  # not imported by a hook
+        from memory import exchange, maintenance  # not imported by a hook
 
         now = self.clock()
-        revision, records = self._read(engine.snapshot(now))
+        revision, records = self._read(maintenance.snapshot(now))
         out.writelines(exchange.dump_lines(revision, records, now))
         return len(records)
 
@@ -434,13 +442,13 @@ class Store:
     ) -> int:
         """Load an export. Into an empty store it is exact (a restore); `merge` writes into a
         used one, and refuses keys under the reserved root unless `force`."""
-        from memory import exchange
+        from memory import exchange, maintenance
 
         revision, records = exchange.parse_lines(lines)
         if merge and not force:
             exchange.refuse_reserved(records)
         return self._write(
-            engine.import_records(records, revision, merge, self.clock(), self.actor)
+            maintenance.import_records(records, revision, merge, self.clock(), self.actor)
         )
 
     def backup(self, target: str | os.PathLike[str]) -> Path:
