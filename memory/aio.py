@@ -25,7 +25,9 @@ from memory.keys import (
 )
 from memory.locator import is_url, pg_url, url_path
 from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
-from memory.store import DEFAULT_BATCH, _drive, open_uri, prepare, resolve_timeout
+from memory.schema import drive, open_uri, prepare
+from memory.settings import resolve_timeout
+from memory.store import DEFAULT_BATCH
 
 if TYPE_CHECKING:
     from memory.engine import Steps
@@ -47,7 +49,7 @@ class _Pending:
 def _read_in_thread(conn: sqlite3.Connection, steps: Steps[T]) -> T:
     conn.execute(sql.BEGIN_READ)
     try:
-        return _drive(conn, steps)
+        return drive(conn, steps)
     finally:
         conn.execute(sql.COMMIT)
 
@@ -63,7 +65,7 @@ def _commit_group(conn: sqlite3.Connection, batch: list[_Pending]) -> None:
         for item in batch:
             conn.execute(sql.SAVEPOINT)
             try:
-                item.result = _drive(conn, item.steps)
+                item.result = drive(conn, item.steps)
             except Exception as err:  # noqa: BLE001 - handed to the caller that owns it
                 conn.execute(sql.ROLLBACK_TO_SAVEPOINT)
                 item.error = err

@@ -19,7 +19,8 @@ from memory.keys import (
 )
 from memory.locator import file_mode, is_url, normal_path, pg_url, url_location
 from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
-from memory.settings import env_seconds
+from memory.schema import drive, open_uri, prepare
+from memory.settings import resolve_timeout
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
@@ -33,91 +34,8 @@ if TYPE_CHECKING:
     T = TypeVar("T")
     Clock = Callable[[], float]
 
-#: Seconds a writer waits for a locked store before giving up (SWARM_BUSY_TIMEOUT).
-DEFAULT_BUSY_TIMEOUT = 5.0
 #: How many changes one `changes_since` call returns at most by default.
 DEFAULT_BATCH = 1000
-
-
-def _drive(conn: sqlite3.Connection, steps: Steps[T]) -> T:
-    """Run engine steps on a connection: execute each query, send back its rows.
-
-    A SQLite store does not write the revision into its header: the revision is the change
-    log's newest (see `sql.READ_META`), so `SET_REVISION` is skipped.
-    """
-    try:
-        query = next(steps)
-        while True:
-            if query[0] is sql.SET_REVISION:
-                rows = []
-            else:
-                rows = conn.execute(query[0], query[1]).fetchall()
-            query = steps.send(rows)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-
-
-#: What `Path.as_uri()` leaves unquoted in a POSIX path (urllib.parse's safe characters).
-_URI_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
-
-
-def open_uri(path: str | os.PathLike[str]) -> str:
-    """The URI that opens an existing database read-write and never creates one.
-
-    The path is percent-encoded: a raw `?`, `#` or `%` in it would otherwise be read as
-    URI syntax and open (or create) a different file. The same URI as
-    `Path(path).resolve().as_uri()`, without pathlib where no character needs quoting.
-    """
-    resolved = os.path.realpath(path)
-    if not _URI_SAFE.issuperset(resolved):
-        from urllib.parse import quote_from_bytes
-
-        resolved = quote_from_bytes(os.fsencode(resolved))
-    return f"file://{resolved}?mode=rw"
-
-
-def resolve_timeout(busy_timeout: float | None) -> float:
-    """The busy timeout to open with: the caller's, else `SWARM_BUSY_TIMEOUT`, else 5 s."""
-    if busy_timeout is not None:
-        return busy_timeout
-    return env_seconds("SWARM_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT)
-
-
-def skip_close_checkpoint(conn: sqlite3.Connection) -> bool:
-    """Let closing `conn` leave the WAL to the next checkpoint, where the driver allows it.
-
-    The last connection to close a WAL database checkpoints it (fsyncs included): without
-    a daemon holding the store open, every hook would pay for that. SQLite's
-    `SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE` skips it; the standard module exposes it from
-    Python 3.12 (`Connection.setconfig`), and 3.11 has no way to reach it. The WAL stays
-    bounded either way: every commit that grows it past `wal_autocheckpoint` (1000 pages)
-    checkpoints it, and `journal_size_limit` truncates it afterwards. True when skipped.
-    """
-    conn.execute(sql.SET_JOURNAL_SIZE_LIMIT)
-    option = getattr(sqlite3, "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE", None)
-    setconfig = getattr(conn, "setconfig", None)
-    if option is None or setconfig is None:
-        return False
-    setconfig(option, True)
-    return True
-
-
-def prepare(conn: sqlite3.Connection, db: str | os.PathLike[str], now: float) -> None:
-    """Set up a fresh connection: pragmas, refuse a foreign file, migrate an old schema.
-    Both stores run this on the connection they open."""
-    conn.execute(sql.SET_SYNCHRONOUS)
-    skip_close_checkpoint(conn)
-    version = _drive(conn, schema.check_identity(db))
-    if version < sql.SCHEMA_VERSION:
-        conn.execute(sql.BEGIN_WRITE)
-        try:
-            # Another process may have migrated while we waited for the write lock.
-            version = _drive(conn, schema.check_identity(db))
-            _drive(conn, schema.migrate(version, now))
-            conn.execute(sql.COMMIT)
-        except BaseException:
-            conn.execute(sql.ROLLBACK)
-            raise
 
 
 def _open_pg(
@@ -218,9 +136,9 @@ class Store:
             try:
                 conn.execute(sql.SET_WAL)
                 conn.execute(sql.BEGIN_WRITE)
-                app_id, _ = _drive(conn, schema.read_identity())
+                app_id, _ = drive(conn, schema.read_identity())
                 if app_id == 0:
-                    _drive(conn, schema.create_fresh(clock()))
+                    drive(conn, schema.create_fresh(clock()))
                 conn.execute(sql.COMMIT)
             finally:
                 conn.close()
@@ -260,10 +178,10 @@ class Store:
         """Run read steps in one read transaction, so that they see one state."""
         with schema.translated(self.location):
             if self._conn.in_transaction:  # inside `reading()`
-                return _drive(self._conn, steps)
+                return drive(self._conn, steps)
             self._conn.execute(sql.BEGIN_READ)
             try:
-                return _drive(self._conn, steps)
+                return drive(self._conn, steps)
             finally:
                 self._conn.execute(sql.COMMIT)
 
@@ -272,7 +190,7 @@ class Store:
         with schema.translated(self.location):
             self._conn.execute(sql.BEGIN_WRITE)
             try:
-                result = _drive(self._conn, steps)
+                result = drive(self._conn, steps)
                 self._conn.execute(sql.COMMIT)
             except BaseException:
                 if self._conn.in_transaction:
