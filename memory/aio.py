@@ -1,4 +1,8 @@
-"""The asynchronous store over aiosqlite, for the daemon. Same engine, same SQL as `Store`."""
+"""The asynchronous store over aiosqlite, for the daemon. Same engine, same SQL as `Store`.
+
+`AsyncStore` is also the interface of every asynchronous store: `memory.pg_aio.AsyncPgStore`
+runs the same reads and writes on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,6 @@ from memory.keys import (
     validate_prefix,
     validate_ttl,
 )
-from memory.locator import is_url, pg_url, url_path
 from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
 from memory.schema import drive, open_uri, prepare
 from memory.settings import resolve_timeout
@@ -78,7 +81,7 @@ def _commit_group(conn: sqlite3.Connection, batch: list[_Pending]) -> None:
 
 
 class AsyncStore:
-    """A swarm store opened for async use. Use `await AsyncStore.open(path)`."""
+    """A swarm store opened for async use. Use `await memory.backends.open_async_store(path)`."""
 
     def __init__(
         self,
@@ -104,17 +107,8 @@ class AsyncStore:
         actor: str | None = None,
         busy_timeout: float | None = None,
     ) -> AsyncStore:
-        """Open an existing store; it must already be at the current schema or migratable.
-
-        A PostgreSQL URL (or a path standing for one) opens `memory.pg_aio.AsyncPgStore`."""
-        url = pg_url(path)
-        if url is not None:
-            from memory.pg_aio import AsyncPgStore
-
-            where = url_path(url, Path.cwd()) if is_url(os.fspath(path)) else Path(path)
-            return await AsyncPgStore.connect(
-                url, where, clock=clock, actor=actor, busy_timeout=busy_timeout
-            )
+        """Open an existing SQLite store; it must already be at the current schema or
+        migratable (`memory.backends.open_async_store` opens a store of either backend)."""
         db = Path(path)
         if not db.is_file():
             raise NoStore(f"no swarm store at {db}; run `swarm init` first")

@@ -1,4 +1,8 @@
-"""The synchronous store over `sqlite3`, for hook processes that live for milliseconds."""
+"""The synchronous store over `sqlite3`, for hook processes that live for milliseconds.
+
+`Store` is the interface of every synchronous store: `memory.pg.PgStore` runs the same
+reads and writes on PostgreSQL. `memory.backends.open_store` opens a store of either.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from memory.keys import (
     validate_prefix,
     validate_ttl,
 )
-from memory.locator import file_mode, is_url, normal_path, pg_url, url_location
+from memory.locator import file_mode, normal_path
 from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
 from memory.schema import drive, open_uri, prepare
 from memory.settings import resolve_timeout
@@ -38,25 +42,8 @@ if TYPE_CHECKING:
 DEFAULT_BATCH = 1000
 
 
-def _open_pg(
-    url: str,
-    target: str | os.PathLike[str],
-    create: bool,
-    clock: Clock,
-    actor: str | None,
-    busy_timeout: float | None,
-) -> Store:
-    from memory.pg import PgStore
-
-    # A bare URL stands for a store of the working directory's project.
-    path = url_location(url, os.getcwd()) if is_url(os.fspath(target)) else os.fspath(target)
-    return PgStore.connect(
-        url, path, create=create, clock=clock, actor=actor, busy_timeout=busy_timeout
-    )
-
-
 class Store:
-    """A swarm store opened synchronously. Use `Store.open` or `Store.create`."""
+    """A swarm store opened synchronously. Use `memory.backends.open_store`."""
 
     def __init__(
         self,
@@ -91,13 +78,8 @@ class Store:
         actor: str | None = None,
         busy_timeout: float | None = None,
     ) -> Store:
-        """Open an existing store, migrating its schema if it is older than ours.
-
-        A PostgreSQL URL (or a path standing for one, see `memory.locator`) opens
-        `memory.pg.PgStore`, the same store on a server."""
-        url = pg_url(path)
-        if url is not None:
-            return _open_pg(url, path, False, clock, actor, busy_timeout)
+        """Open an existing SQLite store, migrating its schema if it is older than ours
+        (`memory.backends.open_store` opens a store of either backend)."""
         db = normal_path(os.fspath(path))
         if not stat.S_ISREG(file_mode(db)):
             raise NoStore(f"no swarm store at {db}; run `swarm init` first")
@@ -121,10 +103,7 @@ class Store:
         actor: str | None = None,
         busy_timeout: float | None = None,
     ) -> Store:
-        """Create a store at `path` (idempotent: an existing swarm store is just opened)."""
-        url = pg_url(path)
-        if url is not None:
-            return _open_pg(url, path, True, clock, actor, busy_timeout)
+        """Create a SQLite store at `path` (idempotent: an existing one is just opened)."""
         from pathlib import Path
 
         db = Path(path)

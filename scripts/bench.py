@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from memory.aio import AsyncStore
+from memory.backends import open_async_store, open_store
 from memory.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,7 +204,7 @@ class Observer:
 
         def watch() -> None:
             try:
-                with Store.open(db) as store:
+                with open_store(db) as store:
 
                     def seen() -> bool:
                         record = store.get(key)
@@ -304,7 +305,7 @@ def bench_hooks(runs: int) -> dict[str, Any]:
                 cmd, stdin = make(i)
                 timings[name].append(timed_run(cmd, root, env, stdin))
         # The adapter answers in Claude's convention; a denial would be a refusal.
-        with Store.open(db) as store:
+        with open_store(db) as store:
             claims = store.list_prefix("swarm/claims/")
             granted = [r for r in claims if str(r.value.get("path")).startswith("src/c")]
         if len(granted) < runs:
@@ -334,7 +335,7 @@ def unblock_trial(
     observer = Observer(db, f"{dep}/status", "ready")
     run_checked([SWARM, "hooks", "post-task", "--task-id", req, "--agent", agent], root, env)
     seen = observer.result()
-    with Store.open(db) as store:
+    with open_store(db) as store:
         committed = commit_ts(store, f"{req}/status", "complete")
     return seen - committed
 
@@ -559,14 +560,14 @@ def bench_store(count: int) -> dict[str, Any]:
         plain_db = base / "plain.db"
         raw_connection(raw_db).close()
         plain_connection(plain_db).close()
-        Store.create(sync_db).close()
-        Store.create(async_db).close()
+        open_store(sync_db, create=True).close()
+        open_store(async_db, create=True).close()
 
         def raw_conn() -> sqlite3.Connection:
             return raw_connection(raw_db)
 
         def sync_conn() -> Store:
-            return Store.open(sync_db)
+            return open_store(sync_db)
 
         def key(w: int, i: int) -> str:
             return f"bench/w{w}/k{i % 100}"
@@ -626,7 +627,7 @@ def bench_store(count: int) -> dict[str, Any]:
         )
 
         async def run_async() -> None:
-            async with await AsyncStore.open(async_db) as store:
+            async with await open_async_store(async_db) as store:
                 for writers in (1, 16):
                     n, label = count // writers, writers_label(writers)
                     ops, lat = await measure_tasks(
@@ -652,7 +653,7 @@ def bench_contention(workers: int, calls: int) -> dict[str, Any]:
     with repo() as root:
         db = root / ".swarm" / "memory.db"
         results = contend("contention", root, db, workers, calls)
-        with Store.open(db) as store:
+        with open_store(db) as store:
             results["integrity"] = store.integrity_check()
     return results
 
@@ -687,7 +688,7 @@ def contend(section: str, root: Path, db: Path, workers: int, calls: int) -> dic
         list(pool.map(agent, range(workers)))
     wall = time.perf_counter() - start
     expected = {f"bench/a{w}/n{i}" for w in range(workers) for i in range(calls) if i % 3 == 2}
-    with Store.open(db) as store:
+    with open_store(db) as store:
         present = {r.key for r in store.list_prefix("bench/")}
     lost = len(expected - present)
     return {
@@ -774,7 +775,7 @@ def scale_one(base: Path, tasks: int, repeats: int) -> dict[str, Any]:
     (root / "plan.yaml").write_text(scale_plan(tasks))
     line: dict[str, Any] = {}
     line["plan_load"] = timed_run([SWARM, "plan", "load", "plan.yaml"], root, env)
-    with Store.open(db) as store:  # a tenth of the plan is done
+    with open_store(db) as store:  # a tenth of the plan is done
         from coordinator.state import status_op
 
         store.txn([], [status_op(f"scale/t{i}", "complete") for i in range(tasks // 10)])
@@ -789,7 +790,7 @@ def scale_one(base: Path, tasks: int, repeats: int) -> dict[str, Any]:
         daemon.wait_watching()
         assert daemon.caught_up_s is not None
         line["first_catch_up"] = daemon.caught_up_s
-        with Store.open(db) as store:
+        with open_store(db) as store:
 
             def cursor_reached(rev: int) -> Callable[[], bool]:
                 def reached() -> bool:
@@ -970,7 +971,7 @@ def _pg_hooks_and_unblock(runs: int, trials: int) -> dict[str, Any]:
             [SWARM, "plan", "load", "plan.yaml"], cwd=root, env=env, check=True, capture_output=True
         )
         from_commit: list[float] = []
-        with running_daemon(db, root), Store.open(db) as store:
+        with running_daemon(db, root), open_store(db) as store:
             for i in range(trials):
                 for hook_name in ("pre-task", "post-task"):
                     subprocess.run(

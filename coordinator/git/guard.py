@@ -41,6 +41,7 @@ from coordinator.claims.globs import glob_matches
 from coordinator.claims.grants import Claim, list_claims
 from coordinator.project import project_root_for
 from coordinator.state import Agent
+from memory.backends import open_store
 from memory.errors import SwarmError
 from memory.locator import store_exists
 from memory.records import WriteOp
@@ -252,7 +253,7 @@ def check_staged(repo_root: Path, store_path: Path | None, committer: str | None
         return GuardCheck(paths, None, [])
     if not paths:
         return GuardCheck(paths, store_path, [])
-    with Store.open(store_path) as store:
+    with open_store(store_path) as store:
         claims = list_claims(store)
     return GuardCheck(
         paths, store_path, offending_paths(claims, with_targets(repo_root, paths), committer)

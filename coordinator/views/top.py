@@ -25,6 +25,7 @@ from rich.text import Text
 from coordinator.timefmt import human_duration, local_clock
 from coordinator.views.board import deliverables_text, session_dashboard_view
 from coordinator.views.dashboard import progress_text
+from memory.backends import open_store
 from memory.store import Store
 
 _STYLE = {
@@ -187,7 +188,7 @@ def run_top(
 
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    with Store.open(db_path) as store:
+    with open_store(db_path) as store:
         if once or not is_interactive(stdin, stdout):
             snapshot(store, session, stdout)
             return

@@ -18,6 +18,7 @@ import re
 import stat
 from functools import cached_property
 
+from memory.backends import open_store
 from memory.errors import EXIT_ERROR, SwarmError
 from memory.locator import file_mode, normal_path
 from memory.store import Store
@@ -210,7 +211,7 @@ class Hook:
             from coordinator.project import store_location
 
             path = store_location(self._db_flag, self.environ, self.cwd, self._edited)
-            self._store = Store.open(path, actor=self.agent)
+            self._store = open_store(path, actor=self.agent)
         return self._store
 
     def close(self) -> None:

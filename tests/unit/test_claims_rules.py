@@ -22,6 +22,7 @@ from coordinator.claims.grants import (
     withdraw,
 )
 from coordinator.errors import ClaimHeld, PathOutsideRepo
+from memory.backends import open_store
 from memory.records import Compare, Delete, Touch, TxnResult, WriteOp
 from memory.store import Store
 
@@ -43,7 +44,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
-    with Store.create(tmp_path / "memory.db", clock=clock) as opened:
+    with open_store(tmp_path / "memory.db", create=True, clock=clock) as opened:
         yield opened
 
 
