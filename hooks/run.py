@@ -25,6 +25,7 @@ from hooks import (
     session_restore,
     session_start,
 )
+from memory.backends import open_store
 from memory.errors import EXIT_ERROR, SwarmError
 from memory.store import Store
 
@@ -43,7 +44,7 @@ def _open(args: SimpleNamespace) -> Store:
     edited = getattr(args, "file", None)
     files = [] if edited is None else [os.path.abspath(edited)]
     path = store_location(args.db, os.environ, None, files)
-    return Store.open(path, actor=getattr(args, "agent", None) or os.environ.get("SWARM_AGENT_ID"))
+    return open_store(path, actor=getattr(args, "agent", None) or os.environ.get("SWARM_AGENT_ID"))
 
 
 # --- parser ------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""The asynchronous store over aiosqlite, for the daemon. Same engine, same SQL as `Store`."""
+"""The asynchronous store over aiosqlite, for the daemon. Same engine, same SQL as `Store`.
+
+`AsyncStore` is also the interface of every asynchronous store: `memory.pg_aio.AsyncPgStore`
+runs the same reads and writes on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import aiosqlite
 import anyio
 
-from memory import engine, exchange, schema, sql
+from memory import engine, exchange, maintenance, schema, sql
 from memory.errors import CorruptStore, KeyNotFound, NoStore, StoreError
 from memory.keys import (
     encode_value,
@@ -23,9 +27,10 @@ from memory.keys import (
     validate_prefix,
     validate_ttl,
 )
-from memory.locator import is_url, pg_url, url_path
 from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
-from memory.store import DEFAULT_BATCH, _drive, open_uri, prepare, resolve_timeout
+from memory.schema import drive, open_uri, prepare
+from memory.settings import resolve_timeout
+from memory.store import DEFAULT_BATCH
 
 if TYPE_CHECKING:
     from memory.engine import Steps
@@ -47,7 +52,7 @@ class _Pending:
 def _read_in_thread(conn: sqlite3.Connection, steps: Steps[T]) -> T:
     conn.execute(sql.BEGIN_READ)
     try:
-        return _drive(conn, steps)
+        return drive(conn, steps)
     finally:
         conn.execute(sql.COMMIT)
 
@@ -63,7 +68,7 @@ def _commit_group(conn: sqlite3.Connection, batch: list[_Pending]) -> None:
         for item in batch:
             conn.execute(sql.SAVEPOINT)
             try:
-                item.result = _drive(conn, item.steps)
+                item.result = drive(conn, item.steps)
             except Exception as err:  # noqa: BLE001 - handed to the caller that owns it
                 conn.execute(sql.ROLLBACK_TO_SAVEPOINT)
                 item.error = err
@@ -76,7 +81,7 @@ def _commit_group(conn: sqlite3.Connection, batch: list[_Pending]) -> None:
 
 
 class AsyncStore:
-    """A swarm store opened for async use. Use `await AsyncStore.open(path)`."""
+    """A swarm store opened for async use. Use `await memory.backends.open_async_store(path)`."""
 
     def __init__(
         self,
@@ -102,17 +107,8 @@ class AsyncStore:
         actor: str | None = None,
         busy_timeout: float | None = None,
     ) -> AsyncStore:
-        """Open an existing store; it must already be at the current schema or migratable.
-
-        A PostgreSQL URL (or a path standing for one) opens `memory.pg_aio.AsyncPgStore`."""
-        url = pg_url(path)
-        if url is not None:
-            from memory.pg_aio import AsyncPgStore
-
-            where = url_path(url, Path.cwd()) if is_url(os.fspath(path)) else Path(path)
-            return await AsyncPgStore.connect(
-                url, where, clock=clock, actor=actor, busy_timeout=busy_timeout
-            )
+        """Open an existing SQLite store; it must already be at the current schema or
+        migratable (`memory.backends.open_async_store` opens a store of either backend)."""
         db = Path(path)
         if not db.is_file():
             raise NoStore(f"no swarm store at {db}; run `swarm init` first")
@@ -218,7 +214,7 @@ class AsyncStore:
 
     async def delete_range(self, start: str, end: str, limit: int = DEFAULT_BATCH) -> int:
         """Delete up to `limit` live keys with `start <= key < end` in one revision."""
-        steps = engine.delete_range(start, end, limit, self.clock(), self.actor)
+        steps = maintenance.delete_range(start, end, limit, self.clock(), self.actor)
         return await self._write(steps)
 
     async def last_in_prefix(self, prefix: str, limit: int) -> list[Record]:
@@ -314,32 +310,32 @@ class AsyncStore:
 
     async def compact(self, through_rev: int) -> int:
         """Drop the change log up to `through_rev`; return the compaction point."""
-        return await self._write(engine.compact(through_rev))
+        return await self._write(maintenance.compact(through_rev))
 
     async def compact_keeping(self, keep: int, *, max_rev: int | None = None) -> int:
         """Drop all but the newest `keep` changes, never past `max_rev`; return the
         compaction point."""
-        return await self._write(engine.compact_keeping(keep, max_rev))
+        return await self._write(maintenance.compact_keeping(keep, max_rev))
 
     async def set_max_value_bytes(self, limit: int) -> None:
         """Set the store-wide limit on one encoded value."""
         if limit < 1:
             raise StoreError("the value size limit must be at least 1 byte")
-        await self._write(engine.set_max_value_bytes(limit))
+        await self._write(maintenance.set_max_value_bytes(limit))
 
     # --- export, import, backup ------------------------------------------------------
 
     async def export_lines(self) -> list[str]:
         """Every live record as JSON Lines (header first)."""
         now = self.clock()
-        revision, records = await self._read(engine.snapshot(now))
+        revision, records = await self._read(maintenance.snapshot(now))
         return list(exchange.dump_lines(revision, records, now))
 
     async def import_(self, lines: Iterable[str], *, merge: bool = False) -> int:
         """Load an export. Into an empty store it is exact; `merge` writes into a used one."""
         revision, records = exchange.parse_lines(lines)
         return await self._write(
-            engine.import_records(records, revision, merge, self.clock(), self.actor)
+            maintenance.import_records(records, revision, merge, self.clock(), self.actor)
         )
 
     async def backup(self, target: str | os.PathLike[str]) -> Path:

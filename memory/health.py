@@ -17,8 +17,7 @@ from typing import NamedTuple
 from memory import sql
 from memory.errors import NoStore, ReadOnlyStore
 from memory.locator import pg_url, redact
-from memory.schema import corrupt, on_read_only_fs
-from memory.store import open_uri
+from memory.schema import corrupt, on_read_only_fs, open_uri
 
 
 class StoreHealth(NamedTuple):

@@ -35,8 +35,8 @@ from memory.errors import (
 from memory.libpq import Connection, PqError
 from memory.locator import redact
 from memory.schema import migrate, naming_store
-from memory.settings import env_seconds
-from memory.store import Store, resolve_timeout
+from memory.settings import env_seconds, resolve_timeout
+from memory.store import Store
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:

@@ -43,7 +43,7 @@ Clock = Callable[[], float]
 
 
 async def _adrive(conn: psycopg.AsyncConnection[Any], steps: Steps[T]) -> T:
-    """`_drive` on an async connection."""
+    """`memory.pg.drive` on an async connection."""
     try:
         query = next(steps)
         while True:

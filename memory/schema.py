@@ -1,6 +1,9 @@
-"""Store identity and schema: refuse foreign files, create fresh stores, run migrations.
+"""Store identity and schema: refuse foreign files, create fresh stores, run migrations;
+and a SQLite connection to a store: the URI that opens it, its set-up on connect, how
+engine steps run on it, and its driver errors as the project's own.
 
-Written as engine steps so that both drivers run the same checks.
+The checks are written as engine steps so that both drivers run them; PostgreSQL reuses
+the migrations (`memory.pg.setup`).
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from memory.errors import (
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
     from types import TracebackType
+    from typing import TypeVar
 
     from memory.engine import Steps
     from memory.locator import StrPath
+
+    T = TypeVar("T")
 
 
 def read_identity() -> Steps[tuple[int, int]]:
@@ -138,3 +144,80 @@ class translated:  # named as the function it was: `with translated(path):`
 def naming_store(err: CorruptStore, path: StrPath) -> CorruptStore:
     """`err` as the one line that names the store and `swarm doctor`."""
     return err if _DOCTOR in err.message else corrupt(path, err.message)
+
+
+# --- a SQLite connection to a store ------------------------------------------------------
+
+
+def drive(conn: sqlite3.Connection, steps: Steps[T]) -> T:
+    """Run engine steps on a connection: execute each query, send back its rows.
+
+    A SQLite store does not write the revision into its header: the revision is the change
+    log's newest (see `sql.READ_META`), so `SET_REVISION` is skipped.
+    """
+    try:
+        query = next(steps)
+        while True:
+            if query[0] is sql.SET_REVISION:
+                rows = []
+            else:
+                rows = conn.execute(query[0], query[1]).fetchall()
+            query = steps.send(rows)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+#: What `Path.as_uri()` leaves unquoted in a POSIX path (urllib.parse's safe characters).
+_URI_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
+
+
+def open_uri(path: str | os.PathLike[str]) -> str:
+    """The URI that opens an existing database read-write and never creates one.
+
+    The path is percent-encoded: a raw `?`, `#` or `%` in it would otherwise be read as
+    URI syntax and open (or create) a different file. The same URI as
+    `Path(path).resolve().as_uri()`, without pathlib where no character needs quoting.
+    """
+    resolved = os.path.realpath(path)
+    if not _URI_SAFE.issuperset(resolved):
+        from urllib.parse import quote_from_bytes
+
+        resolved = quote_from_bytes(os.fsencode(resolved))
+    return f"file://{resolved}?mode=rw"
+
+
+def skip_close_checkpoint(conn: sqlite3.Connection) -> bool:
+    """Let closing `conn` leave the WAL to the next checkpoint, where the driver allows it.
+
+    The last connection to close a WAL database checkpoints it (fsyncs included): without
+    a daemon holding the store open, every hook would pay for that. SQLite's
+    `SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE` skips it; the standard module exposes it from
+    Python 3.12 (`Connection.setconfig`), and 3.11 has no way to reach it. The WAL stays
+    bounded either way: every commit that grows it past `wal_autocheckpoint` (1000 pages)
+    checkpoints it, and `journal_size_limit` truncates it afterwards. True when skipped.
+    """
+    conn.execute(sql.SET_JOURNAL_SIZE_LIMIT)
+    option = getattr(sqlite3, "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE", None)
+    setconfig = getattr(conn, "setconfig", None)
+    if option is None or setconfig is None:
+        return False
+    setconfig(option, True)
+    return True
+
+
+def prepare(conn: sqlite3.Connection, db: str | os.PathLike[str], now: float) -> None:
+    """Set up a fresh connection: pragmas, refuse a foreign file, migrate an old schema.
+    Both stores run this on the connection they open."""
+    conn.execute(sql.SET_SYNCHRONOUS)
+    skip_close_checkpoint(conn)
+    version = drive(conn, check_identity(db))
+    if version < sql.SCHEMA_VERSION:
+        conn.execute(sql.BEGIN_WRITE)
+        try:
+            # Another process may have migrated while we waited for the write lock.
+            version = drive(conn, check_identity(db))
+            drive(conn, migrate(version, now))
+            conn.execute(sql.COMMIT)
+        except BaseException:
+            conn.execute(sql.ROLLBACK)
+            raise

@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 
+#: Seconds a writer waits for a locked store before giving up (SWARM_BUSY_TIMEOUT).
+DEFAULT_BUSY_TIMEOUT = 5.0
+
+
 class BadSetting(SwarmError):
     """An environment setting has a value that cannot be used."""
 
@@ -35,3 +39,10 @@ def env_seconds(
         kind = "a positive" if positive else "a non-negative"
         raise BadSetting(f"{name} must be {kind} number of seconds, not {raw!r}")
     return seconds
+
+
+def resolve_timeout(busy_timeout: float | None) -> float:
+    """The busy timeout to open with: the caller's, else `SWARM_BUSY_TIMEOUT`, else 5 s."""
+    if busy_timeout is not None:
+        return busy_timeout
+    return env_seconds("SWARM_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT)

@@ -163,7 +163,7 @@ _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 # On SQLite the revision is the newest logged change's (every write that raises it logs a
 # change at it), or the header's when compaction or an import emptied the log: a write
 # then dirties two pages (the key and the log) rather than the header's too, and
-# SET_REVISION is not run at all (memory.store._drive skips it). PostgreSQL keeps writing
+# SET_REVISION is not run at all (memory.schema.drive skips it). PostgreSQL keeps writing
 # the header: its write lock and its NOTIFY trigger are on that row.
 READ_META = (
     "SELECT max(revision, coalesce((SELECT max(rev) FROM changes), 0)), compacted_rev, "

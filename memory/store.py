@@ -1,4 +1,8 @@
-"""The synchronous store over `sqlite3`, for hook processes that live for milliseconds."""
+"""The synchronous store over `sqlite3`, for hook processes that live for milliseconds.
+
+`Store` is the interface of every synchronous store: `memory.pg.PgStore` runs the same
+reads and writes on PostgreSQL. `memory.backends.open_store` opens a store of either.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +21,10 @@ from memory.keys import (
     validate_prefix,
     validate_ttl,
 )
-from memory.locator import file_mode, is_url, normal_path, pg_url, url_location
+from memory.locator import file_mode, normal_path
 from memory.records import Change, Compare, Put, Record, TxnResult, WriteOp
-from memory.settings import env_seconds
+from memory.schema import drive, open_uri, prepare
+from memory.settings import resolve_timeout
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
 if TYPE_CHECKING:
@@ -33,112 +38,12 @@ if TYPE_CHECKING:
     T = TypeVar("T")
     Clock = Callable[[], float]
 
-#: Seconds a writer waits for a locked store before giving up (SWARM_BUSY_TIMEOUT).
-DEFAULT_BUSY_TIMEOUT = 5.0
 #: How many changes one `changes_since` call returns at most by default.
 DEFAULT_BATCH = 1000
 
 
-def _drive(conn: sqlite3.Connection, steps: Steps[T]) -> T:
-    """Run engine steps on a connection: execute each query, send back its rows.
-
-    A SQLite store does not write the revision into its header: the revision is the change
-    log's newest (see `sql.READ_META`), so `SET_REVISION` is skipped.
-    """
-    try:
-        query = next(steps)
-        while True:
-            if query[0] is sql.SET_REVISION:
-                rows = []
-            else:
-                rows = conn.execute(query[0], query[1]).fetchall()
-            query = steps.send(rows)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-
-
-#: What `Path.as_uri()` leaves unquoted in a POSIX path (urllib.parse's safe characters).
-_URI_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
-
-
-def open_uri(path: str | os.PathLike[str]) -> str:
-    """The URI that opens an existing database read-write and never creates one.
-
-    The path is percent-encoded: a raw `?`, `#` or `%` in it would otherwise be read as
-    URI syntax and open (or create) a different file. The same URI as
-    `Path(path).resolve().as_uri()`, without pathlib where no character needs quoting.
-    """
-    resolved = os.path.realpath(path)
-    if not _URI_SAFE.issuperset(resolved):
-        from urllib.parse import quote_from_bytes
-
-        resolved = quote_from_bytes(os.fsencode(resolved))
-    return f"file://{resolved}?mode=rw"
-
-
-def resolve_timeout(busy_timeout: float | None) -> float:
-    """The busy timeout to open with: the caller's, else `SWARM_BUSY_TIMEOUT`, else 5 s."""
-    if busy_timeout is not None:
-        return busy_timeout
-    return env_seconds("SWARM_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT)
-
-
-def skip_close_checkpoint(conn: sqlite3.Connection) -> bool:
-    """Let closing `conn` leave the WAL to the next checkpoint, where the driver allows it.
-
-    The last connection to close a WAL database checkpoints it (fsyncs included): without
-    a daemon holding the store open, every hook would pay for that. SQLite's
-    `SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE` skips it; the standard module exposes it from
-    Python 3.12 (`Connection.setconfig`), and 3.11 has no way to reach it. The WAL stays
-    bounded either way: every commit that grows it past `wal_autocheckpoint` (1000 pages)
-    checkpoints it, and `journal_size_limit` truncates it afterwards. True when skipped.
-    """
-    conn.execute(sql.SET_JOURNAL_SIZE_LIMIT)
-    option = getattr(sqlite3, "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE", None)
-    setconfig = getattr(conn, "setconfig", None)
-    if option is None or setconfig is None:
-        return False
-    setconfig(option, True)
-    return True
-
-
-def prepare(conn: sqlite3.Connection, db: str | os.PathLike[str], now: float) -> None:
-    """Set up a fresh connection: pragmas, refuse a foreign file, migrate an old schema.
-    Both stores run this on the connection they open."""
-    conn.execute(sql.SET_SYNCHRONOUS)
-    skip_close_checkpoint(conn)
-    version = _drive(conn, schema.check_identity(db))
-    if version < sql.SCHEMA_VERSION:
-        conn.execute(sql.BEGIN_WRITE)
-        try:
-            # Another process may have migrated while we waited for the write lock.
-            version = _drive(conn, schema.check_identity(db))
-            _drive(conn, schema.migrate(version, now))
-            conn.execute(sql.COMMIT)
-        except BaseException:
-            conn.execute(sql.ROLLBACK)
-            raise
-
-
-def _open_pg(
-    url: str,
-    target: str | os.PathLike[str],
-    create: bool,
-    clock: Clock,
-    actor: str | None,
-    busy_timeout: float | None,
-) -> Store:
-    from memory.pg import PgStore
-
-    # A bare URL stands for a store of the working directory's project.
-    path = url_location(url, os.getcwd()) if is_url(os.fspath(target)) else os.fspath(target)
-    return PgStore.connect(
-        url, path, create=create, clock=clock, actor=actor, busy_timeout=busy_timeout
-    )
-
-
 class Store:
-    """A swarm store opened synchronously. Use `Store.open` or `Store.create`."""
+    """A swarm store opened synchronously. Use `memory.backends.open_store`."""
 
     def __init__(
         self,
@@ -173,13 +78,8 @@ class Store:
         actor: str | None = None,
         busy_timeout: float | None = None,
     ) -> Store:
-        """Open an existing store, migrating its schema if it is older than ours.
-
-        A PostgreSQL URL (or a path standing for one, see `memory.locator`) opens
-        `memory.pg.PgStore`, the same store on a server."""
-        url = pg_url(path)
-        if url is not None:
-            return _open_pg(url, path, False, clock, actor, busy_timeout)
+        """Open an existing SQLite store, migrating its schema if it is older than ours
+        (`memory.backends.open_store` opens a store of either backend)."""
         db = normal_path(os.fspath(path))
         if not stat.S_ISREG(file_mode(db)):
             raise NoStore(f"no swarm store at {db}; run `swarm init` first")
@@ -203,10 +103,7 @@ class Store:
         actor: str | None = None,
         busy_timeout: float | None = None,
     ) -> Store:
-        """Create a store at `path` (idempotent: an existing swarm store is just opened)."""
-        url = pg_url(path)
-        if url is not None:
-            return _open_pg(url, path, True, clock, actor, busy_timeout)
+        """Create a SQLite store at `path` (idempotent: an existing one is just opened)."""
         from pathlib import Path
 
         db = Path(path)
@@ -218,9 +115,9 @@ class Store:
             try:
                 conn.execute(sql.SET_WAL)
                 conn.execute(sql.BEGIN_WRITE)
-                app_id, _ = _drive(conn, schema.read_identity())
+                app_id, _ = drive(conn, schema.read_identity())
                 if app_id == 0:
-                    _drive(conn, schema.create_fresh(clock()))
+                    drive(conn, schema.create_fresh(clock()))
                 conn.execute(sql.COMMIT)
             finally:
                 conn.close()
@@ -260,10 +157,10 @@ class Store:
         """Run read steps in one read transaction, so that they see one state."""
         with schema.translated(self.location):
             if self._conn.in_transaction:  # inside `reading()`
-                return _drive(self._conn, steps)
+                return drive(self._conn, steps)
             self._conn.execute(sql.BEGIN_READ)
             try:
-                return _drive(self._conn, steps)
+                return drive(self._conn, steps)
             finally:
                 self._conn.execute(sql.COMMIT)
 
@@ -272,7 +169,7 @@ class Store:
         with schema.translated(self.location):
             self._conn.execute(sql.BEGIN_WRITE)
             try:
-                result = _drive(self._conn, steps)
+                result = drive(self._conn, steps)
                 self._conn.execute(sql.COMMIT)
             except BaseException:
                 if self._conn.in_transaction:
@@ -397,7 +294,9 @@ class Store:
     def delete_range(self, start: str, end: str, limit: int = DEFAULT_BATCH) -> int:
         """Delete up to `limit` live keys with `start <= key < end` in one revision (each
         logged as a delete); return how many. Call again while it returns `limit`."""
-        return self._write(engine.delete_range(start, end, limit, self.clock(), self.actor))
+        from memory import maintenance  # not imported by a hook
+
+        return self._write(maintenance.delete_range(start, end, limit, self.clock(), self.actor))
 
     def expire_due(self) -> list[str]:
         """Sweep keys whose lease ran out, logging an `expire` change for each."""
@@ -405,27 +304,33 @@ class Store:
 
     def compact(self, through_rev: int) -> int:
         """Drop the change log up to `through_rev`; return the compaction point."""
-        return self._write(engine.compact(through_rev))
+        from memory import maintenance
+
+        return self._write(maintenance.compact(through_rev))
 
     def compact_keeping(self, keep: int, *, max_rev: int | None = None) -> int:
         """Drop all but the newest `keep` changes, never past `max_rev`; return the
         compaction point."""
-        return self._write(engine.compact_keeping(keep, max_rev))
+        from memory import maintenance
+
+        return self._write(maintenance.compact_keeping(keep, max_rev))
 
     def set_max_value_bytes(self, limit: int) -> None:
         """Set the store-wide limit on one encoded value."""
         if limit < 1:
             raise StoreError("the value size limit must be at least 1 byte")
-        self._write(engine.set_max_value_bytes(limit))
+        from memory import maintenance
+
+        self._write(maintenance.set_max_value_bytes(limit))
 
     # --- export, import, backup ------------------------------------------------------
 
     def export(self, out: IO[str]) -> int:
         """Write every live record as JSON Lines; return how many."""
-        from memory import exchange  # not imported by a hook
+        from memory import exchange, maintenance  # not imported by a hook
 
         now = self.clock()
-        revision, records = self._read(engine.snapshot(now))
+        revision, records = self._read(maintenance.snapshot(now))
         out.writelines(exchange.dump_lines(revision, records, now))
         return len(records)
 
@@ -434,13 +339,13 @@ class Store:
     ) -> int:
         """Load an export. Into an empty store it is exact (a restore); `merge` writes into a
         used one, and refuses keys under the reserved root unless `force`."""
-        from memory import exchange
+        from memory import exchange, maintenance
 
         revision, records = exchange.parse_lines(lines)
         if merge and not force:
             exchange.refuse_reserved(records)
         return self._write(
-            engine.import_records(records, revision, merge, self.clock(), self.actor)
+            maintenance.import_records(records, revision, merge, self.clock(), self.actor)
         )
 
     def backup(self, target: str | os.PathLike[str]) -> Path:

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from memory.backends import open_store
 from memory.errors import EXIT_ERROR, SwarmError
 from memory.store import Store
 
@@ -27,7 +28,7 @@ class CliState:
 
     def open_store(self) -> Store:
         """Open the store (it must exist); the actor is `SWARM_AGENT_ID` when set."""
-        return Store.open(self.db_path, actor=os.environ.get("SWARM_AGENT_ID") or None)
+        return open_store(self.db_path, actor=os.environ.get("SWARM_AGENT_ID") or None)
 
 
 pass_state = click.make_pass_decorator(CliState)

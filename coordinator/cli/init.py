@@ -9,9 +9,9 @@ import click
 
 from coordinator.cli.common import CliState, pass_state
 from coordinator.project import STORE_DIR, STORE_FILE, default_store_path
+from memory.backends import open_store
 from memory.errors import StoreError
 from memory.locator import URL_FILE, describe, pg_url, read_url_file, redact, url_path
-from memory.store import Store
 
 if TYPE_CHECKING:
     from coordinator.agents.client_config import Installed
@@ -38,7 +38,7 @@ def init_store(db_path: Path, max_value_bytes: int | None) -> tuple[Path, bool]:
             "back to a SQLite store"
         )
     created = url is None and not db_path.exists()
-    with Store.create(db_path) as store:
+    with open_store(db_path, create=True) as store:
         created = created or bool(getattr(store, "created", False))
         if max_value_bytes is not None:
             store.set_max_value_bytes(max_value_bytes)

@@ -43,6 +43,7 @@ from coordinator.daemon.reconcile.notices import OPERATOR
 from coordinator.daemon.reconcile.spawn import STARTING
 from coordinator.daemon.upkeep import Upkeep
 from memory.aio import AsyncStore
+from memory.backends import open_async_store, open_store
 from memory.errors import CompactedRevision, SwarmError
 from memory.locator import describe
 from memory.lock import daemon_lock
@@ -146,7 +147,7 @@ class Daemon:
         lock = daemon_lock(self.db_path)
         lock.acquire()
         try:
-            self._store = await AsyncStore.open(self.db_path, actor="swarm-daemon")
+            self._store = await open_async_store(self.db_path, actor="swarm-daemon")
             try:
                 if not once:
                     # Rendered beside the loop (once its task group runs), off every pass.
@@ -290,7 +291,7 @@ class Daemon:
         state the event loop uses meanwhile (the work-tree watcher keeps running)."""
 
         def run() -> T:
-            with Store.open(self.db_path, actor="swarm-daemon") as store:
+            with open_store(self.db_path, actor="swarm-daemon") as store:
                 return work(store)
 
         return await anyio.to_thread.run_sync(run)

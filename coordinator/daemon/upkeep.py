@@ -21,6 +21,7 @@ from coordinator.daemon.debounce import dashboard_interval, render_due, render_g
 from coordinator.daemon.model import ChangeBatch, Host
 from coordinator.daemon.retention import PRUNE_PERIOD, next_prune, prune_old_records, retention
 from coordinator.views.dashboard_file import DashboardWriter, Phases, write_dashboards
+from memory.backends import open_store
 from memory.errors import SwarmError
 from memory.store import Store
 
@@ -265,7 +266,7 @@ def render_at(
     db_path: Path, targets: Mapping[Path, Phases], known: Mapping[Path, str | None]
 ) -> tuple[dict[Path, str | None], list[Path]]:
     """`write_dashboards` on a store of its own: what a worker process runs."""
-    with Store.open(db_path, actor="swarm-daemon") as store:
+    with open_store(db_path, actor="swarm-daemon") as store:
         return write_dashboards(store, targets=targets, known=known)
 
 

@@ -28,9 +28,9 @@ from typing import Any, Literal
 from coordinator.claims.globs import glob_matches
 from coordinator.claims.grants import Claim, list_claims
 from coordinator.git.repo import run_git
+from memory.backends import open_store
 from memory.errors import SwarmError
 from memory.locator import store_exists
-from memory.store import Store
 
 #: Marks a pre-commit hook as ours, so that installing again rewrites it instead of chaining it.
 HOOK_MARKER = "swarm-coordinator pre-commit guard"
@@ -188,7 +188,7 @@ def check_staged(repo_root: Path, store_path: Path | None, committer: str | None
         return GuardCheck(paths, None, [])
     if not paths:
         return GuardCheck(paths, store_path, [])
-    with Store.open(store_path) as store:
+    with open_store(store_path) as store:
         claims = list_claims(store)
     return GuardCheck(
         paths, store_path, offending_paths(claims, with_targets(repo_root, paths), committer)

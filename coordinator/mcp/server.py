@@ -30,6 +30,7 @@ from coordinator.mcp.memory_tools import add_memory_tools
 from coordinator.mcp.message_tools import add_message_tools
 from coordinator.mcp.resources import add_resources, changed_uris, digest, resource_contents
 from coordinator.mcp.task_tools import add_task_tools
+from memory.backends import open_store
 from memory.errors import SwarmError
 from memory.store import Store
 
@@ -114,7 +115,7 @@ class SwarmMCP:
         """Run `work` on a freshly opened store (as a hook does); a swarm error becomes the
         tool error a model reads."""
         try:
-            with Store.open(self.db_path, actor=self.agent) as store:
+            with open_store(self.db_path, actor=self.agent) as store:
                 return work(store)
         except SwarmError as err:
             raise ToolError(refusal_text(err)) from None

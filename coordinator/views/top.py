@@ -26,6 +26,7 @@ from coordinator.timefmt import human_duration, local_clock
 from coordinator.views.board import session_dashboard_view
 from coordinator.views.markdown import progress_text
 from coordinator.views.session_text import deliverables_text
+from memory.backends import open_store
 from memory.store import Store
 
 _STYLE = {
@@ -188,7 +189,7 @@ def run_top(
 
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    with Store.open(db_path) as store:
+    with open_store(db_path) as store:
         if once or not is_interactive(stdin, stdout):
             snapshot(store, session, stdout)
             return

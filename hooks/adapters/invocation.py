@@ -14,6 +14,7 @@ import stat
 from functools import cached_property
 
 from hooks.adapters import BadPayload, derived_agent_name, enabled, refusal
+from memory.backends import open_store
 from memory.locator import file_mode, normal_path
 from memory.store import Store
 
@@ -130,7 +131,7 @@ class Hook:
             from coordinator.project import store_location
 
             path = store_location(self._db_flag, self.environ, self.cwd, self._edited)
-            self._store = Store.open(path, actor=self.agent)
+            self._store = open_store(path, actor=self.agent)
         return self._store
 
     def close(self) -> None:

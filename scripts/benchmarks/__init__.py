@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from memory.backends import open_store
 from memory.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -175,7 +176,7 @@ class Observer:
 
         def watch() -> None:
             try:
-                with Store.open(db) as store:
+                with open_store(db) as store:
 
                     def seen() -> bool:
                         record = store.get(key)

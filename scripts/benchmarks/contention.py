@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from memory.store import Store
+from memory.backends import open_store
 
 from . import SWARM, check, env_for, repo
 
@@ -20,7 +20,7 @@ def bench_contention(workers: int, calls: int) -> dict[str, Any]:
     with repo() as root:
         db = root / ".swarm" / "memory.db"
         results = contend("contention", root, db, workers, calls)
-        with Store.open(db) as store:
+        with open_store(db) as store:
             results["integrity"] = store.integrity_check()
     return results
 
@@ -55,7 +55,7 @@ def contend(section: str, root: Path, db: Path, workers: int, calls: int) -> dic
         list(pool.map(agent, range(workers)))
     wall = time.perf_counter() - start
     expected = {f"bench/a{w}/n{i}" for w in range(workers) for i in range(calls) if i % 3 == 2}
-    with Store.open(db) as store:
+    with open_store(db) as store:
         present = {r.key for r in store.list_prefix("bench/")}
     lost = len(expected - present)
     return {

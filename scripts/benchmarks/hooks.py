@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from memory.store import Store
+from memory.backends import open_store
 
 from . import SWARM, BenchFailure, check, env_for, repo, run_checked, summary, timed_run
 
@@ -106,7 +106,7 @@ def bench_hooks(runs: int) -> dict[str, Any]:
                 cmd, stdin = make(i)
                 timings[name].append(timed_run(cmd, root, env, stdin))
         # The adapter answers in Claude's convention; a denial would be a refusal.
-        with Store.open(db) as store:
+        with open_store(db) as store:
             claims = store.list_prefix("swarm/claims/")
             granted = [r for r in claims if str(r.value.get("path")).startswith("src/c")]
         if len(granted) < runs:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from memory.store import Store
+from memory.backends import open_store
 
 from . import SWARM, check, env_for, running_daemon, summary, timed_run
 from .contention import contend
@@ -98,7 +98,7 @@ def _pg_hooks_and_unblock(runs: int, trials: int) -> dict[str, Any]:
             [SWARM, "plan", "load", "plan.yaml"], cwd=root, env=env, check=True, capture_output=True
         )
         from_commit: list[float] = []
-        with running_daemon(db, root), Store.open(db) as store:
+        with running_daemon(db, root), open_store(db) as store:
             for i in range(trials):
                 for hook_name in ("pre-task", "post-task"):
                     subprocess.run(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from memory.store import Store
+from memory.backends import open_store
 
 from . import (
     SWARM,
@@ -91,7 +91,7 @@ def scale_one(base: Path, tasks: int, repeats: int) -> dict[str, Any]:
     (root / "plan.yaml").write_text(scale_plan(tasks))
     line: dict[str, Any] = {}
     line["plan_load"] = timed_run([SWARM, "plan", "load", "plan.yaml"], root, env)
-    with Store.open(db) as store:  # a tenth of the plan is done
+    with open_store(db) as store:  # a tenth of the plan is done
         from coordinator.state import status_op
 
         store.txn([], [status_op(f"scale/t{i}", "complete") for i in range(tasks // 10)])
@@ -106,7 +106,7 @@ def scale_one(base: Path, tasks: int, repeats: int) -> dict[str, Any]:
         daemon.wait_watching()
         assert daemon.caught_up_s is not None
         line["first_catch_up"] = daemon.caught_up_s
-        with Store.open(db) as store:
+        with open_store(db) as store:
 
             def cursor_reached(rev: int) -> Callable[[], bool]:
                 def reached() -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from memory.aio import AsyncStore
+from memory.backends import open_async_store, open_store
 from memory.store import Store
 
 from . import check, pct
@@ -217,14 +218,14 @@ def bench_store(count: int) -> dict[str, Any]:
         plain_db = base / "plain.db"
         raw_connection(raw_db).close()
         plain_connection(plain_db).close()
-        Store.create(sync_db).close()
-        Store.create(async_db).close()
+        open_store(sync_db, create=True).close()
+        open_store(async_db, create=True).close()
 
         def raw_conn() -> sqlite3.Connection:
             return raw_connection(raw_db)
 
         def sync_conn() -> Store:
-            return Store.open(sync_db)
+            return open_store(sync_db)
 
         def key(w: int, i: int) -> str:
             return f"bench/w{w}/k{i % 100}"
@@ -284,7 +285,7 @@ def bench_store(count: int) -> dict[str, Any]:
         )
 
         async def run_async() -> None:
-            async with await AsyncStore.open(async_db) as store:
+            async with await open_async_store(async_db) as store:
                 for writers in (1, 16):
                     n, label = count // writers, writers_label(writers)
                     ops, lat = await measure_tasks(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from memory.store import Store
+from memory.backends import open_store
 
 from . import SWARM, Observer, commit_ts, env_for, repo, run_checked, running_daemon, summary
 
@@ -20,7 +20,7 @@ def unblock_trial(
     observer = Observer(db, f"{dep}/status", "ready")
     run_checked([SWARM, "hooks", "post-task", "--task-id", req, "--agent", agent], root, env)
     seen = observer.result()
-    with Store.open(db) as store:
+    with open_store(db) as store:
         committed = commit_ts(store, f"{req}/status", "complete")
     return seen - committed
 

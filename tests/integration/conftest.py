@@ -25,6 +25,7 @@ import psycopg
 import pytest
 
 from coordinator import layout
+from memory.backends import open_store
 from memory.locator import url_path
 from memory.store import Store
 from tests.pg import Schemas
@@ -168,7 +169,7 @@ class Project:
 
     def store(self) -> Store:
         """Open the store in-process, for assertions."""
-        return Store.open(self.db)
+        return open_store(self.db)
 
     def value(self, key: str) -> Any:
         """The current value of `key`, or None."""

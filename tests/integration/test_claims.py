@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from memory.backends import open_store
 from memory.errors import Refused
-from memory.store import Store
 from tests.integration.conftest import SWARM, DaemonProcess, Project, wait_until
 
 #: Every test of this suite that uses a project runs on SQLite and on PostgreSQL.
@@ -215,7 +215,7 @@ def test_a_grant_made_as_the_wait_runs_out_is_reported_not_refused(
     ) -> Any:
         with pytest.raises(ClaimHeld) as refused:
             attempt()
-        with Store.open(db_path) as store:
+        with open_store(db_path) as store:
             release_claims(store, path="f.txt", agent="alice", actor="alice", force=False)
             assert [g.claim.agent for g in grant_queued(store)] == ["bob"]  # the daemon's pass
         raise refused.value

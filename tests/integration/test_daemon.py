@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from coordinator import layout
+from memory.backends import open_async_store
 from memory.errors import CompactedRevision
 from memory.records import Put
 from tests.integration.conftest import (
@@ -678,7 +679,6 @@ async def test_worker_threads_get_copies_of_the_daemons_state_not_the_state(
     thread: that thread must never touch those containers ("dictionary changed size
     during iteration")."""
     from coordinator.daemon.loop import Daemon
-    from memory.aio import AsyncStore
 
     monkeypatch.setenv("SWARM_EDIT_GRACE", "0")
     load(project, CHAIN)
@@ -690,7 +690,7 @@ async def test_worker_threads_get_copies_of_the_daemons_state_not_the_state(
     daemon.upkeep.pending_edits = watched_dict(touched, {"src/app.py": daemon.clock() - 1})
     daemon.upkeep.dashboards._last = watched_dict(touched, {})
     daemon.upkeep.dashboards._paths = watched_set(touched, set(daemon.upkeep.dashboards._paths))  # type: ignore[assignment]
-    daemon._store = await AsyncStore.open(project.db)
+    daemon._store = await open_async_store(project.db)
     try:
         await daemon._load()
         await daemon.run_pass(daemon.clock(), full=True)

@@ -9,11 +9,10 @@ import anyio
 import pytest
 
 from memory import sql
-from memory.aio import AsyncStore
+from memory.backends import open_async_store, open_store
 from memory.errors import CorruptStore
 from memory.health import check_store
 from memory.locator import url_path
-from memory.store import Store
 from tests.pg import Schemas, admin
 
 
@@ -25,7 +24,7 @@ def test_an_older_postgres_store_is_checked_without_being_migrated(
     tmp_path: Path, pg_schemas: Schemas
 ) -> None:
     url = pg_schemas.new()
-    Store.create(url_path(url, tmp_path)).close()
+    open_store(url_path(url, tmp_path), create=True).close()
     schema = _schema(url)
     with admin() as conn:
         conn.execute(f"DELETE FROM {schema}.migrations WHERE version = {sql.SCHEMA_VERSION}")
@@ -46,7 +45,7 @@ def test_an_undecodable_postgres_value_and_a_missing_store_are_named(
     assert check_store(url_path(url, tmp_path)).problems == (
         f"no swarm store at {url}; run `swarm init --db URL` first",
     )
-    with Store.create(url_path(url, tmp_path)) as store:
+    with open_store(url_path(url, tmp_path), create=True) as store:
         store.put("ok", 1)
         store.put("bad", 2)
     with admin() as conn:
@@ -60,18 +59,18 @@ def test_reading_an_undecodable_postgres_value_is_one_line_naming_the_store_and_
     tmp_path: Path, pg_schemas: Schemas
 ) -> None:
     url = pg_schemas.new()
-    with Store.create(url_path(url, tmp_path)) as store:
+    with open_store(url_path(url, tmp_path), create=True) as store:
         store.put("bad", 2)
     with admin() as conn:
         conn.execute(f"UPDATE {_schema(url)}.kv SET value = '{{oops' WHERE key = 'bad'")
 
-    with Store.open(url_path(url, tmp_path)) as store, pytest.raises(CorruptStore) as caught:
+    with open_store(url_path(url, tmp_path)) as store, pytest.raises(CorruptStore) as caught:
         store.get("bad")
     assert caught.value.message.startswith(f"{url} is corrupt (")
     assert caught.value.message.endswith(f"run `swarm doctor` --db {url}")
 
     async def read_async() -> None:
-        store = await AsyncStore.open(url_path(url, tmp_path))
+        store = await open_async_store(url_path(url, tmp_path))
         try:
             await store.get("bad")
         finally:

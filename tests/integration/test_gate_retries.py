@@ -17,7 +17,7 @@ from coordinator.tasks import attempts
 from coordinator.tasks.finish import finish_task
 from coordinator.tasks.load import load_plan
 from coordinator.tasks.start import read_state, start_task
-from memory.store import Store
+from memory.backends import open_store
 from tests.integration.conftest import Project, load, run_record, status, wait_until
 from tests.integration.test_failures import POST, PRE, StartDaemon, events, wait_status
 
@@ -213,7 +213,7 @@ def test_a_gate_refusal_in_a_run_agent_blocks_until_the_metric_is_fixed(
 def test_giving_up_after_a_refusal_keeps_the_attempts_pid_gates_and_metrics(
     tmp_path: Path,
 ) -> None:
-    store = Store.create(tmp_path / "memory.db")
+    store = open_store(tmp_path / "memory.db", create=True)
     plan = parse_plan(
         'phase: p\ntasks:\n  perf:\n    run: go\n    retries: 2\n    gates: ["p/perf/ops >= 800"]\n'
     )

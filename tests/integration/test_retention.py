@@ -12,6 +12,7 @@ from coordinator.agents.sessions import notify
 from coordinator.claims.edits import record_edit
 from coordinator.daemon.retention import prune_old_records, retention
 from coordinator.state import event_op
+from memory.backends import open_store
 from memory.store import Store
 from tests.integration.conftest import Project
 
@@ -30,7 +31,7 @@ class Clock:
 
 def test_records_older_than_the_retention_are_pruned(tmp_path: Path) -> None:
     clock = Clock()
-    store = Store.create(tmp_path / "memory.db", clock=clock)
+    store = open_store(tmp_path / "memory.db", create=True, clock=clock)
     (tmp_path / "a.py").write_text("a\n")
     for _ in range(3):
         store.txn([], [event_op("progress", clock.now, message="old")])
@@ -67,7 +68,7 @@ def test_post_edit_reads_a_bounded_number_of_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = Clock()
-    store = Store.create(tmp_path / "memory.db", clock=clock)
+    store = open_store(tmp_path / "memory.db", create=True, clock=clock)
     (tmp_path / "a.py").write_text("a\n")
     record_edit(store, tmp_path, "a.py", "bob")
     for _ in range(300):

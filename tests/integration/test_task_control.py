@@ -14,6 +14,7 @@ from coordinator.tasks import control as task_control
 from coordinator.tasks.finish import finish_task
 from coordinator.tasks.load import load_plan
 from coordinator.tasks.start import TaskState, start_task
+from memory.backends import open_store
 from memory.store import Store
 
 PLAN = """
@@ -29,7 +30,7 @@ tasks:
 def test_retry_does_not_overwrite_a_dependent_that_changed_after_it_was_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = Store.create(tmp_path / "memory.db")
+    store = open_store(tmp_path / "memory.db", create=True)
     load_plan(store, parse_plan(PLAN), "plan.yaml")
     start_task(store, "p/a", "alice", None)
     finish_task(store, "p/a", "failed", "alice", "broke", None)

@@ -10,8 +10,8 @@ from coordinator.tasks.finish import finish_task
 from coordinator.tasks.load import load_plan
 from coordinator.tasks.start import read_state, report_progress, start_task
 from coordinator.tasks.states import read_task_states
+from memory.backends import open_store
 from memory.records import Put
-from memory.store import Store
 
 PLAN = """
 phase: p
@@ -31,7 +31,7 @@ tasks:
 
 
 def test_batched_read_equals_the_per_task_read(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "memory.db")
+    store = open_store(tmp_path / "memory.db", create=True)
     plan = parse_plan(PLAN)
     load_plan(store, plan, "plan.yaml")
     load_plan(store, parse_plan(PLAN.replace("phase: p", "phase: q")), "q.yaml")
@@ -54,7 +54,7 @@ def test_batched_read_equals_the_per_task_read(tmp_path: Path) -> None:
 
 
 def test_batched_read_runs_one_transaction_with_one_query_per_kind(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "memory.db")
+    store = open_store(tmp_path / "memory.db", create=True)
     tasks = "\n".join(f"  t{i}:\n    requires: [t{i - 1}]" for i in range(1, 200))
     load_plan(store, parse_plan(f"phase: p\ntasks:\n  t0: {{}}\n{tasks}\n"), "plan.yaml")
     statements: list[str] = []
@@ -71,7 +71,7 @@ def test_batched_read_runs_one_transaction_with_one_query_per_kind(tmp_path: Pat
 def test_report_on_a_three_thousand_task_chain(tmp_path: Path) -> None:
     from coordinator.views.report.build import render_report, report_data
 
-    store = Store.create(tmp_path / "memory.db")
+    store = open_store(tmp_path / "memory.db", create=True)
     tasks = "\n".join(f"  t{i}:\n    requires: [t{i - 1}]" for i in range(2999, 0, -1))
     load_plan(store, parse_plan(f"phase: p\ntasks:\n{tasks}\n  t0: {{}}\n"), "plan.yaml")
     store.txn([], [Put(f"swarm/receipts/p/t{i}", '{"duration":1}') for i in range(3000)])

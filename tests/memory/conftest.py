@@ -16,7 +16,7 @@ from typing import IO, Any
 import pytest
 
 from memory.aio import AsyncStore
-from memory.store import Store
+from memory.backends import open_async_store, open_store
 from tests.pg import Schemas
 
 #: The repository root, so that subprocesses import this checkout's `memory`.
@@ -102,12 +102,12 @@ def make_store(
 
     def make(name: str) -> StoreUnderTest:
         path: Any = pg_schemas.new() if postgres else tmp_path / name
-        created = Store.create(path, clock=clock, actor="tester")
+        created = open_store(path, create=True, clock=clock, actor="tester")
         if loop is None:
             opened.append(created)
             return created
         created.close()
-        store = loop.run_until_complete(AsyncStore.open(path, clock=clock, actor="tester"))
+        store = loop.run_until_complete(open_async_store(path, clock=clock, actor="tester"))
         opened.append(store)
         return AsyncStoreOnLoop(store, loop)
 

@@ -10,9 +10,9 @@ import anyio
 import pytest
 
 from memory.aio import AsyncStore
+from memory.backends import open_async_store, open_store
 from memory.errors import VersionMismatch
 from memory.records import Record
-from memory.store import Store
 from tests.memory.conftest import FakeClock
 
 CALLERS = 50
@@ -22,8 +22,8 @@ CALLERS = 50
 async def astore(tmp_path: Path) -> AsyncIterator[AsyncStore]:
     """A fresh store opened with the async driver."""
     path = tmp_path / "memory.db"
-    Store.create(path).close()
-    store = await AsyncStore.open(path, clock=FakeClock(), actor="daemon")
+    open_store(path, create=True).close()
+    store = await open_async_store(path, clock=FakeClock(), actor="daemon")
     yield store
     await store.close()
 

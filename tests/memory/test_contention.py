@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from memory.aio import AsyncStore
+from memory.backends import open_async_store, open_store
 from memory.errors import Refused, StoreLocked
-from memory.store import Store
 from tests.memory.conftest import subprocess_env
 
 PROCESSES = 8
@@ -24,11 +23,11 @@ INCREMENTS = 200
 #: (StoreLocked) until it has made its increments. Prints how many retries it needed.
 INCREMENTER = """
 import sys
+from memory.backends import open_store
 from memory.errors import StoreLocked, VersionMismatch
-from memory.store import Store
 
 path, increments = sys.argv[1], int(sys.argv[2])
-store = Store.open(path, actor=f"incrementer-{sys.argv[3]}")
+store = open_store(path, actor=f"incrementer-{sys.argv[3]}")
 print("ready", flush=True)
 if sys.stdin.readline().strip() != "go":
     sys.exit("expected 'go' on stdin")
@@ -48,7 +47,7 @@ print(retries, flush=True)
 
 def test_compare_and_set_loses_no_update_across_processes(tmp_path: Path) -> None:
     path = tmp_path / "memory.db"
-    with Store.create(path) as store:
+    with open_store(path, create=True) as store:
         store.put("counter", 0)
 
     procs = [
@@ -84,7 +83,7 @@ def test_compare_and_set_loses_no_update_across_processes(tmp_path: Path) -> Non
         assert out.strip().isdigit(), out
 
     total = PROCESSES * INCREMENTS
-    with Store.open(path) as store:
+    with open_store(path) as store:
         counter = store.require("counter")
         assert counter.value == total
         assert counter.version == total + 1
@@ -99,7 +98,7 @@ def test_compare_and_set_loses_no_update_across_processes(tmp_path: Path) -> Non
 
 
 def _put_while_locked_sync(path: Path, holder: sqlite3.Connection) -> StoreLocked:
-    with Store.open(path, busy_timeout=0) as store:
+    with open_store(path, busy_timeout=0) as store:
         with pytest.raises(StoreLocked) as locked:
             store.put("k", "during")
         assert store.require("k").value == "before"  # WAL: readers go on
@@ -110,7 +109,7 @@ def _put_while_locked_sync(path: Path, holder: sqlite3.Connection) -> StoreLocke
 
 def _put_while_locked_async(path: Path, holder: sqlite3.Connection) -> StoreLocked:
     async def go() -> StoreLocked:
-        async with await AsyncStore.open(path, busy_timeout=0) as store:
+        async with await open_async_store(path, busy_timeout=0) as store:
             with pytest.raises(StoreLocked) as locked:
                 await store.put("k", "during")
             assert (await store.require("k")).value == "before"
@@ -128,7 +127,7 @@ def test_a_write_lock_held_past_the_busy_timeout_is_store_locked(
     tmp_path: Path, put_while_locked: Callable[[Path, sqlite3.Connection], StoreLocked]
 ) -> None:
     path = tmp_path / "memory.db"
-    with Store.create(path) as store:
+    with open_store(path, create=True) as store:
         store.put("k", "before")
     holder = sqlite3.connect(path, isolation_level=None)
     try:
@@ -139,6 +138,6 @@ def test_a_write_lock_held_past_the_busy_timeout_is_store_locked(
     # A refusal the caller may retry, and the refused write left no trace.
     assert isinstance(locked, Refused)
     assert locked.exit_code == 3
-    with Store.open(path) as store:
+    with open_store(path) as store:
         assert [c.value for c in store.history("k")] == ["before", "after"]
         assert store.revision() == 2

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from memory.backends import open_store
 from memory.errors import (
     BadImportFile,
     CompactedRevision,
@@ -26,7 +27,6 @@ from memory.errors import (
     VersionMismatch,
 )
 from memory.records import Compare, Delete, Put, Record, Touch
-from memory.store import Store
 from tests.memory.conftest import CLOCK_START, FakeClock, StoreFactory, StoreUnderTest
 
 
@@ -797,7 +797,7 @@ def test_backup_opens_as_a_store_with_the_same_data(
         return
     assert store.backup(target) == target
 
-    with Store.open(target, clock=clock) as copy:
+    with open_store(target, clock=clock) as copy:
         assert copy.integrity_check() == "ok"
         assert copy.list_prefix() == store.list_prefix()
         assert copy.revision() == store.revision()
@@ -812,7 +812,7 @@ def test_backup_opens_as_a_store_with_the_same_data(
         store.backup(target)
     with pytest.raises(StoreError):
         store.backup(tmp_path / "missing-dir" / "copy.db")
-    with Store.open(target, clock=clock) as copy:
+    with open_store(target, clock=clock) as copy:
         assert copy.require("only/in/copy").value == 1
 
 

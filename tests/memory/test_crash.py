@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from memory.store import Store
+from memory.backends import open_store
 from tests.memory.conftest import subprocess_env
 
 #: How many committed writes to see reported before killing the writer. Enough for the
@@ -22,11 +22,11 @@ REPORTED = 400
 #: mode each loop is a three-key transaction, to show that a kill never tears one.
 WRITER = """
 import json, sys
+from memory.backends import open_store
 from memory.records import Put
-from memory.store import Store
 
 path, mode = sys.argv[1], sys.argv[2]
-store = Store.open(path, actor="writer")
+store = open_store(path, actor="writer")
 pad = "x" * 3000
 n = 0
 while True:
@@ -72,7 +72,7 @@ def _run_and_kill(path: Path, mode: str) -> list[str]:
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
     path = tmp_path / "memory.db"
-    Store.create(path).close()
+    open_store(path, create=True).close()
     return path
 
 
@@ -85,7 +85,7 @@ def test_a_killed_writer_loses_no_committed_put(store_path: Path) -> None:
     reported = _run_and_kill(store_path, "put")
 
     assert _raw_integrity(store_path) == "ok"
-    with Store.open(store_path) as store:
+    with open_store(store_path) as store:
         assert store.integrity_check() == "ok"
         for n, key in enumerate(reported):
             assert key == f"crash/{n:06d}"
@@ -106,7 +106,7 @@ def test_a_killed_writer_never_leaves_half_a_transaction(store_path: Path) -> No
     reported = _run_and_kill(store_path, "txn")
 
     assert _raw_integrity(store_path) == "ok"
-    with Store.open(store_path) as store:
+    with open_store(store_path) as store:
         assert store.integrity_check() == "ok"
         for n, key in enumerate(reported):
             for part in ("a", "b", "c"):

@@ -15,11 +15,11 @@ import psycopg
 import pytest
 
 from memory import pg, sql
+from memory.backends import open_store
 from memory.errors import NoStore, NotASwarmStore, StoreError, StoreUnreachable
 from memory.libpq import PqError
 from memory.locator import pg_url, redact, url_path
 from memory.records import Put
-from memory.store import Store
 from tests.memory.conftest import FakeClock, subprocess_env
 from tests.pg import Schemas, admin
 
@@ -39,7 +39,7 @@ def _triggers(url: str) -> list[tuple[Any, ...]]:
 
 def test_a_fresh_schema_equals_the_migrated_one(pg_schemas: Schemas, clock: FakeClock) -> None:
     fresh, migrated = pg_schemas.new(), pg_schemas.new()
-    Store.create(fresh, clock=clock).close()
+    open_store(fresh, create=True, clock=clock).close()
     with psycopg.connect(migrated, autocommit=True) as conn:
         pg.drive(conn, pg.setup(migrated, clock(), create=True, fresh=False))
     assert _columns(fresh) == _columns(migrated)
@@ -56,7 +56,7 @@ def test_a_schema_holding_other_tables_is_refused_and_left_alone(pg_schemas: Sch
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE invoices (id int)")
     with pytest.raises(NotASwarmStore, match="refusing"):
-        Store.create(url)
+        open_store(url, create=True)
     with psycopg.connect(url, autocommit=True) as conn:
         tables = conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
@@ -66,13 +66,13 @@ def test_a_schema_holding_other_tables_is_refused_and_left_alone(pg_schemas: Sch
 
 def test_opening_an_empty_schema_says_to_run_init(pg_schemas: Schemas) -> None:
     with pytest.raises(NoStore, match="swarm init --db"):
-        Store.open(pg_schemas.new())
+        open_store(pg_schemas.new())
 
 
 def test_an_unreachable_server_is_one_error_naming_the_url_without_its_password() -> None:
     url = "postgresql://swarm:s3cret@127.0.0.1:9/test"
     with pytest.raises(StoreUnreachable) as caught:
-        Store.open(url)
+        open_store(url)
     message = caught.value.message
     assert "postgresql://swarm:***@127.0.0.1:9/test" in message
     assert "s3cret" not in str(caught.value)
@@ -109,7 +109,7 @@ def test_globs_match_on_postgresql_what_they_match_on_sqlite() -> None:
 def test_a_serialization_failure_taking_the_write_lock_is_retried(
     pg_schemas: Schemas, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = Store.create(pg_schemas.new())
+    store = open_store(pg_schemas.new(), create=True)
     assert isinstance(store, pg.PgStore)
     failures = iter(["40001", "40P01"])  # a serialization failure, then a deadlock
     real = store._pg.execute
@@ -144,11 +144,11 @@ def _raising(error: Exception, real: Any) -> Any:
 
 def test_the_hook_path_never_imports_psycopg(pg_schemas: Schemas) -> None:
     url = pg_schemas.new()
-    Store.create(url).close()
+    open_store(url, create=True).close()
     code = (
         "import sys\n"
-        "from memory.store import Store\n"
-        f"with Store.open({url!r}) as s:\n"
+        "from memory.backends import open_store\n"
+        f"with open_store({url!r}) as s:\n"
         "    s.put('k', {'v': [1.5, None, True]})\n"
         "    assert s.get('k').value == {'v': [1.5, None, True]}\n"
         "assert 'psycopg' not in sys.modules, 'psycopg imported'\n"
@@ -167,7 +167,7 @@ def test_the_hook_path_never_imports_psycopg(pg_schemas: Schemas) -> None:
 def test_moving_a_store_between_backends_is_exact(
     pg_schemas: Schemas, tmp_path: Path, clock: FakeClock
 ) -> None:
-    with Store.create(tmp_path / "first.db", clock=clock) as lite:
+    with open_store(tmp_path / "first.db", create=True, clock=clock) as lite:
         lite.put("a/one", {"n": 1})
         lite.put("a/one", {"n": 2})
         lite.txn([], [Put("b/two", "[2]"), Put("lease/x", '"held"', ttl=60)])
@@ -177,14 +177,14 @@ def test_moving_a_store_between_backends_is_exact(
         lite.export(exported)
         records, revision = lite.list_prefix(), lite.revision()
 
-    with Store.create(pg_schemas.new(), clock=clock) as server:
+    with open_store(pg_schemas.new(), create=True, clock=clock) as server:
         server.import_(io.StringIO(exported.getvalue()))
         assert server.list_prefix() == records
         assert server.revision() == revision
         again = io.StringIO()
         server.export(again)
 
-    with Store.create(tmp_path / "back.db", clock=clock) as back:
+    with open_store(tmp_path / "back.db", create=True, clock=clock) as back:
         back.import_(io.StringIO(again.getvalue()))
         assert back.list_prefix() == records
         assert back.revision() == revision
@@ -200,7 +200,7 @@ def test_an_older_schema_is_migrated_on_open_and_the_migration_recorded(
         for statement in (*statements, *sql.PG_NOTIFY_SETUP):
             conn.execute(sql.postgres(statement))
         conn.execute(sql.postgres(sql.RECORD_MIGRATION), (number, name, clock()))
-    with Store.open(url, clock=clock) as store:
+    with open_store(url, clock=clock) as store:
         store.put("k", 1)
     with psycopg.connect(url, autocommit=True) as conn:
         versions = [row[0] for row in conn.execute("SELECT version FROM migrations ORDER BY 1")]

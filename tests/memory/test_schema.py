@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from memory import schema, sql
-from memory.aio import AsyncStore
+from memory.backends import open_async_store, open_store
 from memory.errors import CorruptStore, NoStore, NotASwarmStore, SchemaTooNew
 from memory.records import Record
-from memory.store import Store
 from tests.memory.conftest import CLOCK_START, FakeClock
 
 if TYPE_CHECKING:
@@ -28,25 +27,25 @@ Opener = Callable[[Path], None]
 
 
 def _open_sync(path: Path) -> None:
-    Store.open(path).close()
+    open_store(path).close()
 
 
 def _open_async(path: Path) -> None:
     async def go() -> None:
-        store = await AsyncStore.open(path)
+        store = await open_async_store(path)
         await store.close()
 
     asyncio.run(go())
 
 
 def _create_sync(path: Path) -> None:
-    Store.create(path).close()
+    open_store(path, create=True).close()
 
 
 @pytest.fixture(
-    params=[_open_sync, _open_async, _create_sync], ids=["Store.open", "AsyncStore.open", "create"]
+    params=[_open_sync, _open_async, _create_sync], ids=["open_store", "open_async_store", "create"]
 )
-def open_store(request: pytest.FixtureRequest) -> Opener:
+def way_in(request: pytest.FixtureRequest) -> Opener:
     """Each way in that must refuse a file that is not a usable swarm store."""
     opener: Opener = request.param
     return opener
@@ -118,7 +117,7 @@ def _build_version_1(conn: sqlite3.Connection, now: float) -> None:
 def test_a_fresh_schema_equals_the_migrated_schema(
     tmp_path: Path, raw: Callable[[Path], sqlite3.Connection]
 ) -> None:
-    Store.create(tmp_path / "fresh.db").close()
+    open_store(tmp_path / "fresh.db", create=True).close()
     fresh = raw(tmp_path / "fresh.db")
 
     migrated = raw(tmp_path / "migrated.db")
@@ -144,7 +143,7 @@ def test_a_fresh_schema_equals_the_migrated_schema(
     assert fresh.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
     # The migrated file is a store like any other.
-    with Store.open(tmp_path / "migrated.db") as store:
+    with open_store(tmp_path / "migrated.db") as store:
         assert store.put("k", 1).mod_rev == 1
 
 
@@ -178,7 +177,7 @@ def test_a_version_1_store_is_migrated_on_open_and_keeps_its_data(
 
     clock = FakeClock()
     if driver == "sync":
-        with Store.open(path, clock=clock) as store:
+        with open_store(path, clock=clock) as store:
             assert store.require("phase1/task/status") == Record(
                 "phase1/task/status", "complete", 2, 1, 2
             )
@@ -190,7 +189,7 @@ def test_a_version_1_store_is_migrated_on_open_and_keeps_its_data(
     else:
 
         async def go() -> None:
-            store = await AsyncStore.open(path, clock=clock)
+            store = await open_async_store(path, clock=clock)
             try:
                 record = await store.require("phase1/task/status")
                 assert record == Record("phase1/task/status", "complete", 2, 1, 2)
@@ -211,7 +210,7 @@ def test_a_version_1_store_is_migrated_on_open_and_keeps_its_data(
         (number, name, CLOCK_START - 100 if number == 1 else CLOCK_START)
         for number, name, _ in sql.MIGRATIONS
     ]
-    Store.create(tmp_path / "fresh.db").close()
+    open_store(tmp_path / "fresh.db", create=True).close()
     assert _schema_of(migrated) == _schema_of(raw(tmp_path / "fresh.db"))
 
 
@@ -219,12 +218,12 @@ def test_opening_a_current_store_runs_no_migration(
     tmp_path: Path, raw: Callable[[Path], sqlite3.Connection]
 ) -> None:
     path = tmp_path / "memory.db"
-    with Store.create(path, clock=FakeClock(100.0)) as store:
+    with open_store(path, create=True, clock=FakeClock(100.0)) as store:
         store.put("k", 1)
-    with Store.open(path, clock=FakeClock(200.0)) as store:
+    with open_store(path, clock=FakeClock(200.0)) as store:
         assert store.require("k").value == 1
     # Creating again is idempotent: it opens the existing store and keeps its data.
-    with Store.create(path, clock=FakeClock(300.0)) as store:
+    with open_store(path, create=True, clock=FakeClock(300.0)) as store:
         assert store.require("k").value == 1
     applied = raw(path).execute("SELECT DISTINCT applied_at FROM migrations").fetchall()
     assert applied == [(100.0,)]
@@ -238,7 +237,7 @@ def _listing(directory: Path) -> dict[str, bytes]:
 
 
 def test_a_file_with_another_application_id_is_refused_untouched(
-    tmp_path: Path, open_store: Opener
+    tmp_path: Path, way_in: Opener
 ) -> None:
     path = tmp_path / "memory.db"
     with closing(sqlite3.connect(path)) as other:
@@ -250,13 +249,13 @@ def test_a_file_with_another_application_id_is_refused_untouched(
     before = _listing(tmp_path)
 
     with pytest.raises(NotASwarmStore) as refused:
-        open_store(path)
+        way_in(path)
     assert "0x12345678" in str(refused.value)
     assert _listing(tmp_path) == before
 
 
 def test_a_sqlite_file_without_an_application_id_is_refused_untouched(
-    tmp_path: Path, open_store: Opener
+    tmp_path: Path, way_in: Opener
 ) -> None:
     path = tmp_path / "memory.db"
     with closing(sqlite3.connect(path)) as other:
@@ -267,43 +266,43 @@ def test_a_sqlite_file_without_an_application_id_is_refused_untouched(
     before = path.read_bytes()
 
     with pytest.raises(NotASwarmStore):
-        open_store(path)
+        way_in(path)
     assert path.read_bytes() == before
 
 
-def test_a_garbage_file_is_corrupt(tmp_path: Path, open_store: Opener) -> None:
+def test_a_garbage_file_is_corrupt(tmp_path: Path, way_in: Opener) -> None:
     path = tmp_path / "memory.db"
     path.write_bytes(b"this is not an SQLite database at all\n" * 200)
     before = _listing(tmp_path)
     with pytest.raises(CorruptStore):
-        open_store(path)
+        way_in(path)
     assert _listing(tmp_path) == before
 
 
-def test_a_store_with_a_damaged_header_is_corrupt(tmp_path: Path, open_store: Opener) -> None:
+def test_a_store_with_a_damaged_header_is_corrupt(tmp_path: Path, way_in: Opener) -> None:
     path = tmp_path / "memory.db"
-    with Store.create(path) as store:
+    with open_store(path, create=True) as store:
         store.put("k", 1)
     # A valid SQLite file whose first page was overwritten no longer reads as a database.
     data = bytearray(path.read_bytes())
     data[:16] = b"garbage garbage!"
     path.write_bytes(bytes(data))
     with pytest.raises(CorruptStore):
-        open_store(path)
+        way_in(path)
 
 
 def test_values_edited_around_the_store_read_as_json_reads_them(tmp_path: Path) -> None:
     # The store writes compact JSON and reads it with raw_decode; anything else (here
     # blanks around a value, or text after it) goes the way json.loads goes.
     path = tmp_path / "memory.db"
-    with Store.create(path) as store:
+    with open_store(path, create=True) as store:
         store.put("spaced", 1)
         store.put("trailing", 1)
     with closing(sqlite3.connect(path)) as raw:
         raw.execute("UPDATE kv SET value = ? WHERE key = 'spaced'", (' {"a": [1, 2]}\n',))
         raw.execute("UPDATE kv SET value = ? WHERE key = 'trailing'", ('{"a": 1} and more',))
         raw.commit()
-    with Store.open(path) as store:
+    with open_store(path) as store:
         spaced = store.get("spaced")
         assert spaced is not None and spaced.value == {"a": [1, 2]}
         with pytest.raises(CorruptStore, match="'trailing'"):
@@ -322,15 +321,15 @@ def test_a_missing_file_is_no_store_and_is_not_created(tmp_path: Path, opener: O
 
 
 def test_a_store_from_a_newer_release_is_refused(
-    tmp_path: Path, raw: Callable[[Path], sqlite3.Connection], open_store: Opener
+    tmp_path: Path, raw: Callable[[Path], sqlite3.Connection], way_in: Opener
 ) -> None:
     path = tmp_path / "memory.db"
-    with Store.create(path) as store:
+    with open_store(path, create=True) as store:
         store.put("k", 1)
     raw(path).execute(f"PRAGMA user_version = {sql.SCHEMA_VERSION + 1}")
     before = path.read_bytes()
     with pytest.raises(SchemaTooNew):
-        open_store(path)
+        way_in(path)
     assert path.read_bytes() == before
 
 
@@ -340,14 +339,14 @@ def test_a_store_from_a_newer_release_is_refused(
 @pytest.mark.parametrize("directory", ["with space", "a?b", "c#d", "e%41f", "[g]"])
 def test_a_path_with_uri_characters_opens_that_very_file(tmp_path: Path, directory: str) -> None:
     path = tmp_path / directory / "memory.db"
-    with Store.create(path) as store:
+    with open_store(path, create=True) as store:
         store.put("k", directory)
 
-    with Store.open(path) as store:
+    with open_store(path) as store:
         assert store.require("k").value == directory
 
     async def go() -> str:
-        async with await AsyncStore.open(path) as store:
+        async with await open_async_store(path) as store:
             return str((await store.require("k")).value)
 
     assert asyncio.run(go()) == directory
@@ -370,7 +369,7 @@ def test_a_sqlite_write_leaves_the_header_alone_and_compaction_hands_it_the_revi
     its index, not the header row (a fourth page per commit). Compaction, which can empty
     the log, first stores the revision in the header."""
     path = tmp_path / "s.db"
-    with Store.create(path, clock=FakeClock()) as store:
+    with open_store(path, create=True, clock=FakeClock()) as store:
         for n in range(3):
             store.put("k", n)
         assert store.revision() == 3

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from memory.store import Store
+from memory.backends import open_store
 
 
 def test_a_store_connection_bounds_the_wal_it_truncates(tmp_path: Path) -> None:
-    with Store.create(tmp_path / "memory.db") as store:
+    with open_store(tmp_path / "memory.db", create=True) as store:
         limit = store._conn.execute("PRAGMA journal_size_limit").fetchone()[0]
         autocheckpoint = store._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     assert limit == 4 * 1024 * 1024
@@ -24,9 +24,9 @@ def test_a_store_connection_bounds_the_wal_it_truncates(tmp_path: Path) -> None:
 )
 def test_closing_the_last_connection_leaves_the_wal(tmp_path: Path) -> None:
     db = tmp_path / "memory.db"
-    Store.create(db).close()
-    with Store.open(db) as store:
+    open_store(db, create=True).close()
+    with open_store(db) as store:
         store.put("a/b", 1)
     assert db.with_name("memory.db-wal").stat().st_size > 0
-    with Store.open(db) as store:
+    with open_store(db) as store:
         assert store.require("a/b").value == 1

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from memory.backends import open_store
 from memory.records import Change, Put
 from memory.store import Store
 from memory.watch import follow
@@ -52,7 +53,7 @@ def take(store: Any, count: int, **kwargs: Any) -> list[Change]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path, pg_schemas: Schemas) -> Iterator[Store]:
     target: Any = pg_schemas.new() if request.param == "postgresql" else tmp_path / "memory.db"
-    with Store.create(target) as opened:
+    with open_store(target, create=True) as opened:
         yield opened
 
 
@@ -84,12 +85,12 @@ def test_a_write_elsewhere_wakes_a_follower_long_before_its_backstop_poll(store:
     got: list[Change] = []
 
     def run() -> None:
-        with Store.open(store.path) as own:  # a SQLite connection stays in its thread
+        with open_store(store.path) as own:  # a SQLite connection stays in its thread
             for change in follow(own, None, poll=3600, stop=stop):
                 got.append(change)
                 stop.set()
 
-    with Store.open(store.path) as writer:
+    with open_store(store.path) as writer:
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
         # Write until the follower, live at some point, reports a change it saw.

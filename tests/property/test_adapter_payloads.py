@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from coordinator.claims.grants import grant_claim
 from hooks.adapters import Adapter, claude, codex, cursor, gemini, run
-from memory.store import Store
+from memory.backends import open_store
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "adapters"
 #: Per adapter: its pre-tool fixture, and how a payload names the file (a spelling, a tool).
@@ -75,7 +75,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repo]:
     (root / "lib").symlink_to(root / "src")
     (root / "x[1].py").symlink_to(root / "src" / "a.py")
     db = root / ".swarm" / "memory.db"
-    with Store.create(db) as store:
+    with open_store(db, create=True) as store:
         grant_claim(store, "src/a.py", "rival")
     yield Repo(root, db)
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from coordinator.claims.grants import grant_claim
 from coordinator.claims.paths import claim_pattern, pattern_path, repo_path
 from coordinator.errors import ClaimHeld
+from memory.backends import open_store
 from memory.store import Store
 
 HELD = "src/a.py"
@@ -66,7 +67,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repo]:
     (root / "app" / "link*.py").symlink_to(Path("..") / HELD)
     outside = base / "elsewhere"
     outside.mkdir()
-    store = Store.create(root / ".swarm" / "memory.db")
+    store = open_store(root / ".swarm" / "memory.db", create=True)
     grant_claim(store, HELD, "alice")
     yield Repo(root, outside, store)
     store.close()

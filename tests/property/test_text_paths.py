@@ -1,7 +1,7 @@
 """Property: the hook path's text paths read as pathlib reads them.
 
 A hook handles paths as text (pathlib and urllib.parse cost it some 4 ms to import), so
-memory.locator parses, normalises and stats text paths itself, and memory.store builds the
+memory.locator parses, normalises and stats text paths itself, and memory.schema builds the
 store's URI itself. Each must give what the pathlib expression it replaces gives.
 """
 
@@ -28,7 +28,7 @@ from memory.locator import (
     url_path,
 )
 from memory.locator import unquote as text_unquote
-from memory.store import open_uri
+from memory.schema import open_uri
 
 #: Path-like text: separators, dots, percent signs, URL pieces, odd characters.
 PATHS = st.lists(

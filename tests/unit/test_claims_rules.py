@@ -20,6 +20,7 @@ from coordinator.claims.grants import (
 )
 from coordinator.claims.queue import enqueue, queue_lease, withdraw
 from coordinator.errors import ClaimHeld, PathOutsideRepo
+from memory.backends import open_store
 from memory.records import Compare, Delete, Touch, TxnResult, WriteOp
 from memory.store import Store
 
@@ -41,7 +42,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
-    with Store.create(tmp_path / "memory.db", clock=clock) as opened:
+    with open_store(tmp_path / "memory.db", create=True, clock=clock) as opened:
         yield opened
 
 
