@@ -17,7 +17,7 @@ from coordinator.cli.common import CliState, emit_json, finite_seconds, pass_sta
 def status_command(state: CliState, session_id: str | None, as_json: bool) -> None:
     """Show the dashboard: progress, tasks, gates, claims, conflicts, escalations, events."""
     from coordinator.views.board import session_dashboard_view
-    from coordinator.views.dashboard import render_dashboard
+    from coordinator.views.dashboard.render import render_dashboard
 
     with state.open_store() as store:
         view = session_dashboard_view(store, session_id)
@@ -49,7 +49,7 @@ def report_command(state: CliState, session_id: str, fmt: str, output: str | Non
     conflicts and the critical path."""
     import json
 
-    from coordinator.views.dashboard_file import write_atomic
+    from coordinator.views.dashboard.files import write_atomic
     from coordinator.views.report.build import render_report, report_data
 
     with state.open_store() as store:

@@ -20,7 +20,7 @@ from coordinator.claims.queue import grant_queued
 from coordinator.daemon.debounce import dashboard_interval, render_due, render_gap
 from coordinator.daemon.model import ChangeBatch, Host
 from coordinator.daemon.retention import PRUNE_PERIOD, next_prune, prune_old_records, retention
-from coordinator.views.dashboard_file import DashboardWriter, Phases, write_dashboards
+from coordinator.views.dashboard.files import DashboardWriter, Phases, write_dashboards
 from memory.backends import open_store
 from memory.errors import SwarmError
 from memory.store import Store

@@ -35,7 +35,7 @@ def plan_uri(phase: str) -> str:
 def dashboard_text(store: Store) -> str:
     """The dashboard, as `swarm status` prints it (Markdown)."""
     from coordinator.views.board import session_dashboard_view
-    from coordinator.views.dashboard import render_dashboard
+    from coordinator.views.dashboard.render import render_dashboard
 
     return render_dashboard(session_dashboard_view(store, None))
 

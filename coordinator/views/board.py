@@ -3,7 +3,7 @@ dashboard view behind `status`, the daemon's dashboard file and `swarm top`.
 
 `session_view` and `dashboard_view` gather plain JSON (that is `--json`);
 `coordinator.views.session_text.render_session` and
-`coordinator.views.dashboard.render_dashboard` turn the same data into text.
+`coordinator.views.dashboard.render.render_dashboard` turn the same data into text.
 """
 
 from __future__ import annotations

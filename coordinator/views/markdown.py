@@ -1,7 +1,7 @@
 """Markdown for the text views: table cells, inline code, tables, a task's status, progress,
 duration and notes, and the dependency graph as a Mermaid flowchart.
 
-The dashboard (`coordinator.views.dashboard`), the completion report and `swarm top` use
+The dashboard (`coordinator.views.dashboard.render`), the completion report and `swarm top` use
 them; all are pure functions of plain-JSON task rows.
 """
 

@@ -1,7 +1,7 @@
 """Shell tool calls judged like edits: Claude Code's and Codex's `Bash`, Gemini CLI's
 `run_shell_command` and Cursor's `beforeShellExecution`.
 
-The files a command writes (`coordinator.claims.shell_targets`) are claimed before it runs,
+The files a command writes (`coordinator.claims.shell.targets`) are claimed before it runs,
 exactly as an edit tool's file is: a held one refuses the command, naming the holder, and
 free ones are claimed for the agent. After it ran they are recorded as edits. A command
 whose writes cannot be located (`python -c ...`, `make`) is allowed; the daemon's
@@ -35,14 +35,14 @@ class ShellJudgement:
 
 def judge(hook: Hook, command: str) -> ShellJudgement:
     """The files `command`, run in the hook's cwd, writes in the agent's repository."""
-    from coordinator.claims.shell import might_write
+    from coordinator.claims.shell.parse import might_write
 
     if not might_write(command):
         return ShellJudgement([])
     from coordinator.claims.globs import is_glob
     from coordinator.claims.grants import list_claims
     from coordinator.claims.paths import shown_path
-    from coordinator.claims.shell_targets import shell_targets
+    from coordinator.claims.shell.targets import shell_targets
 
     hook.editing([])
     held = []

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from coordinator.claims.shell_targets import shell_targets
+from coordinator.claims.shell.targets import shell_targets
 
 HELD = "src/held.py"
 DIRECTORIES = ("", "src", "sub", "sub/deep")

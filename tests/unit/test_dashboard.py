@@ -17,8 +17,8 @@ from coordinator.plans.validate import parse_plan
 from coordinator.state import Progress, TaskRun
 from coordinator.timefmt import human_duration
 from coordinator.views.board import phase_progress, task_row
-from coordinator.views.dashboard import render_dashboard
-from coordinator.views.dashboard_file import DashboardWriter, dashboard_targets, write_atomic
+from coordinator.views.dashboard.files import DashboardWriter, dashboard_targets, write_atomic
+from coordinator.views.dashboard.render import render_dashboard
 from coordinator.views.markdown import cell, mermaid_graph
 from coordinator.views.report.build import build_report, render_report
 from coordinator.views.report.metrics import compare_metrics, numeric_metrics

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from coordinator.claims.patches import diff_paths, patch_paths, strip_components
-from coordinator.claims.shell import might_write, shell_glob_matches, shell_writes
+from coordinator.claims.shell.parse import might_write, shell_glob_matches, shell_writes
 
 PATCH = "--- a/src/x.py\n+++ b/src/x.py\n@@ -1 +1 @@\n-a\n+b\n"
 FILES = {"fix.diff": PATCH, "sub/fix.diff": PATCH.replace("src/x.py", "src/y.py")}

@@ -234,7 +234,7 @@ def header_lines(data: Mapping[str, Any]) -> list[str]:
 
 def matrix_section(data: Mapping[str, Any]) -> list[str]:
     """The report's status matrix: a table of tasks per team, then their deliverables."""
-    from coordinator.views.dashboard import deliverables_section
+    from coordinator.views.dashboard.render import deliverables_section
 
     lines = ["## Status by team", ""]
     headers = [

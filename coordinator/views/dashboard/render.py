@@ -4,7 +4,7 @@
 (`coordinator.views.board.dashboard_view`). It holds nothing that changes with the clock alone:
 no "generated at", no store revision and no live duration of running tasks, so the
 daemon rewrites the file only when what it shows has changed. Writing the file is in
-`coordinator.views.dashboard_file`; the Markdown helpers and the Mermaid graph are in
+`coordinator.views.dashboard.files`; the Markdown helpers and the Mermaid graph are in
 `coordinator.views.markdown`.
 """
 

@@ -1,6 +1,6 @@
 """The dashboard file: where dashboards go, and writing each only when it changed.
 
-The I/O edge of the dashboard (`coordinator.views.dashboard.render_dashboard`) is in two
+The I/O edge of the dashboard (`coordinator.views.dashboard.render.render_dashboard`) is in two
 parts: `DashboardWriter` decides where dashboards go and remembers what each holds (on
 the daemon's event loop); `write_dashboards` renders them and writes each atomically (a
 temporary file in the same directory, then `os.replace`) only when its content differs
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from coordinator.views.dashboard import render_dashboard
+from coordinator.views.dashboard.render import render_dashboard
 from memory.store import Store
 
 #: A dashboard's phases: a list, or None for every loaded plan.

@@ -1,7 +1,7 @@
 """Where a shell command's writes land in the repository: the adapters' judgement of a
 shell command, the same one for every agent client.
 
-`coordinator.claims.shell` reads the command's text; this turns what it found into
+`coordinator.claims.shell.parse` reads the command's text; this turns what it found into
 repository-relative paths through the one canonicaliser (`coordinator.claims.paths`):
 paths outside the repository are left out, a copy destination that is a directory is
 not itself written, and the held paths a command reaches through a directory (`rm -rf
@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 
 from coordinator.claims.paths import repo_path
-from coordinator.claims.shell import reached_paths, shell_writes
+from coordinator.claims.shell.parse import reached_paths, shell_writes
 from coordinator.errors import InvalidPath, PathOutsideRepo
 from memory.tuples import NamedTuple
 

@@ -34,8 +34,8 @@ import fnmatch
 import posixpath
 import re
 
-from coordinator.claims.shell_commands import SHELLS, UNLOCATABLE, WRITERS, command_effect
-from coordinator.claims.shell_words import values, words_of
+from coordinator.claims.shell.commands import SHELLS, UNLOCATABLE, WRITERS, command_effect
+from coordinator.claims.shell.words import values, words_of
 from memory.tuples import NamedTuple
 
 TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from typing import Any
 
-    from coordinator.claims.shell_commands import Word
+    from coordinator.claims.shell.commands import Word
 
     #: Reads a patch file named by a command (relative to the command's cwd), or None.
     ReadFile = Callable[[str], str | None]

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from coordinator.claims.shell_commands import Word
+    from coordinator.claims.shell.commands import Word
 
 #: An unescaped glob character: the word is a pattern.
 _GLOB = re.compile(r"(?<!\\)[*?[]")

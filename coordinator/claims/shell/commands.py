@@ -1,5 +1,5 @@
 """What each writing command writes, given its words: the command rules behind
-`coordinator.claims.shell` (which parses the command line and keeps track of `cd`).
+`coordinator.claims.shell.parse` (which parses the command line and keeps track of `cd`).
 
 A word is `(text, is_pattern)` for a literal (an unquoted glob is a pattern), or None for
 one the shell computes (`$VAR`, `$(...)`, `~`). Pure: words in, an `Effect` out.
