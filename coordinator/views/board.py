@@ -13,6 +13,7 @@ from typing import Any
 from coordinator import layout
 from coordinator.agents.sessions import live_agents
 from coordinator.bulk import bulk_allocation
+from coordinator.claims.conflict_rules import last_seen, repeats_text, sightings
 from coordinator.plans.readiness import assess, describe_wait, evaluate_gates
 from coordinator.plans.spec import TaskSpec, priority_rank
 from coordinator.state import Event, Notification, Progress, TaskRun
@@ -166,9 +167,9 @@ def _board(
     only: set[str] | None,
 ) -> dict[str, Any]:
     """What the session view and the dashboard share: tasks, progress, agents, claims,
-    open conflicts, escalations and recent events (records of other phases left out when
-    `only` names the phases)."""
-    from coordinator.claims.edits import list_conflicts
+    open conflicts, observations, escalations and recent events (records of other phases
+    left out when `only` names the phases)."""
+    from coordinator.claims.conflicts import list_conflicts, list_observations
 
     tasks = phases_task_rows(store, phases)
     live = {a.name: a for a in live_agents(store)}
@@ -230,6 +231,8 @@ def _board(
         "agents": agents,
         "claims": claims,
         "conflicts": conflicts,
+        # Unannounced writes to files no agent writes: not conflicts, shown apart.
+        "observations": list_observations(store),
         "escalations": escalations,
         "events": events,
     }
@@ -383,6 +386,22 @@ def about_lines(task: Mapping[str, Any], indent: str) -> list[str]:
     return lines
 
 
+def _conflict_lines(view: dict[str, Any]) -> list[str]:
+    """The open conflicts, then the observations (no other writer: not conflicts)."""
+    lines = []
+    if view["conflicts"]:
+        lines.append("CONFLICTS")
+        for c in view["conflicts"]:
+            again = repeats_text(c, local_clock(last_seen(c)))
+            lines.append(f"  #{c.get('id')} {c.get('path')}: {c.get('description')}{again}")
+    if view.get("observations"):
+        lines.append("OBSERVATIONS (changed with no post-edit, no other writer: not conflicts)")
+        for o in view["observations"][-10:]:
+            when = local_clock(last_seen(o))
+            lines.append(f"  {o.get('path')}: {sightings(o)} unannounced write(s), last {when}")
+    return lines
+
+
 def _other_lines(view: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     agents = view["agents"]
@@ -400,10 +419,7 @@ def _other_lines(view: dict[str, Any]) -> list[str]:
                 f"  {c.get('path')}  {c.get('mode')}  held by {c.get('agent')}"
                 f"  task {c.get('task') or '-'}  since {local_clock(c.get('granted_at'))}"
             )
-    if view["conflicts"]:
-        lines.append("CONFLICTS")
-        for c in view["conflicts"]:
-            lines.append(f"  #{c.get('id')} {c.get('path')}: {c.get('description')}")
+    lines += _conflict_lines(view)
     if view["escalations"]:
         lines.append("ESCALATIONS")
         for e in view["escalations"]:
