@@ -36,6 +36,10 @@ EDITS = f"{ROOT}/edits/"
 #: Each agent's latest edit of each file, so post-edit finds rivals without reading edits.
 LAST_EDITS = f"{ROOT}/last-edits/"
 CONFLICTS = f"{ROOT}/conflicts/"
+#: From each open conflict's identity to its record, so that raising it again finds it.
+OPEN_CONFLICTS = f"{ROOT}/open-conflicts/"
+#: One record per file written with no post-edit and no other writer (no conflict).
+OBSERVATIONS = f"{ROOT}/observations/"
 DAEMON = f"{ROOT}/daemon/"
 DAEMON_CURSOR = f"{DAEMON}cursor"
 

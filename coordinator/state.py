@@ -45,6 +45,7 @@ EVENT_TYPES = frozenset(
         "claim_queued",
         "conflict",
         "conflict_resolved",
+        "observation",
     }
 )
 

@@ -171,6 +171,8 @@ def post_edit(args: SimpleNamespace, store: Store) -> int:
     print(f"edit of {path} by {agent} recorded")
     for conflict in result.conflicts:
         print(f"  conflict: {conflict}", file=sys.stderr)
+    for repeat in result.repeats:
+        print(f"  conflict {repeat}", file=sys.stderr)
     return 0
 
 

@@ -1,16 +1,16 @@
-"""Edits and the conflicts they reveal: post-edit records, conflict records, resolution.
+"""Edits and the conflicts they reveal: post-edit records, and the judgement of a file that
+changed on disk with no post-edit.
 
-A conflict is recorded when an agent edits a file it does not hold, when two agents edit
+A conflict is raised when an agent edits a file it does not hold, when two agents edit
 one file within the edit window, and (from the daemon's work-tree watcher) when a file
-changes on disk with no post-edit announcing it. Each conflict is a record under
-`swarm/conflicts/`, an event, and a notification to every agent involved; its id is a
-number of its own (`commit_conflicts`), unique even among the conflicts one post-edit
-records. Resolution is explicit: `swarm conflicts resolve ID --keep A`.
+someone holds or edited recently changes on disk with no post-edit announcing it. A file
+nobody holds and no agent edited recently that changes so is an observation, not a
+conflict. Both are recorded, once each and counted after that, by
+`coordinator.claims.conflicts`, which this module imports only when there is one to record.
 """
 
 from __future__ import annotations
 
-import json
 import os
 
 from coordinator import layout
@@ -25,10 +25,9 @@ from coordinator.claims.grants import (
     list_claims,
     path_hash,
 )
-from coordinator.state import encode, event_op, notify_ops
-from memory.errors import Refused, SwarmError
+from coordinator.state import encode
 from memory.keys import prefix_upper_bound
-from memory.records import Compare, Put, Record, Touch, WriteOp
+from memory.records import Put, Touch, WriteOp
 from memory.settings import env_seconds
 from memory.store import Store
 from memory.tuples import NamedTuple
@@ -86,68 +85,13 @@ def recent_editors(store: Store, path: str, since: float) -> list[str]:
     )
 
 
-def conflict_ops(
-    kind: str,
-    path: str,
-    agents: list[str],
-    description: str,
-    now: float,
-    **extra: Any,
-) -> list[WriteOp]:
-    """Record a conflict, log a `conflict` event and notify every agent involved."""
-    record = {
-        "kind": kind,
-        "path": path,
-        "agents": agents,
-        "description": description,
-        "detected_at": now,
-        "resolved": False,
-        "resolution": None,
-        **extra,
-    }
-    ops: list[WriteOp] = [
-        Put(f"{layout.CONFLICTS}{layout.unique_suffix(now)}", encode(record)),
-        event_op("conflict", now, message=description, path=path, kind=kind, agents=agents),
-    ]
-    for agent in sorted(set(agents)):
-        ops.extend(notify_ops(agent, f"conflict: {description}", now, level="warn"))
-    return ops
-
-
-#: The last conflict id handed out (ids are unique, also between conflicts one
-#: transaction records; conflicts recorded before this counter existed keep the
-#: revision that recorded them as their id).
-CONFLICT_IDS = f"{layout.ROOT}/conflict-ids"
-
-
-def commit_conflicts(store: Store, ops: list[WriteOp]) -> None:
-    """Commit `ops`, giving each conflict record among them an id of its own."""
-    for _ in range(20):
-        counter = store.get(CONFLICT_IDS)
-        last = counter.value if counter is not None and isinstance(counter.value, int) else None
-        if last is None:
-            # Above every id given so far: the revisions that recorded earlier conflicts.
-            last = store.revision()
-        numbered: list[WriteOp] = []
-        for op in ops:
-            if isinstance(op, Put) and op.key.startswith(layout.CONFLICTS):
-                last += 1
-                value = {**json.loads(op.value_json), "id": last}
-                numbered.append(op._replace(value_json=encode(value)))
-            else:
-                numbered.append(op)
-        numbered.append(Put(CONFLICT_IDS, encode(last)))
-        guard = Compare.unchanged(CONFLICT_IDS, counter)
-        if store.txn([guard], numbered).succeeded:
-            return
-    raise Refused("conflict ids kept changing; try again")
-
-
 class EditResult(NamedTuple):
-    """What post-edit recorded."""
+    """What post-edit recorded: the edit, the conflicts it raised first (each told once),
+    and those it raised again (`#ID again, seen N times: ...`)."""
 
     record: dict[str, Any]
     conflicts: list[str]
+    repeats: tuple[str, ...] = ()
 
 
 def record_edit(
@@ -179,79 +123,39 @@ def record_edit(
         Put(f"{edits_prefix(path)}{layout.unique_suffix(now)}-{agent}", encode(record), window * 6),
         Put(f"{last_edits_prefix(path)}{agent}", encode(record), window * 6),
     ]
-    descriptions = []
+    raised: list[tuple[str, tuple[str, ...], str]] = []
     if own is not None:
         ops.append(Touch(claim_key(own.path, agent), claim_ttl()))
     else:
         holder = f"; held by {others[0].agent}" if others else ""
         description = f"{agent} edited {path} without holding a claim{holder}"
-        descriptions.append(description)
-        ops.extend(
-            conflict_ops(
-                "unclaimed_edit", path, [agent, *(c.agent for c in others)], description, now
-            )
-        )
+        involved = tuple(dict.fromkeys([agent, *(c.agent for c in others)]))
+        raised.append(("unclaimed_edit", involved, description))
     rivals = [a for a in recent_editors(store, path, now - window) if a != agent]
     if rivals:
         minutes = f"{window / 60:g} min"
         description = f"{agent} and {', '.join(rivals)} edited {path} within {minutes}"
-        descriptions.append(description)
-        ops.extend(conflict_ops("concurrent_edit", path, [agent, *rivals], description, now))
+        raised.append(("concurrent_edit", (agent, *rivals), description))
     if memory_key:
         ops.append(Put(memory_key, encode(record)))
     ops.extend(renew_agent(store, agent))
-    if descriptions:
-        commit_conflicts(store, ops)
-    else:
+    if not raised:
         store.txn([], ops)
-    return EditResult(record, descriptions)
+        return EditResult(record, [])
+    from coordinator.claims.conflicts import RaisedConflict, raise_conflicts
+
+    wanted = [RaisedConflict(kind, path, agents, text) for kind, agents, text in raised]
+    outcomes = raise_conflicts(store, wanted, now, ops)
+    new = [o.conflict.data["description"] for o in outcomes if o.new]
+    again = tuple(_again(o.conflict.id, o.conflict.data) for o in outcomes if not o.new)
+    return EditResult(record, new, again)
 
 
-class Conflict(NamedTuple):
-    """A recorded conflict and its id (the revision that recorded it)."""
+def _again(conflict_id: int, data: dict[str, Any]) -> str:
+    """One line on a conflict raised again: its id, how often it was seen, what it is."""
+    from coordinator.claims.conflict_rules import sightings
 
-    id: int
-    key: str
-    data: dict[str, Any]
-
-    @classmethod
-    def from_record(cls, record: Record) -> Conflict:
-        """Build from the stored record."""
-        data = record.value if isinstance(record.value, dict) else {}
-        given = data.get("id")
-        return cls(given if isinstance(given, int) else record.create_rev, record.key, data)
-
-    def to_json(self) -> dict[str, Any]:
-        """The conflict as `swarm conflicts --json` prints it."""
-        return {"id": self.id, **self.data}
-
-
-def list_conflicts(store: Store, *, open_only: bool = False) -> list[Conflict]:
-    """Every recorded conflict (only unresolved ones with `open_only`), oldest first."""
-    conflicts = [Conflict.from_record(r) for r in store.list_prefix(layout.CONFLICTS)]
-    conflicts.sort(key=lambda c: c.id)
-    return [c for c in conflicts if not (open_only and c.data.get("resolved"))]
-
-
-def resolve_conflict(store: Store, conflict_id: int, keep: str, by: str | None) -> Conflict:
-    """Record the decision on a conflict and notify the agents involved."""
-    match = [c for c in list_conflicts(store) if c.id == conflict_id]
-    if not match:
-        raise SwarmError(f"no conflict #{conflict_id}; see `swarm conflicts`")
-    conflict = match[0]
-    if conflict.data.get("resolved"):
-        raise SwarmError(f"conflict #{conflict_id} is already resolved")
-    now = store.clock()
-    data = {**conflict.data, "resolved": True, "resolution": {"keep": keep, "by": by, "at": now}}
-    message = f"conflict #{conflict_id} on {data.get('path')} resolved: keep {keep}'s work"
-    ops: list[WriteOp] = [
-        Put(conflict.key, encode(data)),
-        event_op("conflict_resolved", now, agent=keep, message=message, conflict=conflict_id),
-    ]
-    for agent in sorted(set(data.get("agents") or [])):
-        ops.extend(notify_ops(agent, message, now, sender=by))
-    store.txn([], ops)
-    return Conflict(conflict.id, conflict.key, data)
+    return f"#{conflict_id} again, seen {sightings(data)} times: {data.get('description')}"
 
 
 def edit_grace() -> float:
@@ -259,27 +163,50 @@ def edit_grace() -> float:
     return env_seconds("SWARM_EDIT_GRACE", 5.0)
 
 
-def check_unannounced(store: Store, repo_root: StrPath, path: str, seen_at: float) -> str | None:
+class Unannounced(NamedTuple):
+    """What a disk change no post-edit announced was recorded as: a conflict (another
+    writer holds the file or edited it recently) or an observation, and how often seen."""
+
+    conflict: bool
+    description: str
+    #: How many times it was seen so far (1: just now, for the first time).
+    seen: int
+
+
+def check_unannounced(
+    store: Store, repo_root: StrPath, path: str, seen_at: float
+) -> Unannounced | None:
     """A file changed on disk at `seen_at`: unless a post-edit announced it (an edit record
-    from shortly before or after, or one with the file's current content hash), record an
-    `unannounced_edit` conflict. Returns its description, or None."""
-    grace = edit_grace()
+    from shortly before or after, or one with the file's current content hash), raise an
+    `unannounced_edit` conflict with the agents that hold the file or edited it within the
+    edit window, or, when there are none, count an observation of the path. Returns what
+    was recorded, or None."""
+    from coordinator.claims.conflict_rules import (
+        UNANNOUNCED_EDIT,
+        sightings,
+        unannounced_agents,
+        unannounced_description,
+    )
+    from coordinator.claims.conflicts import RaisedConflict, raise_conflicts, record_observation
+
+    grace, window = edit_grace(), edit_window()
     digest = content_hash(os.path.join(repo_root, path))
     # An edit announced around the change, or one that left the file as it is now (an
     # agent's post-edit may come before its editor's last write reaches the disk).
-    edits = recent_edits(store, path, seen_at - max(grace, edit_window()))
+    edits = recent_edits(store, path, seen_at - max(grace, window))
     if any(e.get("sha256") == digest or float(e.get("ts", 0)) >= seen_at - grace for e in edits):
         return None
     now = store.clock()
-    for conflict in list_conflicts(store, open_only=True):
-        data = conflict.data
-        same = (data.get("kind"), data.get("path"), data.get("sha256"))
-        if same == ("unannounced_edit", path, digest):
-            return None  # already recorded for this content
     holders = [c.agent for c in holders_of(list_claims(store), path)]
-    held = f"; held by {', '.join(holders)}" if holders else "; nobody holds it"
-    description = f"{path} changed on disk with no post-edit announcing it{held}"
-    commit_conflicts(
-        store, conflict_ops("unannounced_edit", path, holders, description, now, sha256=digest)
-    )
-    return description
+    since = seen_at - window
+    editors = [str(e["agent"]) for e in edits if e.get("agent") and float(e["ts"]) >= since]
+    agents = unannounced_agents(holders, editors)
+    if not agents:
+        observation = record_observation(store, path, now, sha256=digest)
+        return Unannounced(False, observation["description"], sightings(observation))
+    description = unannounced_description(path, holders, editors)
+    extra = {"sha256": digest}
+    wanted = RaisedConflict(UNANNOUNCED_EDIT, path, tuple(agents), description, extra)
+    [outcome] = raise_conflicts(store, [wanted], now)
+    data = outcome.conflict.data
+    return Unannounced(True, str(data.get("description")), sightings(data))

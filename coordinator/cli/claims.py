@@ -76,18 +76,21 @@ def release_command(state: CliState, path: str | None, agent: str | None, force:
 
 
 def register_conflict_commands(group: click.Group) -> None:
-    """Add `list` and `resolve` to the `swarm conflicts` group."""
+    """Add `list`, `observations` and `resolve` to the `swarm conflicts` group."""
 
     @group.command("list")
     @click.option("--all", "show_all", is_flag=True, help="Include resolved conflicts.")
     @click.option("--json", "as_json", is_flag=True, help="Print conflicts as JSON.")
     @pass_state
     def list_command(state: CliState, show_all: bool, as_json: bool) -> None:
-        """List recorded conflicts (open ones unless --all)."""
-        from coordinator.claims.edits import list_conflicts
+        """List recorded conflicts (open ones unless --all), each once with how often it
+        was seen."""
+        from coordinator.claims.conflict_rules import last_seen, repeats_text
+        from coordinator.claims.conflicts import list_conflicts, list_observations
 
         with state.open_store() as store:
             conflicts = list_conflicts(store, open_only=not show_all)
+            observed = 0 if as_json else len(list_observations(store))
         if as_json:
             emit_json([c.to_json() for c in conflicts])
             return
@@ -98,9 +101,37 @@ def register_conflict_commands(group: click.Group) -> None:
             state_text = "open"
             if data.get("resolved"):
                 state_text = f"resolved: keep {data['resolution'].get('keep')}"
+            again = repeats_text(data, local_time(last_seen(data)))
             click.echo(
                 f"#{c.id:<6} {data.get('kind', '-'):<16} {local_time(data.get('detected_at'))}  "
-                f"{data.get('description', '')}  [{state_text}]"
+                f"{data.get('description', '')}{again}  [{state_text}]"
+            )
+        if observed:
+            click.echo(
+                f"and {observed} file(s) changed with no post-edit and no other writer "
+                "(not conflicts): see `swarm conflicts observations`"
+            )
+
+    @group.command("observations")
+    @click.option("--json", "as_json", is_flag=True, help="Print observations as JSON.")
+    @pass_state
+    def observations_command(state: CliState, as_json: bool) -> None:
+        """List files changed on disk with no post-edit that no agent holds or edited
+        recently: one line per file, with how often and when last (not conflicts)."""
+        from coordinator.claims.conflict_rules import last_seen, sightings
+        from coordinator.claims.conflicts import list_observations
+
+        with state.open_store() as store:
+            observations = list_observations(store)
+        if as_json:
+            emit_json(observations)
+            return
+        if not observations:
+            click.echo("no observations")
+        for o in observations:
+            click.echo(
+                f"{o.get('path')}  {sightings(o)} unannounced write(s), first "
+                f"{local_time(o.get('first_seen'))}, last {local_time(last_seen(o))}"
             )
 
     @group.command("resolve")
@@ -109,7 +140,7 @@ def register_conflict_commands(group: click.Group) -> None:
     @pass_state
     def resolve_command(state: CliState, conflict_id: int, keep: str) -> None:
         """Record the decision on conflict ID and notify the agents involved."""
-        from coordinator.claims.edits import resolve_conflict
+        from coordinator.claims.conflicts import resolve_conflict
 
         with state.open_store() as store:
             conflict = resolve_conflict(store, conflict_id, keep, os.environ.get("SWARM_AGENT_ID"))

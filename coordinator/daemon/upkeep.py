@@ -1,7 +1,8 @@
-"""The daemon's chores beside the tasks: granting queued claims, turning unannounced
-edits into conflicts, predicting merge conflicts, writing the dashboards (debounced, off
-the passes' path), compacting the change log and pruning old records. Each runs only
-when something it depends on changed or fell due.
+"""The daemon's chores beside the tasks: granting queued claims, judging unannounced
+edits (conflicts, or observations when nobody else writes the file), predicting merge
+conflicts, writing the dashboards (debounced, off the passes' path), compacting the change
+log and pruning old records. Each runs only when something it depends on changed or fell
+due.
 """
 
 from __future__ import annotations
@@ -233,7 +234,8 @@ class Upkeep:
         return len(granted)
 
     async def _check_due_edits(self, now: float) -> int:
-        """Turn disk changes no post-edit announced within the grace period into conflicts.
+        """Judge disk changes no post-edit announced within the grace period: conflicts,
+        or observations of files nobody else writes.
 
         The due paths are taken out of `_pending_edits` here, on the event loop that adds
         to it; the worker thread sees only its own copy."""
@@ -277,11 +279,18 @@ def _inside(root: Path, name: str) -> bool:
 
 
 def _check_edits(store: Store, *, repo_root: Path, due: Mapping[str, float]) -> int:
-    """Record an `unannounced_edit` conflict for each due path no post-edit announced."""
+    """Judge each due path no post-edit announced (`check_unannounced`): a conflict or an
+    observation, each logged when first seen only; returns how many were recorded."""
     found = 0
     for path, seen in due.items():
-        description = check_unannounced(store, repo_root, path, seen)
-        if description:
-            found += 1
-            log.warning("conflict", description=description)
+        recorded = check_unannounced(store, repo_root, path, seen)
+        if recorded is None:
+            continue
+        found += 1
+        if recorded.seen > 1:
+            log.debug("seen again", description=recorded.description, count=recorded.seen)
+        elif recorded.conflict:
+            log.warning("conflict", description=recorded.description)
+        else:
+            log.info("unannounced write observed", description=recorded.description)
     return found

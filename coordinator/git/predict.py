@@ -20,13 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coordinator import layout
-from coordinator.claims.edits import commit_conflicts, conflict_ops
+from coordinator.claims.conflicts import RaisedConflict, raise_conflicts
 from coordinator.git.repo import run_git
 from coordinator.project import project_root_for
 from coordinator.state import Agent
 from memory.errors import SwarmError
-from memory.records import WriteOp
 from memory.store import Store
 
 
@@ -151,45 +149,22 @@ def record_merge_conflicts(
 ) -> list[PairConflict]:
     """Record each new predicted conflict (kind `merge`) with an event and a notification to
     the agents owning its branches, in one transaction; return those recorded. A pair whose
-    same file set is already recorded and unresolved is skipped. `owners` maps branch ->
-    agents (default: the live agents' registered branches)."""
+    same file set is already recorded and unresolved is seen again (its count goes up), not
+    recorded anew. `owners` maps branch -> agents (default: the live agents' registered
+    branches)."""
     pending = [p for p in predictions if p.files]
     if not pending:
         return []
     if owners is None:
         owners = agent_branch_owners(store, project_root_for(store.path))
-    seen = {
-        _record_signature(r.value)
-        for r in store.list_prefix(layout.CONFLICTS)
-        if isinstance(r.value, dict)
-        and r.value.get("kind") == "merge"
-        and not r.value.get("resolved")
-    }
-    ops: list[WriteOp] = []
-    recorded: list[PairConflict] = []
+    raised = []
     for prediction in pending:
-        if prediction.signature() in seen:
-            continue
-        seen.add(prediction.signature())
         agents = list(dict.fromkeys([*owners.get(prediction.a, ()), *owners.get(prediction.b, ())]))
-        ops.extend(
-            conflict_ops(
-                "merge",
-                prediction.files[0],
-                agents,
-                prediction.describe(),
-                now,
-                files=list(prediction.files),
-                branches=[prediction.a, prediction.b],
+        extra = {"files": list(prediction.files), "branches": [prediction.a, prediction.b]}
+        raised.append(
+            RaisedConflict(
+                "merge", prediction.files[0], tuple(agents), prediction.describe(), extra
             )
         )
-        recorded.append(prediction)
-    if ops:
-        commit_conflicts(store, ops)
-    return recorded
-
-
-def _record_signature(value: dict[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
-    branches = value.get("branches") or []
-    files = value.get("files") or []
-    return frozenset(map(str, branches)), frozenset(map(str, files))
+    outcomes = raise_conflicts(store, raised, now)
+    return [p for p, outcome in zip(pending, outcomes, strict=True) if outcome.new]

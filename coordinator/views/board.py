@@ -165,9 +165,9 @@ def _board(
     only: set[str] | None,
 ) -> dict[str, Any]:
     """What the session view and the dashboard share: tasks, progress, agents, claims,
-    open conflicts, escalations and recent events (records of other phases left out when
-    `only` names the phases)."""
-    from coordinator.claims.edits import list_conflicts
+    open conflicts, observations, escalations and recent events (records of other phases
+    left out when `only` names the phases)."""
+    from coordinator.claims.conflicts import list_conflicts, list_observations
 
     tasks = phases_task_rows(store, phases)
     live = {a.name: a for a in live_agents(store)}
@@ -229,6 +229,8 @@ def _board(
         "agents": agents,
         "claims": claims,
         "conflicts": conflicts,
+        # Unannounced writes to files no agent writes: not conflicts, shown apart.
+        "observations": list_observations(store),
         "escalations": escalations,
         "events": events,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from coordinator.claims.conflict_rules import last_seen, repeats_text, sightings
 from coordinator.state import Progress
 from coordinator.tasks.history import attempt_line
 from coordinator.timefmt import human_duration, local_clock
@@ -105,6 +106,22 @@ def about_lines(task: Mapping[str, Any], indent: str) -> list[str]:
     return lines
 
 
+def _conflict_lines(view: dict[str, Any]) -> list[str]:
+    """The open conflicts, then the observations (no other writer: not conflicts)."""
+    lines = []
+    if view["conflicts"]:
+        lines.append("CONFLICTS")
+        for c in view["conflicts"]:
+            again = repeats_text(c, local_clock(last_seen(c)))
+            lines.append(f"  #{c.get('id')} {c.get('path')}: {c.get('description')}{again}")
+    if view.get("observations"):
+        lines.append("OBSERVATIONS (changed with no post-edit, no other writer: not conflicts)")
+        for o in view["observations"][-10:]:
+            when = local_clock(last_seen(o))
+            lines.append(f"  {o.get('path')}: {sightings(o)} unannounced write(s), last {when}")
+    return lines
+
+
 def _other_lines(view: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     agents = view["agents"]
@@ -122,10 +139,7 @@ def _other_lines(view: dict[str, Any]) -> list[str]:
                 f"  {c.get('path')}  {c.get('mode')}  held by {c.get('agent')}"
                 f"  task {c.get('task') or '-'}  since {local_clock(c.get('granted_at'))}"
             )
-    if view["conflicts"]:
-        lines.append("CONFLICTS")
-        for c in view["conflicts"]:
-            lines.append(f"  #{c.get('id')} {c.get('path')}: {c.get('description')}")
+    lines += _conflict_lines(view)
     if view["escalations"]:
         lines.append("ESCALATIONS")
         for e in view["escalations"]:

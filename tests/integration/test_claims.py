@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from coordinator import layout
 from memory.backends import open_store
 from memory.errors import Refused
 from tests.integration.conftest import SWARM, DaemonProcess, Project, wait_until
@@ -27,10 +28,25 @@ def claims(project: Project) -> list[dict[str, object]]:
 
 def conflicts(project: Project) -> list[dict[str, object]]:
     """The recorded conflicts, as `swarm conflicts list --json` shows them."""
-    from coordinator.claims.edits import list_conflicts
+    from coordinator.claims.conflicts import list_conflicts
 
     with project.store() as store:
         return [c.to_json() for c in list_conflicts(store)]
+
+
+def observations(project: Project) -> list[dict[str, Any]]:
+    """The observations, as `swarm conflicts observations --json` shows them."""
+    from coordinator.claims.conflicts import list_observations
+
+    with project.store() as store:
+        return list_observations(store)
+
+
+def events_of(project: Project, type_: str) -> list[dict[str, Any]]:
+    """The events of one type, read in-process (cheap enough to poll)."""
+    with project.store() as store:
+        found = [r.value for r in store.list_prefix(layout.EVENTS)]
+    return [e for e in found if isinstance(e, dict) and e.get("type") == type_]
 
 
 def test_second_agent_is_refused_and_told_who_holds_the_file(project: Project) -> None:
@@ -329,7 +345,7 @@ def test_forced_release_notifies_the_previous_holder(project: Project) -> None:
     assert any("z.py was released by bob" in n["message"] for n in notes)
 
 
-def test_the_worktree_watcher_records_an_edit_no_hook_announced(
+def test_the_worktree_watcher_observes_an_edit_no_hook_announced(
     project: Project, start_daemon: Callable[..., DaemonProcess]
 ) -> None:
     # Long enough for a post-edit hook on a loaded machine to land within the grace.
@@ -343,12 +359,152 @@ def test_the_worktree_watcher_records_an_edit_no_hook_announced(
     (project.root / "sneaky.py").write_text("print('nobody said')\n")
 
     found = wait_until(
-        lambda: [c for c in conflicts(project) if c["path"] == "sneaky.py"],
-        what="an unannounced_edit conflict",
+        lambda: [o for o in observations(project) if o["path"] == "sneaky.py"],
+        what="an unannounced_write observation",
     )
-    assert found[0]["kind"] == "unannounced_edit"
-    paths = {c["path"] for c in conflicts(project)}
-    assert paths == {"sneaky.py"}, "announced and ignored files are not conflicts"
+    # Nobody holds sneaky.py and no agent edited it: one writer, so no conflict.
+    assert found[0]["kind"] == "unannounced_write"
+    assert conflicts(project) == []
+    paths = {o["path"] for o in observations(project)}
+    assert paths == {"sneaky.py"}, "announced and ignored files are not observed"
+
+
+def write_until_seen(
+    project: Project, path: str, times: int, seen: Callable[[], int], what: str
+) -> None:
+    """Append to `path` `times` times, each time waiting until the daemon has judged the
+    write (`seen()` reaches the number of writes so far), so that no two coalesce."""
+    for n in range(1, times + 1):
+        with (project.root / path).open("a") as file:
+            file.write(f"line {n}\n")
+        wait_until(lambda n=n: seen() >= n, what=f"{what} {n}")
+
+
+def test_a_file_nobody_holds_written_six_times_is_one_observation_not_six_conflicts(
+    project: Project, start_daemon: Callable[..., DaemonProcess]
+) -> None:
+    """Issue 21, point 3: a log file nobody holds, written repeatedly with the daemon
+    running, was six open conflicts; it is one observation with a count of six."""
+    project.env["SWARM_EDIT_GRACE"] = "0.05"
+    project.ok("plan", "load", str(project.write_plan("phase: p\nsession: s\ntasks:\n  t: {}\n")))
+    start_daemon("--interval", "3600")
+
+    def count() -> int:
+        found = [o for o in observations(project) if o["path"] == "d.log"]
+        return int(found[0]["count"]) if found else 0
+
+    write_until_seen(project, "d.log", 6, count, "observation of write")
+
+    [observation] = observations(project)
+    assert observation["path"] == "d.log"
+    assert observation["count"] == 6
+    assert observation["last_seen"] > observation["first_seen"]
+    assert conflicts(project) == []
+    assert len(events_of(project, "observation")) == 1
+    assert events_of(project, "conflict") == []
+    listed = project.ok("conflicts", "list").stdout
+    assert listed.startswith("no open conflicts")
+    assert "1 file(s) changed with no post-edit" in listed
+    shown = project.ok("conflicts", "observations").stdout
+    assert shown.startswith("d.log  6 unannounced write(s)")
+    status = project.ok("status").stdout
+    assert "(observations, not conflicts): `d.log` (6 times, last " in status
+    restored = project.ok("hooks", "session-restore", "--session-id", "s").stdout
+    assert "d.log: 6 unannounced write(s), last " in restored
+
+
+def test_a_held_file_written_six_times_with_no_post_edit_is_one_conflict(
+    project: Project, start_daemon: Callable[..., DaemonProcess]
+) -> None:
+    """Two writers on one file (the holder, and whoever wrote it unannounced) are one
+    conflict however many writes: counted, with one event and one notice."""
+    project.env["SWARM_EDIT_GRACE"] = "0.05"
+    project.ok("hooks", "pre-edit", "--file", "h.py", "--agent", "alice")
+    start_daemon("--interval", "3600")
+
+    def count() -> int:
+        found = [c for c in conflicts(project) if c["path"] == "h.py"]
+        return sum(int(c.get("count") or 1) for c in found)  # type: ignore[call-overload]
+
+    write_until_seen(project, "h.py", 6, count, "conflict sighting")
+
+    [conflict] = conflicts(project)
+    assert conflict["kind"] == "unannounced_edit"
+    assert conflict["agents"] == ["alice"]
+    assert conflict["count"] == 6
+    assert "held by alice" in str(conflict["description"])
+    assert observations(project) == []
+    assert len(events_of(project, "conflict")) == 1
+    notes = project.ok("inbox", "alice", "--json").json()
+    assert [n["message"] for n in notes if "h.py" in n["message"]] == [
+        f"conflict: {conflict['description']}"
+    ]
+    assert "(seen 6 times, last " in project.ok("conflicts", "list").stdout
+
+
+def test_an_unannounced_write_to_a_file_an_agent_edited_recently_is_a_conflict(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coordinator.claims.edits import check_unannounced, record_edit
+
+    monkeypatch.setenv("SWARM_EDIT_GRACE", "1")
+    (project.root / "e.py").write_text("by alice\n")
+    with project.store() as store:
+        record_edit(store, project.root, "e.py", "alice")  # unclaimed: a conflict of its own
+        (project.root / "e.py").write_text("by someone else\n")
+        later = store.clock() + 5  # past the grace, inside the edit window
+        first = check_unannounced(store, project.root, "e.py", later)
+        again = check_unannounced(store, project.root, "e.py", later + 1)
+    assert first is not None and first.conflict
+    assert "edited recently by alice" in first.description
+    assert again is not None and again.seen == 2
+    kinds = sorted((str(c["kind"]), c.get("count")) for c in conflicts(project))
+    assert kinds == [("unannounced_edit", 2), ("unclaimed_edit", 1)]
+
+
+def test_repeated_unclaimed_edits_are_one_conflict_told_once(project: Project) -> None:
+    (project.root / "m.py").write_text("x = 0\n")
+    project.ok("hooks", "pre-edit", "--file", "m.py", "--agent", "alice")
+    first = project.ok("hooks", "post-edit", "--file", "m.py", "--agent", "bob")
+    assert "conflict: bob edited m.py without holding a claim; held by alice" in first.stderr
+    for _ in range(2):
+        again = project.ok("hooks", "post-edit", "--file", "m.py", "--agent", "bob")
+    [conflict] = conflicts(project)
+    assert conflict["kind"] == "unclaimed_edit"
+    assert conflict["count"] == 3
+    assert f"conflict #{conflict['id']} again, seen 3 times: bob edited m.py" in again.stderr
+    for agent in ("alice", "bob"):
+        notes = project.ok("inbox", agent, "--json").json()
+        assert len([n for n in notes if n["message"].startswith("conflict: ")]) == 1
+    assert len(events_of(project, "conflict")) == 1
+
+    # Once resolved, the same conflict raised again is a new one, told again.
+    project.ok("conflicts", "resolve", str(conflict["id"]), "--keep", "alice")
+    anew = project.ok("hooks", "post-edit", "--file", "m.py", "--agent", "bob")
+    assert "conflict: bob edited m.py" in anew.stderr
+    assert [c["count"] for c in conflicts(project)] == [3, 1]
+    assert len(events_of(project, "conflict")) == 2
+
+
+def test_conflict_records_from_before_counting_still_show_and_resolve(project: Project) -> None:
+    old = {
+        "kind": "unannounced_edit",
+        "path": "d.log",
+        "agents": [],
+        "description": "d.log changed on disk with no post-edit announcing it; nobody holds it",
+        "detected_at": 1000.0,
+        "resolved": False,
+        "resolution": None,
+        "sha256": None,
+    }
+    with project.store() as store:
+        store.put(f"{layout.CONFLICTS}00000000001000000-0000abcdef", old)
+    [shown] = project.ok("conflicts", "list", "--json").json()
+    assert shown["description"] == old["description"]
+    listed = project.ok("conflicts", "list").stdout
+    assert "nobody holds it  [open]" in listed
+    project.ok("conflicts", "resolve", str(shown["id"]), "--keep", "alice")
+    assert project.ok("conflicts", "list").stdout.startswith("no open conflicts")
 
 
 def test_tasks_with_overlapping_files_run_one_after_the_other(

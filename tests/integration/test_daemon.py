@@ -698,10 +698,10 @@ async def test_worker_threads_get_copies_of_the_daemons_state_not_the_state(
         await daemon._store.close()
 
     assert touched.threads == {threading.get_ident()}
-    # The work itself was done: the unannounced edit recorded, the dashboard written.
+    # The work itself was done: the unannounced edit observed, the dashboard written.
     assert not daemon.upkeep.pending_edits
-    [conflict] = events(project, "conflict")
-    assert conflict["data"]["path"] == "src/app.py"
+    [observation] = events(project, "observation")
+    assert observation["data"]["path"] == "src/app.py"
     assert board.is_file()
     assert daemon.upkeep.dashboards.owns("docs/board.md")
 

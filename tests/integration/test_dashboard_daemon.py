@@ -150,14 +150,16 @@ def test_the_daemons_own_writes_are_not_unannounced_edits(
     # dashboard written before it has been judged too.
     (planned.root / "notes.txt").write_text("by hand\n")
 
-    def conflicts() -> list[dict[str, object]]:
+    def observed() -> list[dict[str, object]]:
         with planned.store() as store:
-            return [r.value for r in store.list_prefix(layout.CONFLICTS)]
+            return [r.value for r in store.list_prefix(layout.OBSERVATIONS)]
 
-    wait_until(lambda: any(c["path"] == "notes.txt" for c in conflicts()))
-    wait_until(lambda: "notes.txt" in section(board.read_text(), "Open conflicts"), timeout=1.0)
+    wait_until(lambda: any(o["path"] == "notes.txt" for o in observed()))
+    wait_until(lambda: "`notes.txt` (once" in section(board.read_text(), "Open conflicts"))
     wait_until(lambda: caught_up(planned))
-    assert [c["path"] for c in conflicts()] == ["notes.txt"]
+    assert [o["path"] for o in observed()] == ["notes.txt"]
+    with planned.store() as store:
+        assert store.list_prefix(layout.CONFLICTS) == []
 
 
 def test_a_burst_of_changes_is_rendered_at_a_bounded_rate_ending_with_the_last(

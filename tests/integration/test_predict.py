@@ -167,6 +167,9 @@ def test_record_merge_conflicts_records_once(repo: Project) -> None:
         "detected_at": 1000.0,
         "resolved": False,
         "resolution": None,
+        # Predicted again, then the other way round: the same conflict, seen three times.
+        "count": 3,
+        "last_seen": 1002.0,
     }
     assert [e["type"] for e in events].count("conflict") == 1
     assert len(inbox_a) == 1
@@ -189,7 +192,7 @@ def test_a_resolved_or_changed_conflict_is_recorded_anew(repo: Project) -> None:
 def test_the_daemon_predicts_conflicts_between_agent_branches(
     repo: Project, start_daemon: Callable[..., DaemonProcess]
 ) -> None:
-    from coordinator.claims.edits import list_conflicts
+    from coordinator.claims.conflicts import list_conflicts
 
     start_daemon("--interval", "3600", "--no-watch-worktree")
     repo.ok("hooks", "session-start", "--session-id", "s", "--agent", "ann", "--branch", "feat-a")

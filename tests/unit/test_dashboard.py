@@ -329,6 +329,27 @@ def test_claims_conflicts_escalations_and_the_last_20_events() -> None:
     assert events[-1]["message"] == "event 5 | with a pipe"
 
 
+def test_a_conflict_seen_again_shows_its_count_and_observations_stand_apart() -> None:
+    seen = {
+        "id": 41,
+        "kind": "unclaimed_edit",
+        "path": "Cargo.toml",
+        "agents": ["bob"],
+        "description": "bob edited Cargo.toml without holding a claim",
+        "detected_at": T0,
+        "count": 6,
+        "last_seen": T0 + HOUR,
+    }
+    noted = {"kind": "unannounced_write", "path": "d.log", "count": 3, "last_seen": T0 + HOUR}
+    markdown = render_dashboard(dashboard_view_for(conflicts=[seen], observations=[noted]))
+    body = section(markdown, "Open conflicts")
+    (conflict,) = parse_table(body)
+    assert conflict["description"] == (
+        "bob edited Cargo.toml without holding a claim (seen 6 times, last 2025-10-23 09:00Z)"
+    )
+    assert "(observations, not conflicts): `d.log` (3 times, last 2025-10-23 09:00Z)." in body
+
+
 def test_empty_sections_say_none() -> None:
     view = dashboard_view_for(claims=[], conflicts=[], escalations=[], events=[])
     markdown = render_dashboard(view)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from coordinator.claims.conflict_rules import last_seen, repeats_text, sightings
 from coordinator.plans.conditions import format_value
 from coordinator.timefmt import utc_minute, utc_second
 from coordinator.views.markdown import (
@@ -178,14 +179,30 @@ def _conflicts_section(view: Mapping[str, Any]) -> list[str]:
             code(str(c.get("path"))),
             ", ".join(c.get("agents") or []),
             utc_minute(c.get("detected_at")),
-            c.get("description"),
+            f"{c.get('description')}{repeats_text(c, utc_minute(last_seen(c)))}",
         )
         for c in view["conflicts"]
     ]
-    if not rows:
-        return ["## Open conflicts", "", "None.", ""]
     headers = ["#", "kind", "path", "agents", "detected", "description"]
-    return ["## Open conflicts", "", *table(headers, rows), ""]
+    lines = ["## Open conflicts", "", *(table(headers, rows) if rows else ["None."]), ""]
+    return lines + observations_lines(view.get("observations") or ())
+
+
+def observations_lines(observations: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One paragraph on the files changed with no post-edit and no other writer (not
+    conflicts), each with its count and last sighting; no lines when there are none."""
+    seen = [
+        f"{code(str(o.get('path')))} ({_times(sightings(o))}, last {utc_minute(last_seen(o))})"
+        for o in observations
+    ]
+    if not seen:
+        return []
+    intro = "Changed on disk with no post-edit, by no agent that holds or edited them"
+    return [f"{intro} (observations, not conflicts): {', '.join(seen)}.", ""]
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def _escalations_section(view: Mapping[str, Any]) -> list[str]:

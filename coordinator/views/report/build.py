@@ -15,8 +15,10 @@ from typing import Any
 
 from coordinator import layout
 from coordinator.bulk import bulk_allocation
+from coordinator.claims.conflict_rules import last_seen, repeats_text
 from coordinator.plans.critical_path import critical_path
 from coordinator.timefmt import human_duration, utc_minute
+from coordinator.views.dashboard.render import observations_lines
 from coordinator.views.markdown import cell, code, status_text, table
 from coordinator.views.report.document import (
     document_data,
@@ -160,7 +162,7 @@ def _read_report(
     store: Store, session: str, phases: list[str], plans: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
     """`report_data` inside its read transaction."""
-    from coordinator.claims.edits import list_conflicts
+    from coordinator.claims.conflicts import list_conflicts, list_observations
     from coordinator.views.board import phases_task_rows
 
     rows = phases_task_rows(store, phases, waits=False)  # the report shows no waits
@@ -192,6 +194,7 @@ def _read_report(
     report = build_report(
         session, phases, rows, receipts, metrics, escalations, conflicts, store.clock()
     )
+    report["observations"] = list_observations(store)
     from coordinator.state import Event
     from coordinator.tasks.history import attach_history, incident_events, incidents, read_attempts
 
@@ -302,7 +305,7 @@ def _escalations_section(data: Mapping[str, Any]) -> list[str]:
     headers = ["task", "agent", "due", "escalated", "message", "resolution"]
     lines = ["## Escalations", ""]
     lines += table(headers, rows) if rows else ["None."]
-    return [*lines, ""]
+    return [*lines, "", *observations_lines(data.get("observations") or ())]
 
 
 def _conflicts_section(data: Mapping[str, Any]) -> list[str]:
@@ -313,7 +316,7 @@ def _conflicts_section(data: Mapping[str, Any]) -> list[str]:
             code(str(c.get("path"))),
             ", ".join(c.get("agents") or []),
             utc_minute(c.get("detected_at")),
-            c.get("description"),
+            f"{c.get('description')}{repeats_text(c, utc_minute(last_seen(c)))}",
             c["outcome"],
         )
         for c in data["conflicts"]
@@ -321,7 +324,7 @@ def _conflicts_section(data: Mapping[str, Any]) -> list[str]:
     headers = ["#", "kind", "path", "agents", "detected", "description", "resolution"]
     lines = ["## Conflicts", ""]
     lines += table(headers, rows) if rows else ["None."]
-    return [*lines, ""]
+    return [*lines, "", *observations_lines(data.get("observations") or ())]
 
 
 def _critical_path_section(data: Mapping[str, Any]) -> list[str]:
