@@ -8,4 +8,7 @@ write them (`state`), where the project lives (`project`), how times are written
 Imports run downward only (checked by `lint-imports`, see `[tool.importlinter]` in
 pyproject.toml): `cli` above `mcp` and `daemon`, those above `hooks`, then `views`, `git`,
 `tasks`, `claims`, `plans` and `agents`, this root, and `memory` at the bottom.
+
+May import (these root modules): each other and `memory`; never a package of their own
+parent.
 """

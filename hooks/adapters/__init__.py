@@ -17,6 +17,9 @@ for a tool call, exit 2 (the agents' "block" code) with the line on stderr for a
 event.
 
 Like the rest of the hook path, nothing here imports click, asyncio or structlog.
+
+May import: what `hooks` may import (`coordinator.views` and the packages below it, the
+root modules, `memory`); never `coordinator.cli`, `coordinator.mcp` or `coordinator.daemon`.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ Running a reconciler twice on the same state yields no write the second time.
 - `supervise`: what an agent's end means for its task (retry, failure, nothing);
 - `escalate`: deadlines and start deadlines;
 - `notices`: notifications, shared by the others.
+
+May import: `tasks`, `claims`, `plans`, `agents`, the coordinator's root modules and
+`memory`'s records; never the store's I/O, the daemon's loop or anything above it.
 """
 
 from __future__ import annotations
