@@ -36,6 +36,8 @@ EDITS = f"{ROOT}/edits/"
 #: Each agent's latest edit of each file, so post-edit finds rivals without reading edits.
 LAST_EDITS = f"{ROOT}/last-edits/"
 CONFLICTS = f"{ROOT}/conflicts/"
+#: Each agent's refused claims on each path: how many, when, who was in the way.
+DENIALS = f"{ROOT}/denials/"
 DAEMON = f"{ROOT}/daemon/"
 DAEMON_CURSOR = f"{DAEMON}cursor"
 
