@@ -12,7 +12,10 @@ from coordinator.claims.denials import (
     denial_summary,
     next_denial,
 )
+from coordinator.views.markdown import denials_text
+from coordinator.views.report.build import build_report, render_report
 from memory.records import Put, Record
+from tests.unit.test_dashboard import parse_table, section
 
 T0 = 1_760_000_000.0
 WINDOW = 300.0
@@ -125,3 +128,34 @@ def test_the_summary_counts_by_path_most_refused_first() -> None:
     }
     assert denial_summary(denials)["total"] == 15
     assert denial_summary([]) == {"total": 0, "by_path": []}
+
+
+def test_the_views_line_and_the_report_section() -> None:
+    summary = denial_summary(
+        [Denial("src/app.py", "bob", refusals=4, holder="alice"), Denial("b.py", "c", refusals=1)]
+    )
+    assert denials_text(summary) == (
+        "5 edits refused (claims held by other agents), by path: `src/app.py` 4, `b.py` 1"
+    )
+    report = build_report(
+        "s",
+        ["p"],
+        [],
+        {},
+        [],
+        [],
+        [],
+        T0,
+        [Denial("src/app.py", "bob", refusals=4, task="p/docs", holder="alice")],
+    )
+    assert report["denials"]["total"] == 4
+    markdown = render_report(report)
+    assert "- Edits refused: 4\n" in markdown
+    body = section(markdown, "Edits refused")
+    assert "Refused because another agent held the file: 4." in body
+    assert parse_table(body) == [
+        {"path": "src/app.py", "refused": "4", "agents": "bob (4)", "held by": "alice"}
+    ]
+    empty = render_report(build_report("s", ["p"], [], {}, [], [], [], T0))
+    assert "- Edits refused: 0\n" in empty
+    assert section(empty, "Edits refused").strip() == "None."
