@@ -23,6 +23,19 @@ class UnknownTask(SwarmError):
 class ClaimHeld(Refused):
     """File is held by another agent."""
 
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: tuple[str, ...] = (),
+        holder: str | None = None,
+        holder_task: str | None = None,
+    ) -> None:
+        super().__init__(message, details=details)
+        #: The agent in the way (holding the file, or queued first for it), and its task.
+        self.holder = holder
+        self.holder_task = holder_task
+
 
 class PathOutsideRepo(SwarmError):
     """Path is outside the repository."""

@@ -40,6 +40,8 @@ CONFLICTS = f"{ROOT}/conflicts/"
 OPEN_CONFLICTS = f"{ROOT}/open-conflicts/"
 #: One record per file written with no post-edit and no other writer (no conflict).
 OBSERVATIONS = f"{ROOT}/observations/"
+#: Each agent's refused claims on each path: how many, when, who was in the way.
+DENIALS = f"{ROOT}/denials/"
 DAEMON = f"{ROOT}/daemon/"
 DAEMON_CURSOR = f"{DAEMON}cursor"
 

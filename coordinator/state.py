@@ -43,6 +43,7 @@ EVENT_TYPES = frozenset(
         "claim_granted",
         "claim_released",
         "claim_queued",
+        "edit_refused",
         "conflict",
         "conflict_resolved",
         "observation",

@@ -250,7 +250,12 @@ def grant_claim(
         claims = [Claim.from_record(r) for r in records.values()]
         held = [c for c in claims if claims_conflict(c.spec(), want)]
         if held:
-            raise ClaimHeld(_describe(held[0]), details=tuple(_describe(c) for c in held[1:]))
+            raise ClaimHeld(
+                _describe(held[0]),
+                details=tuple(_describe(c) for c in held[1:]),
+                holder=held[0].agent,
+                holder_task=held[0].task,
+            )
         renewable = renewable_claim(claims, agent, path, mode)
         if renewable is not None:
             key = claim_key(renewable.path, agent)
@@ -267,7 +272,11 @@ def grant_claim(
         if not any(c.agent == agent and c.path == path for c in claims):
             _, ahead = blockers(claims, queued_requests(store), want, queue_key)
             if ahead:
-                raise ClaimHeld(f"{path}: {ahead[0].agent} is queued first for it")
+                raise ClaimHeld(
+                    f"{path}: {ahead[0].agent} is queued first for it",
+                    holder=ahead[0].agent,
+                    holder_task=ahead[0].task,
+                )
         claim = Claim(path, agent, mode, task, now)
         ops = [
             Put(claim_key(path, agent), claim.stored(), ttl),

@@ -3,9 +3,9 @@
 A waiting request is a key under `swarm/claim-queue/` with a lease a little longer than the
 wait, so that the request of a waiter that died lapses instead of blocking the file.
 `grant_claim` (`coordinator.claims.grants`) grants in queue order; `acquire_claim` queues
-and waits, `grant_queued` is the daemon's pass over the queue and `claim_paths` claims
-several paths all or nothing. This module builds on `coordinator.claims.grants`, never the
-other way round.
+and waits (and counts a refusal, `coordinator.claims.denials`), `grant_queued` is the
+daemon's pass over the queue and `claim_paths` claims several paths all or nothing. This
+module builds on `coordinator.claims.grants`, never the other way round.
 """
 
 from __future__ import annotations
@@ -105,7 +105,21 @@ def acquire_claim(
 ) -> Grant:
     """`grant_claim`, or with `wait` seconds, queue fairly for the claim and wait for it
     (woken by every change to the store); ClaimHeld when the wait runs out. The grant's
-    `renewed` is True only when the agent already held the claim before asking."""
+    `renewed` is True only when the agent already held the claim before asking. A
+    refusal is counted (`coordinator.claims.denials`) before it is raised."""
+    try:
+        return _acquire(store, path, agent, task, mode, wait)
+    except ClaimHeld as refused:
+        # Only a refusal pays: a grant imports, reads and writes nothing more.
+        from coordinator.claims.denials import record_denial
+
+        record_denial(store, path, agent, task, refused)
+        raise
+
+
+def _acquire(
+    store: Store, path: str, agent: str, task: str | None, mode: Mode, wait: float | None
+) -> Grant:
     if wait is None:
         return grant_claim(store, path, agent, task=task, mode=mode)
     from memory.watch import retry_until

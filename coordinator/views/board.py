@@ -165,9 +165,10 @@ def _board(
     only: set[str] | None,
 ) -> dict[str, Any]:
     """What the session view and the dashboard share: tasks, progress, agents, claims,
-    open conflicts, observations, escalations and recent events (records of other phases
-    left out when `only` names the phases)."""
+    open conflicts, observations, refused edits, escalations and recent events (records of
+    other phases left out when `only` names the phases)."""
     from coordinator.claims.conflicts import list_conflicts, list_observations
+    from coordinator.claims.denials import denial_summary, read_denials
 
     tasks = phases_task_rows(store, phases)
     live = {a.name: a for a in live_agents(store)}
@@ -231,6 +232,9 @@ def _board(
         "conflicts": conflicts,
         # Unannounced writes to files no agent writes: not conflicts, shown apart.
         "observations": list_observations(store),
+        # Edits refused because of a claim: the total and per path (one record per agent
+        # and path, so this costs a read of those records, never of the event log).
+        "denials": denial_summary(read_denials(store), only),
         "escalations": escalations,
         "events": events,
     }
@@ -280,7 +284,8 @@ def session_view(store: Store, session: str | None) -> dict[str, Any]:
 
 def dashboard_view(store: Store, phases: list[str] | None = None) -> dict[str, Any]:
     """The dashboard's content as plain JSON: `phases` (default: every loaded plan) with
-    their tasks, gates, claims, open conflicts, escalations and the last 20 events.
+    their tasks, gates, claims, open conflicts, refused edits, escalations and the last 20
+    events.
 
     It holds nothing that changes with the clock alone (no "generated at", no store
     revision), so the daemon can rewrite the dashboard file only when it changes.

@@ -1,5 +1,6 @@
 """Markdown for the text views: table cells, inline code, tables, a task's status, progress,
-duration and notes, and the dependency graph as a Mermaid flowchart.
+duration and notes, the line on refused edits, and the dependency graph as a Mermaid
+flowchart.
 
 The dashboard (`coordinator.views.dashboard.render`), the completion report and `swarm top` use
 them; all are pure functions of plain-JSON task rows.
@@ -103,6 +104,17 @@ def notes_text(task: Mapping[str, Any]) -> str:
     if progress.get("blocker") and task.get("status") != "complete":
         notes.append(f"blocker: {progress['blocker']}")
     return "; ".join(notes)
+
+
+def denials_text(denials: Mapping[str, Any]) -> str:
+    """`3 edits refused (claims held by other agents), by path: `a.py` 2, `b.py` 1`:
+    the views' line on refused edits (`coordinator.claims.denials.denial_summary`)."""
+    total = int(denials.get("total") or 0)
+    paths = ", ".join(f"{code(str(p['path']))} {p['count']}" for p in denials.get("by_path") or [])
+    noun = "edit" if total == 1 else "edits"
+    return f"{total} {noun} refused (claims held by other agents)" + (
+        f", by path: {paths}" if paths else ""
+    )
 
 
 # --- the Mermaid graph -------------------------------------------------------------------

@@ -367,6 +367,19 @@ async def test_a_wait_that_runs_out_is_refused_naming_the_holder(project: Projec
         assert (await ok(bob, "who_holds", path="src/app.py"))["queue"] == []
 
 
+async def test_refused_claims_are_counted_and_logged_once_per_window(project: Project) -> None:
+    from coordinator.claims.denials import denial_key
+
+    async with mcp(project, "alice") as alice, mcp(project, "bob") as bob:
+        await ok(alice, "claim_files", paths=["src/app.py"])
+        for _ in range(3):
+            await refused(bob, "claim_files", paths=["README.md", "src/app.py"])
+    assert project.value(denial_key("src/app.py", "bob"))["refusals"] == 3
+    assert project.value(denial_key("README.md", "bob")) is None  # granted, then given back
+    events = project.ok("events", "--type", "edit_refused", "--json").stdout.splitlines()
+    assert [json.loads(e)["agent"] for e in events] == ["bob"]
+
+
 # --- messages and status ----------------------------------------------------------------------
 
 

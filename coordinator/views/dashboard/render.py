@@ -19,6 +19,7 @@ from coordinator.timefmt import utc_minute, utc_second
 from coordinator.views.markdown import (
     cell,
     code,
+    denials_text,
     finished_duration,
     mermaid_graph,
     notes_text,
@@ -29,8 +30,8 @@ from coordinator.views.markdown import (
 
 
 def render_dashboard(view: Mapping[str, Any]) -> str:
-    """The dashboard view as Markdown: progress, tasks, gates, claims, conflicts,
-    escalations, the last events and the dependency graph."""
+    """The dashboard view as Markdown: progress, tasks, gates, claims (and refused edits),
+    conflicts, escalations, the last events and the dependency graph."""
     phases: list[str] = list(view["phases"])
     sessions: list[str] = list(view.get("sessions") or [])
     summary = view["summary"]
@@ -168,6 +169,9 @@ def _claims_section(view: Mapping[str, Any]) -> list[str]:
     ]
     lines = ["## Open claims", ""]
     lines += table(["path", "mode", "agent", "task", "since"], rows) if rows else ["None."]
+    denials = view.get("denials") or {}
+    if denials.get("total"):
+        lines += ["", denials_text(denials) + "."]
     return [*lines, ""]
 
 

@@ -1,6 +1,6 @@
 """The completion report of a session: receipts, gates, baseline against final metrics,
-escalations, conflicts and the critical path, with the coordination document's sections
-(`coordinator.views.report.document`).
+escalations, conflicts, refused edits and the critical path, with the coordination
+document's sections (`coordinator.views.report.document`).
 
 `report_data` gathers plain JSON from the store (that is `swarm report --format json`);
 `render_report` turns the same data into Markdown. `build_report` and the rules it uses
@@ -16,6 +16,7 @@ from typing import Any
 from coordinator import layout
 from coordinator.bulk import bulk_allocation
 from coordinator.claims.conflict_rules import last_seen, repeats_text
+from coordinator.claims.denials import Denial, denial_summary, read_denials
 from coordinator.plans.critical_path import critical_path
 from coordinator.timefmt import human_duration, utc_minute
 from coordinator.views.dashboard.render import observations_lines
@@ -97,12 +98,14 @@ def build_report(
     escalations: Iterable[Mapping[str, Any]],
     conflicts: Iterable[Mapping[str, Any]],
     now: float,
+    denials: Iterable[Denial] = (),
 ) -> dict[str, Any]:
     """The completion report as plain JSON, from data already read (pure).
 
     `rows` are task rows (`coordinator.views.board.task_row`); `receipts` maps task ids to
     post-task receipts; `metrics` holds `(phase, baseline_key, final_key, baseline,
-    final)` per phase; `conflicts` carry their `id`.
+    final)` per phase; `conflicts` carry their `id`; `denials` are the records of refused
+    edits (`coordinator.claims.denials`).
     """
     tasks = []
     for row in rows:
@@ -145,6 +148,7 @@ def build_report(
             for e in escalations
         ],
         "conflicts": [{**c, "outcome": _conflict_outcome(c)} for c in conflicts],
+        "denials": denial_summary(denials, phases),
         "critical_path": critical_path(tasks),
     }
 
@@ -191,8 +195,9 @@ def _read_report(
         if isinstance(r.value, dict) and str(r.value.get("task", "")).split("/")[0] in phases
     ]
     conflicts = [c.to_json() for c in list_conflicts(store)]
+    denials = read_denials(store)
     report = build_report(
-        session, phases, rows, receipts, metrics, escalations, conflicts, store.clock()
+        session, phases, rows, receipts, metrics, escalations, conflicts, store.clock(), denials
     )
     report["observations"] = list_observations(store)
     from coordinator.state import Event
@@ -227,6 +232,7 @@ def render_report(data: Mapping[str, Any]) -> str:
             if status != "complete"
         ),
         f"- Gates: {summary['gates_passing']}/{summary['gates']} passing",
+        f"- Edits refused: {(data.get('denials') or {}).get('total', 0)}",
         f"- From {utc_minute(summary['started'])} to {utc_minute(summary['ended'])} "
         f"({human_duration(summary['elapsed'])})",
         f"- Critical path: {human_duration(path['duration']) if path['tasks'] else '-'}",
@@ -242,6 +248,7 @@ def render_report(data: Mapping[str, Any]) -> str:
     lines += risks_section(data)
     lines += _escalations_section(data)
     lines += _conflicts_section(data)
+    lines += _denials_section(data)
     lines += timeline_section(data)
     lines += _critical_path_section(data)
     lines += go_section(data)
@@ -325,6 +332,21 @@ def _conflicts_section(data: Mapping[str, Any]) -> list[str]:
     lines = ["## Conflicts", ""]
     lines += table(headers, rows) if rows else ["None."]
     return [*lines, "", *observations_lines(data.get("observations") or ())]
+
+
+def _denials_section(data: Mapping[str, Any]) -> list[str]:
+    denials = data.get("denials") or {}
+    if not denials.get("by_path"):
+        return ["## Edits refused", "", "None.", ""]
+    intro = f"Refused because another agent held the file: {denials['total']}."
+    rows = [_denial_row(d) for d in denials["by_path"]]
+    headers = ["path", "refused", "agents", "held by"]
+    return ["## Edits refused", "", intro, "", *table(headers, rows), ""]
+
+
+def _denial_row(denied: Mapping[str, Any]) -> tuple[str, int, str, str]:
+    agents = ", ".join(f"{agent} ({count})" for agent, count in denied["agents"].items())
+    return code(str(denied["path"])), denied["count"], agents, ", ".join(denied["holders"])
 
 
 def _critical_path_section(data: Mapping[str, Any]) -> list[str]:
