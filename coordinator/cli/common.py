@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from memory.errors import EXIT_ERROR, SwarmError
+from memory.exchange import MAX_INT
 from memory.store import Store
 
 #: click >= 8.2 signals a group run without a command with this error; 8.1 exits with help.
@@ -41,6 +42,13 @@ def finite_seconds(ctx: click.Context, param: click.Parameter, value: float | No
     if value is not None and not math.isfinite(value):
         raise click.BadParameter(f"{value} is not a finite number of seconds", ctx, param)
     return value
+
+
+def whole_number(minimum: int) -> click.IntRange:
+    """The click type of a count, a version or a revision: a whole number from `minimum`
+    to 2^63-1, the largest integer the store holds (a larger one would reach the database
+    and fail there, as `internal error: OverflowError`)."""
+    return click.IntRange(min=minimum, max=MAX_INT)
 
 
 def emit_json(data: Any) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from coordinator.cli.common import CliState, pass_state
+from coordinator.cli.common import CliState, pass_state, whole_number
 from coordinator.project import STORE_DIR, STORE_FILE, default_store_path
 from memory.errors import StoreError
 from memory.locator import URL_FILE, describe, pg_url, read_url_file, redact, url_path
@@ -77,7 +77,7 @@ def store_target(state: CliState) -> Path:
 )
 @click.option(
     "--max-value-bytes",
-    type=click.IntRange(min=1),
+    type=whole_number(1),
     help="Largest value the store accepts, in bytes (default 1 MiB).",
 )
 @click.option(
