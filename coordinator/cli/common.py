@@ -44,6 +44,16 @@ def finite_seconds(ctx: click.Context, param: click.Parameter, value: float | No
     return value
 
 
+def utf8_text(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """A callback for text matched against the store (a search pattern): refuse bytes that
+    are not UTF-8, which reach Python as lone surrogates and no key or value holds."""
+    try:
+        (value or "").encode("utf-8")
+    except UnicodeEncodeError:
+        raise click.BadParameter(f"{value!r} is not valid UTF-8 text", ctx, param) from None
+    return value
+
+
 def whole_number(minimum: int) -> click.IntRange:
     """The click type of a count, a version or a revision: a whole number from `minimum`
     to 2^63-1, the largest integer the store holds (a larger one would reach the database

@@ -14,6 +14,7 @@ from coordinator.cli.common import (
     emit_json_line,
     finite_seconds,
     pass_state,
+    utf8_text,
     whole_number,
 )
 from coordinator.timefmt import local_time
@@ -136,7 +137,7 @@ def list_command(state: CliState, prefix: str, as_json: bool) -> None:
 
 
 @memory_group.command("search")
-@click.argument("pattern")
+@click.argument("pattern", callback=utf8_text)
 @click.option("--value", "in_values", is_flag=True, help="Match PATTERN as a substring of values.")
 @click.option("--json", "as_json", is_flag=True, help="Print records as JSON.")
 @pass_state
