@@ -51,3 +51,7 @@ class BadDuration(SwarmError):
 
 class BadCondition(SwarmError):
     """Invalid condition."""
+
+
+class NoSessionChosen(SwarmError):
+    """No session is meant; pass --session-id."""

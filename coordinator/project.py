@@ -147,6 +147,24 @@ def store_dir_for(start: StrPath) -> str:
     return os.path.dirname(default_store_path(start))
 
 
+def make_directories(directory: StrPath) -> list[str]:
+    """Create `directory` and its missing parents, top down and without recursion, and
+    return those it made: pathlib's `mkdir(parents=True)` and `os.makedirs` recurse once
+    per missing level, so a deep path (`--db a/a/.../a`, two thousand levels) would end
+    in RecursionError instead of the file system's own answer."""
+    missing: list[str] = []
+    for level in _lineage(directory):
+        if file_mode(level):
+            break
+        missing.append(level)
+    for level in reversed(missing):
+        try:  # noqa: SIM105 - contextlib is not for hooks (see tests/integration/conftest.py)
+            os.mkdir(level)
+        except FileExistsError:
+            pass  # made meanwhile by another process; a file in the way fails one level down
+    return missing[::-1]
+
+
 def project_root(db_path: StrPath) -> str:
     """The directory a store belongs to: the parent of its `.swarm/` directory.
 

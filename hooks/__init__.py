@@ -255,11 +255,20 @@ def session_end(args: SimpleNamespace, store: Store) -> int:
 
 
 def session_restore(args: SimpleNamespace, store: Store) -> int:
-    """The operator's view of a session: tasks, waits, gates, agents, claims, events."""
+    """The operator's view of a session (the only one, or the latest active, when none is
+    named: `coordinator.views.session_choice`): tasks, waits, gates, agents, claims, events."""
     from coordinator.views.board import session_view
     from coordinator.views.session_text import render_session
 
-    view = session_view(store, args.session_id)
+    session = args.session_id
+    if session is None:
+        from coordinator.views.session_choice import resolve_session
+
+        choice = resolve_session(store, None)
+        if choice.note is not None:
+            print(choice.note, file=sys.stderr)
+        session = choice.session
+    view = session_view(store, session)
     if args.json:
         _print_json(view)
     else:

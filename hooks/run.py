@@ -109,7 +109,7 @@ METRICS = Option(
     help="a JSON object of metrics; each NAME is also written to <phase>/<task>/NAME",
 )
 SESSION_ID = Option("--session-id", required=True)
-SESSION_ARGS = (AGENT, SESSION_ID, Option("--json", action="store_true", help="print as JSON"))
+JSON = Option("--json", action="store_true", help="print as JSON")
 
 #: Every hook: its handler, its one-line help and its options.
 HOOKS: dict[str, tuple[Handler, str, tuple[Option, ...]]] = {
@@ -208,12 +208,19 @@ HOOKS: dict[str, tuple[Handler, str, tuple[Option, ...]]] = {
     "session-end": (
         session_end,
         "Summarise an agent's session and release its claims.",
-        SESSION_ARGS,
+        (AGENT, SESSION_ID, JSON),
     ),
     "session-restore": (
         session_restore,
         "Show the state of a session (operators).",
-        SESSION_ARGS,
+        (
+            AGENT,
+            Option(
+                "--session-id",
+                help="the session (default: the only one, else the latest active one)",
+            ),
+            JSON,
+        ),
     ),
 }
 

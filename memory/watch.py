@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from memory.errors import StoreError
 from memory.locator import pg_url
 from memory.records import Change
 from memory.store import DEFAULT_BATCH, Store
@@ -31,6 +32,19 @@ WAKE_STEP_MS = 1
 def probe_path(db_path: Path) -> Path:
     """A file beside the store that a follower touches to prove its watcher is live."""
     return db_path.with_name(db_path.name + "-probe")
+
+
+def _watched_directory(db_path: Path) -> Path:
+    """The directory watchfiles watches for the store; StoreError when its path is not
+    UTF-8 (`--db $'\\xff.db'`), which watchfiles cannot report (it fails in its thread)."""
+    try:
+        str(db_path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise StoreError(
+            f"cannot watch the store at {str(db_path)!r}: its path is not valid UTF-8; "
+            "move it (or the repository) to a path that is"
+        ) from None
+    return db_path.parent
 
 
 def store_files_filter(db_path: Path) -> Callable[[FileChange, str], bool]:
@@ -85,12 +99,13 @@ def wakeups(db_path: Path, poll: float, stop: threading.Event | None = None) -> 
         return
     from watchfiles import watch
 
+    directory = _watched_directory(db_path)
     probe = _Probe(db_path)
     probe.start()
     live = False
     try:
         for changes in watch(
-            db_path.parent,
+            directory,
             watch_filter=store_files_filter(db_path),
             debounce=max(1, int(poll * 1000)),
             step=WAKE_STEP_MS,
@@ -121,12 +136,13 @@ async def awakeups(
         return
     from watchfiles import awatch
 
+    directory = _watched_directory(db_path)
     probe = _Probe(db_path)
     probe.start()
     live = False
     try:
         async for changes in awatch(
-            db_path.parent,
+            directory,
             watch_filter=store_files_filter(db_path),
             debounce=max(1, int(poll * 1000)),
             step=WAKE_STEP_MS,

@@ -9,7 +9,7 @@ import time
 
 import click
 
-from coordinator.cli.common import CliState, emit_json, emit_json_line, pass_state
+from coordinator.cli.common import CliState, emit_json, emit_json_line, pass_state, whole_number
 
 
 @click.command("inbox")
@@ -54,7 +54,7 @@ def _event_line(event: dict[str, object]) -> str:
 
 @click.command("events")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new events as they happen.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, help="How many recent events.")
+@click.option("--limit", type=whole_number(1), default=50, help="How many recent events.")
 @click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines.")
 @pass_state

@@ -13,6 +13,7 @@ import click
 
 from memory.backends import open_store
 from memory.errors import EXIT_ERROR, SwarmError
+from memory.exchange import MAX_INT
 from memory.store import Store
 
 #: click >= 8.2 signals a group run without a command with this error; 8.1 exits with help.
@@ -42,6 +43,23 @@ def finite_seconds(ctx: click.Context, param: click.Parameter, value: float | No
     if value is not None and not math.isfinite(value):
         raise click.BadParameter(f"{value} is not a finite number of seconds", ctx, param)
     return value
+
+
+def utf8_text(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """A callback for text matched against the store (a search pattern): refuse bytes that
+    are not UTF-8, which reach Python as lone surrogates and no key or value holds."""
+    try:
+        (value or "").encode("utf-8")
+    except UnicodeEncodeError:
+        raise click.BadParameter(f"{value!r} is not valid UTF-8 text", ctx, param) from None
+    return value
+
+
+def whole_number(minimum: int) -> click.IntRange:
+    """The click type of a count, a version or a revision: a whole number from `minimum`
+    to 2^63-1, the largest integer the store holds (a larger one would reach the database
+    and fail there, as `internal error: OverflowError`)."""
+    return click.IntRange(min=minimum, max=MAX_INT)
 
 
 def emit_json(data: Any) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import click
 
-from coordinator.cli.common import CliState, finite_seconds, pass_state
+from coordinator.cli.common import CliState, finite_seconds, pass_state, whole_number
 
 
 def configure_logging(fmt: str, level: str) -> None:
@@ -65,7 +65,7 @@ def root_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
 @click.option("--once", is_flag=True, help="Catch up with one pass, then exit.")
 @click.option(
     "--max-agents",
-    type=click.IntRange(min=1),
+    type=whole_number(1),
     default=4,
     show_default=True,
     help="How many `run:` agents may run at once.",
@@ -84,7 +84,7 @@ def root_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
 )
 @click.option(
     "--keep-changes",
-    type=click.IntRange(min=0),
+    type=whole_number(0),
     default=100_000,
     show_default=True,
     help="Compact the change log to about the newest N changes (never past the daemon's "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from coordinator.cli.common import CliState, pass_state
-from coordinator.project import STORE_DIR, STORE_FILE, default_store_path
+from coordinator.cli.common import CliState, pass_state, whole_number
+from coordinator.project import STORE_DIR, STORE_FILE, default_store_path, make_directories
 from memory.backends import open_store
 from memory.errors import StoreError
 from memory.locator import URL_FILE, describe, pg_url, read_url_file, redact, url_path
@@ -38,12 +39,18 @@ def init_store(db_path: Path, max_value_bytes: int | None) -> tuple[Path, bool]:
             "back to a SQLite store"
         )
     created = url is None and not db_path.exists()
-    with open_store(db_path, create=True) as store:
-        created = created or bool(getattr(store, "created", False))
-        if max_value_bytes is not None:
-            store.set_max_value_bytes(max_value_bytes)
+    made = make_directories(db_path.parent) if url is None else []
+    try:
+        with open_store(db_path, create=True) as store:
+            created = created or bool(getattr(store, "created", False))
+            if max_value_bytes is not None:
+                store.set_max_value_bytes(max_value_bytes)
+    except BaseException:
+        for directory in reversed(made):  # a store that cannot be made leaves nothing behind
+            os.rmdir(directory)
+        raise
     if in_swarm_dir:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        make_directories(db_path.parent)
         ignore = db_path.parent / ".gitignore"
         if not ignore.exists():
             ignore.write_text(GITIGNORE)
@@ -77,7 +84,7 @@ def store_target(state: CliState) -> Path:
 )
 @click.option(
     "--max-value-bytes",
-    type=click.IntRange(min=1),
+    type=whole_number(1),
     help="Largest value the store accepts, in bytes (default 1 MiB).",
 )
 @click.option(

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from coordinator.cli.common import CliState, emit_json, emit_json_line, finite_seconds, pass_state
+from coordinator.cli.common import (
+    CliState,
+    emit_json,
+    emit_json_line,
+    finite_seconds,
+    pass_state,
+    utf8_text,
+    whole_number,
+)
 from coordinator.timefmt import local_time
 from memory.errors import SwarmError
 from memory.keys import parse_cli_value
@@ -57,7 +65,7 @@ def memory_group() -> None:
     callback=finite_seconds,
     help="Lease in seconds.",
 )
-@click.option("--if-version", type=click.IntRange(min=0), help="Write only at this version.")
+@click.option("--if-version", type=whole_number(0), help="Write only at this version.")
 @click.option("--if-absent", is_flag=True, help="Write only if the key does not exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the written record as JSON.")
 @click.option("--force", is_flag=True, help="Write under the reserved swarm/ root anyway.")
@@ -102,7 +110,7 @@ def get_command(state: CliState, key: str, as_json: bool) -> None:
 
 @memory_group.command("delete")
 @click.argument("key")
-@click.option("--if-version", type=click.IntRange(min=1), help="Delete only at this version.")
+@click.option("--if-version", type=whole_number(1), help="Delete only at this version.")
 @click.option("--force", is_flag=True, help="Delete under the reserved swarm/ root anyway.")
 @pass_state
 def delete_command(state: CliState, key: str, if_version: int | None, force: bool) -> None:
@@ -129,7 +137,7 @@ def list_command(state: CliState, prefix: str, as_json: bool) -> None:
 
 
 @memory_group.command("search")
-@click.argument("pattern")
+@click.argument("pattern", callback=utf8_text)
 @click.option("--value", "in_values", is_flag=True, help="Match PATTERN as a substring of values.")
 @click.option("--json", "as_json", is_flag=True, help="Print records as JSON.")
 @pass_state
@@ -151,7 +159,7 @@ def _print_change(change: Change) -> None:
 
 @memory_group.command("history")
 @click.argument("key")
-@click.option("--from-rev", type=click.IntRange(min=1), help="Start at this revision.")
+@click.option("--from-rev", type=whole_number(1), help="Start at this revision.")
 @click.option("--json", "as_json", is_flag=True, help="Print changes as JSON.")
 @pass_state
 def history_command(state: CliState, key: str, from_rev: int | None, as_json: bool) -> None:
@@ -167,8 +175,8 @@ def history_command(state: CliState, key: str, from_rev: int | None, as_json: bo
 
 @memory_group.command("watch")
 @click.argument("prefix", default="")
-@click.option("--from-rev", type=click.IntRange(min=1), help="Replay from this revision first.")
-@click.option("--count", type=click.IntRange(min=1), help="Stop after this many changes.")
+@click.option("--from-rev", type=whole_number(1), help="Replay from this revision first.")
+@click.option("--count", type=whole_number(1), help="Stop after this many changes.")
 @click.option(
     "--poll",
     type=click.FloatRange(min=0.01),
@@ -232,8 +240,8 @@ def backup_command(state: CliState, path: str) -> None:
 
 
 @memory_group.command("compact")
-@click.option("--keep", type=click.IntRange(min=0), help="Keep the newest N changes.")
-@click.option("--through-rev", type=click.IntRange(min=1), help="Drop changes up to this rev.")
+@click.option("--keep", type=whole_number(0), help="Keep the newest N changes.")
+@click.option("--through-rev", type=whole_number(1), help="Drop changes up to this rev.")
 @pass_state
 def compact_command(state: CliState, keep: int | None, through_rev: int | None) -> None:
     """Drop old entries of the change log; later requests for them are errors."""

@@ -28,7 +28,10 @@ def status_command(state: CliState, session_id: str | None, as_json: bool) -> No
 
 
 @click.command("report")
-@click.option("--session-id", required=True, help="The session to report on.")
+@click.option(
+    "--session-id",
+    help="The session to report on (default: the only one, else the latest active one).",
+)
 @click.option(
     "--format",
     "fmt",
@@ -44,16 +47,20 @@ def status_command(state: CliState, session_id: str | None, as_json: bool) -> No
     help="Write the report to this file (atomically) instead of stdout.",
 )
 @pass_state
-def report_command(state: CliState, session_id: str, fmt: str, output: str | None) -> None:
+def report_command(state: CliState, session_id: str | None, fmt: str, output: str | None) -> None:
     """The completion report: receipts, gates, baseline against final, escalations,
     conflicts and the critical path."""
     import json
 
     from coordinator.views.dashboard.files import write_atomic
     from coordinator.views.report.build import render_report, report_data
+    from coordinator.views.session_choice import resolve_session
 
     with state.open_store() as store:
-        data = report_data(store, session_id)
+        choice = resolve_session(store, session_id)
+        if choice.note is not None:
+            click.echo(choice.note, err=True)
+        data = report_data(store, choice.session)
     if fmt == "json":
         text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
     else:
@@ -62,7 +69,7 @@ def report_command(state: CliState, session_id: str, fmt: str, output: str | Non
         click.echo(text, nl=False)
         return
     write_atomic(Path(output), text)
-    click.echo(f"report for {session_id} written to {output}")
+    click.echo(f"report for {choice.session} written to {output}")
 
 
 @click.command("top")

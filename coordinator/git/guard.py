@@ -298,7 +298,7 @@ def install_pre_commit_hook(
     moved = False
     if hook.exists() or hook.is_symlink():
         if is_swarm_hook(hook):
-            current = hook.read_text(encoding="utf-8", errors="replace")
+            current = hook.read_text(encoding="utf-8", errors="surrogateescape")
             if current == script and os.access(hook, os.X_OK):
                 return HookInstall(hook, _existing(chained), moved=False, changed=False)
         elif chained.exists() or chained.is_symlink():
@@ -310,7 +310,8 @@ def install_pre_commit_hook(
             os.replace(hook, chained)
             moved = True
     temporary = directory / f".{HOOK_NAME}.swarm-tmp-{os.getpid()}"
-    temporary.write_text(script, encoding="utf-8")
+    # A path that is not UTF-8 (`--db $'\xff.db'`) is written back as the bytes it was.
+    temporary.write_text(script, encoding="utf-8", errors="surrogateescape")
     temporary.chmod(0o755)
     os.replace(temporary, hook)
     return HookInstall(hook, _existing(chained), moved=moved, changed=True)

@@ -9,6 +9,7 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
 from memory.errors import InvalidKey
+from memory.exchange import MAX_INT
 from memory.keys import RESERVED_ROOT
 from memory.store import Store
 
@@ -71,7 +72,7 @@ def add_memory_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
         prefix: Annotated[
             str, Field(description="Only keys starting with this, e.g. phase7/ (default: all).")
         ] = "",
-        limit: Annotated[int, Field(description="At most this many keys.", ge=1)] = 100,
+        limit: Annotated[int, Field(description="At most this many keys.", ge=1, le=MAX_INT)] = 100,
     ) -> list[dict[str, Any]]:
         """List keys (with values and versions) under a prefix, in key order: to see what
         other agents have stored about a phase or a topic."""
@@ -83,7 +84,8 @@ def add_memory_tools(server: MCPServer[Any], swarm: SwarmMCP) -> None:
     async def memory_history(
         key: Key,
         from_rev: Annotated[
-            int | None, Field(description="Only changes at or after this revision.", ge=0)
+            int | None,
+            Field(description="Only changes at or after this revision.", ge=0, le=MAX_INT),
         ] = None,
     ) -> list[dict[str, Any]]:
         """Every recorded change of a key, oldest first (who wrote what, when): to see how a

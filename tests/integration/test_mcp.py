@@ -187,6 +187,10 @@ async def test_memory_refusals(project: Project) -> None:
         assert "reserved for the coordinator" in reserved
         bad = await refused(client, "memory_get", key="p//x")
         assert "invalid key" in bad.lower()
+        # Over the largest integer the store holds: refused by the schema, not by SQLite.
+        huge = await client.call_tool("memory_history", {"key": "p/x", "from_rev": 2**63})
+        assert huge.is_error
+        assert "less than or equal to 9223372036854775807" in text(huge)
     assert project.value("p/x") == 1  # no refusal changed the store
 
 

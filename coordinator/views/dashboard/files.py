@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from coordinator.project import make_directories
 from coordinator.views.dashboard.render import render_dashboard
 from memory.store import Store
 
@@ -37,7 +38,7 @@ def write_atomic(path: Path, text: str) -> None:
     # Imported here: `swarm report` and the daemon load this module and may write no file.
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_directories(path.parent)
     try:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
