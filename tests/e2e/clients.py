@@ -187,7 +187,10 @@ class Client:
         elif self.name == "codex":
             codex_home = home / ".codex"
             codex_home.mkdir(parents=True, exist_ok=True)
-            (codex_home / "config.toml").write_text(codex_config(server, repo), encoding="utf-8")
+            config = codex_home / "config.toml"
+            # Written once: what Codex adds there (the hooks a person trusted) is kept.
+            if not config.exists():
+                config.write_text(codex_config(server, repo), encoding="utf-8")
             env |= {"CODEX_HOME": str(codex_home), "E2E_OPENAI_KEY": "sk-e2e-dummy"}
         else:
             settings = home / ".gemini" / "settings.json"
@@ -201,20 +204,29 @@ class Client:
             }
         return env
 
-    def argv(self, binary: Path, prompt: str, extra: Sequence[str] = ()) -> list[str]:
+    def argv(
+        self,
+        binary: Path,
+        prompt: str,
+        extra: Sequence[str] = (),
+        *,
+        bypass_hook_trust: bool = True,
+    ) -> list[str]:
         """The non-interactive command line, with the permissions to edit without asking;
         `extra` options (say Claude Code's `--mcp-config F --allowedTools T`) go before the
-        prompt."""
+        prompt. Codex runs a project's hooks only once a person has trusted them (see
+        `tests/e2e/test_codex_trust.py`); unless told otherwise its sessions here bypass
+        that."""
         if self.name == "claude":
             # acceptEdits, not --dangerously-skip-permissions: the latter refuses to run as root.
             return [str(binary), "--permission-mode", "acceptEdits", *extra, "-p", prompt]
         if self.name == "codex":
+            bypass = ["--dangerously-bypass-hook-trust"] if bypass_hook_trust else []
             return [
                 str(binary),
                 "exec",
                 "--dangerously-bypass-approvals-and-sandbox",
-                # Codex runs a project's hooks only once a person has reviewed them.
-                "--dangerously-bypass-hook-trust",
+                *bypass,
                 *extra,
                 prompt,
             ]
