@@ -63,8 +63,8 @@ def test_doctor_reports_untrusted_hooks_then_ok_then_a_changed_hook(
     assert "agent hooks     PROBLEMS" in untrusted.stdout
     assert "is not a trusted project" in untrusted.stdout
     assert (
-        "6 swarm hooks (SessionStart, UserPromptSubmit, PreToolUse, PostToolUse, Stop, "
-        "SessionEnd) in .codex/hooks.json not trusted in "
+        "8 swarm hooks (SessionStart, UserPromptSubmit, PreToolUse, PostToolUse, "
+        "SubagentStart, Stop, SubagentStop, SessionEnd) in .codex/hooks.json not trusted in "
         f"{codex_home / 'config.toml'}, so Codex skips them without a word; {step}"
     ) in untrusted.stdout
     assert "2 problem(s) found" in untrusted.stderr

@@ -31,7 +31,9 @@ CODEX_HASHES = {
     ),
     "pre_tool_use": "sha256:5ebd660c0418e5fca925d8c9e21d3285de5706dfa7e07d73844dfb96b13e6045",
     "post_tool_use": "sha256:0edd10089c5138b3224f948fc37fe8ccb2c072c98ce95963a3eb940527345dda",
+    "subagent_start": "sha256:e92f5186a8c44da18976715d78a8d12fa2d95c439ba96a56ab64e21b4b68c17e",
     "stop": "sha256:1d7f8d971807ef840ed25688a9d34da410e665e53a2225465b9b3895f1bd5374",
+    "subagent_stop": "sha256:ebe9a55be71deb99e78eadff356d471e96c34a02dd5f139240a4616afb63ba48",
     "session_end": "sha256:5973f4543c56ae8a5d866677fc7346f7276baa9f6b51007336bd6de1e129f913",
 }
 
@@ -107,7 +109,7 @@ def test_each_hook_is_trusted_untrusted_modified_or_off() -> None:
         },
     )
     statuses = [h.status for h in hook_statuses(hooks, config)]
-    assert statuses == [MODIFIED, DISABLED, UNTRUSTED, TRUSTED, TRUSTED, TRUSTED]
+    assert statuses == [MODIFIED, DISABLED, UNTRUSTED, *[TRUSTED] * (len(keys) - 3)]
 
 
 def test_a_project_is_trusted_under_any_spelling_of_its_root() -> None:
