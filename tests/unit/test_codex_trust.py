@@ -29,8 +29,8 @@ CODEX_HASHES = {
     "user_prompt_submit": (
         "sha256:5a4719e8b0566f9955f32d9e3ccba947583514908076d55e89e6da050b4b2b9d"
     ),
-    "pre_tool_use": "sha256:5ebd660c0418e5fca925d8c9e21d3285de5706dfa7e07d73844dfb96b13e6045",
-    "post_tool_use": "sha256:0edd10089c5138b3224f948fc37fe8ccb2c072c98ce95963a3eb940527345dda",
+    "pre_tool_use": "sha256:7fdf501814d63d261141d7823fe76528787ba40728068f2f78783728f71898d5",
+    "post_tool_use": "sha256:28ac9eae8c6d3d0b79a9582718b3c74f5abc7e74dc5415efe19c5ebbf64a8875",
     "subagent_start": "sha256:e92f5186a8c44da18976715d78a8d12fa2d95c439ba96a56ab64e21b4b68c17e",
     "stop": "sha256:1d7f8d971807ef840ed25688a9d34da410e665e53a2225465b9b3895f1bd5374",
     "subagent_stop": "sha256:ebe9a55be71deb99e78eadff356d471e96c34a02dd5f139240a4616afb63ba48",
@@ -85,7 +85,7 @@ def test_the_hash_follows_what_codex_hashes_and_nothing_else() -> None:
 
 
 def test_only_our_command_counts_and_keys_name_group_and_handler() -> None:
-    mine = command_group("swarm hooks codex", matcher="apply_patch", timeout=10)
+    mine = command_group("swarm hooks codex", matcher="apply_patch|Bash", timeout=10)
     theirs = command_group("./lint.sh", matcher="apply_patch")
     file = {"hooks": {"PreToolUse": [theirs, mine], "Stop": [{"hooks": [{"type": "prompt"}]}]}}
     [(key, event, current)] = our_hooks(file, SOURCE)
