@@ -47,11 +47,27 @@ def trusted_keys(config: Path, repo: Path) -> set[str]:
     }
 
 
+def processes_under(directory: Path) -> list[str]:
+    """The command lines of the running processes whose executable or arguments name a
+    path under `directory` (a client home: what a client left running there)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            words = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone, or not a process
+        line = " ".join(w.decode("utf-8", "replace") for w in words if w)
+        if str(directory) in line:
+            found.append(line)
+    return found
+
+
 def trust_all_in_codex(space: Workspace, home: Path, config: Path, hooks: int) -> None:
     """Start Codex's terminal UI in the repository as the user, choose "Trust all and
     continue" at its prompt, and wait until Codex has recorded every hook's trust."""
     env = space.client.env(home, space.server.url, space.repo) | {"TERM": "xterm-256color"}
-    terminal = Terminal([str(space.binary)], space.repo, env)
+    # --no-daemon: else the UI starts Codex's shared app-server, which outlives it.
+    terminal = Terminal([str(space.binary), "--no-daemon"], space.repo, env)
     try:
         terminal.wait_for(TRUST_ALL)
         assert f"{hooks} hooks are new or changed" in terminal.text(), terminal.text()
@@ -61,6 +77,7 @@ def trust_all_in_codex(space: Workspace, home: Path, config: Path, hooks: int) -
         terminal.wait_for(lambda: len(trusted_keys(config, space.repo)) == hooks)
     finally:
         terminal.close()
+    assert processes_under(home) == []  # nothing of the UI's outlives it
 
 
 def test_codex_skips_untrusted_hooks_until_the_user_trusts_them_in_codex(
