@@ -47,6 +47,8 @@ EVENT_TYPES = frozenset(
         "conflict",
         "conflict_resolved",
         "observation",
+        "worktree_created",
+        "worktree_removed",
     }
 )
 

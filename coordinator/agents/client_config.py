@@ -27,6 +27,8 @@ from memory.errors import SwarmError
 
 #: Seconds Claude Code and Codex give a hook before giving up on it.
 TIMEOUT_SECONDS = 10
+#: Codex's longest SessionEnd timeout, in seconds.
+CODEX_SESSION_END_SECONDS = 3
 #: The same for Gemini CLI, whose hook timeouts are in milliseconds.
 TIMEOUT_MS = 10_000
 
@@ -89,9 +91,12 @@ def claude_settings() -> AgentSettings:
         ".claude/settings.json",
         {
             "SessionStart": plain,
+            "SubagentStart": plain,
             "UserPromptSubmit": plain,
             "PreToolUse": [command_group(command, matcher=edits, timeout=TIMEOUT_SECONDS)],
             "PostToolUse": [command_group(command, matcher=edits, timeout=TIMEOUT_SECONDS)],
+            "PostToolBatch": plain,
+            "CwdChanged": plain,
             "Stop": plain,
             "SubagentStop": plain,
             "SessionEnd": plain,
@@ -112,8 +117,11 @@ def codex_settings() -> AgentSettings:
             "UserPromptSubmit": plain,
             "PreToolUse": [command_group(command, matcher=edits, timeout=TIMEOUT_SECONDS)],
             "PostToolUse": [command_group(command, matcher=edits, timeout=TIMEOUT_SECONDS)],
+            "SubagentStart": plain,
             "Stop": plain,
-            "SessionEnd": plain,
+            "SubagentStop": plain,
+            # Codex cuts a SessionEnd hook to 3 s, warning at every start when it is longer.
+            "SessionEnd": [command_group(command, timeout=CODEX_SESSION_END_SECONDS)],
         },
     )
 

@@ -1,4 +1,5 @@
-"""`swarm doctor`: is the store sound, and are the coordinator's records coherent."""
+"""`swarm doctor`: is the store sound, are the coordinator's records coherent, and will the
+agent clients run the hooks `swarm init` installed."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ from coordinator.cli.common import CliState, emit_json, pass_state
 @pass_state
 def doctor_command(state: CliState, quick: bool, as_json: bool) -> None:
     """Check the store: SQLite integrity, application id, schema version, values that do
-    not decode, and orphaned or holderless coordinator records. Exit 1 on any problem."""
-    from coordinator.views.doctor import record_problems
+    not decode, and orphaned or holderless coordinator records; and that Codex trusts the
+    swarm hooks of the repository. Exit 1 on any problem."""
+    import os
+
+    from coordinator.project import project_root_for
+    from coordinator.views.doctor import agent_hook_problems, record_problems
     from memory.errors import SwarmError
     from memory.health import check_store
     from memory.sql import SCHEMA_VERSION
@@ -24,6 +29,7 @@ def doctor_command(state: CliState, quick: bool, as_json: bool) -> None:
     if health.sound:
         with state.open_store() as store:
             records = record_problems(store.list_prefix("swarm/"), store.clock())
+    hooks = agent_hook_problems(project_root_for(state.db_path), os.environ)
     if as_json:
         emit_json(
             {
@@ -32,6 +38,7 @@ def doctor_command(state: CliState, quick: bool, as_json: bool) -> None:
                 "schema_version": health.schema_version,
                 "store_problems": list(health.problems),
                 "record_problems": records,
+                "agent_hook_problems": hooks or [],
             }
         )
     else:
@@ -46,6 +53,10 @@ def doctor_command(state: CliState, quick: bool, as_json: bool) -> None:
             click.echo(f"records         {'ok' if not records else 'PROBLEMS'}")
             for line in records:
                 click.echo(f"  - {line}")
-    found = len(health.problems) + len(records)
+        if hooks is not None:
+            click.echo(f"agent hooks     {'ok' if not hooks else 'PROBLEMS'}")
+            for line in hooks:
+                click.echo(f"  - {line}")
+    found = len(health.problems) + len(records) + len(hooks or [])
     if found:
         raise SwarmError(f"{health.path}: {found} problem(s) found")

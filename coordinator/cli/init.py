@@ -166,6 +166,8 @@ def _install_agent_hooks(db_path: Path, agents: list[str]) -> None:
         same_file = hooks.path == root / mcp_config_for(agent).path
         mcp = install_mcp_server(root, agent, backup=not (same_file and hooks.changed))
         _report(root, mcp, "the swarm MCP server")
+        if agent == "codex":
+            _report_codex_trust(root)
 
 
 def _report(root: Path, done: Installed, what: str) -> None:
@@ -177,3 +179,18 @@ def _report(root: Path, done: Installed, what: str) -> None:
         click.echo(f"{done.agent}: added {what} to {where}{kept}")
     else:
         click.echo(f"{done.agent}: {where} already has {what}")
+
+
+def _report_codex_trust(root: Path) -> None:
+    """Say so when Codex will not run the hooks yet, and the one step that makes it."""
+    import os
+
+    from coordinator.agents.codex_trust import TRUST_STEP, read_codex_trust
+
+    trust = read_codex_trust(root, os.environ)
+    if trust is None or trust.runs:
+        return
+    click.echo(
+        "codex: Codex runs these hooks only once you trust them, and until then skips "
+        f"them without a word: {TRUST_STEP.format(root=trust.root)}"
+    )

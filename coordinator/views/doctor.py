@@ -1,11 +1,14 @@
 """`swarm doctor`'s rule for the coordinator's own records: which are malformed, orphaned
 (the task they name is gone) or holderless (no lease, so nothing will ever release them).
 A claim of an agent that never registered is not a problem: its lease still runs out.
-A pure function of the records and `now`; the store's own health is `memory.health`."""
+A pure function of the records and `now`; the store's own health is `memory.health`.
+Also what keeps an agent client from running the swarm hooks `swarm init` installed
+(Codex's hook trust, `coordinator.agents.codex_trust`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from coordinator import layout
 from coordinator.claims.grants import Claim, Request, path_hash
@@ -52,3 +55,13 @@ def _claim_problems(record: Record) -> list[str]:
             "--force`)"
         )
     return problems
+
+
+def agent_hook_problems(root: Path, environ: Mapping[str, str]) -> list[str] | None:
+    """One line per swarm hook of the repository at `root` that its agent client will not
+    run (Codex: an untrusted project, hooks not trusted or trusted for another hash,
+    hooks turned off); None when no client there has hooks that need trusting."""
+    from coordinator.agents.codex_trust import read_codex_trust
+
+    trust = read_codex_trust(root, environ)
+    return None if trust is None else trust.problems()

@@ -6,6 +6,14 @@ tool_name, tool_input and tool_use_id (PostToolUse also tool_response); events f
 subagent add agent_id and agent_type. A tool call is refused with
 `hookSpecificOutput.permissionDecision: "deny"` and exit 0; context reaches the model as
 `hookSpecificOutput.additionalContext`. Exit 1 is a non-blocking error, exit 2 a block.
+
+Newer events (measured on 2.1.337): SubagentStart (agent_id, agent_type; its context goes
+to the subagent), PostToolBatch (once after a batch of tool calls, before the next model
+request: tool_calls, each result as the text the model saw, refused and failed calls
+alike, which is why edits are recorded on PostToolUse, fired only for calls that
+succeeded), CwdChanged (old_cwd, new_cwd; later payloads carry the new cwd), and
+WorktreeCreate (name; the worktree's path answered on stdout) and WorktreeRemove
+(worktree_path), for which see `hooks.adapters.worktrees`.
 """
 
 from __future__ import annotations
@@ -29,6 +37,11 @@ from hooks.adapters.invocation import (
     unread_context,
 )
 
+TYPE_CHECKING = False  # not typing's: hooks do not import typing (see memory.tuples)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
 #: The shell tools, whose tool_input.command is judged for the files it writes (Codex
 #: names its shell tool `Bash` in hooks too).
 SHELL_TOOLS = frozenset({"Bash"})
@@ -42,22 +55,28 @@ EDIT_TOOLS = {
 
 
 class ClaudeCode(Adapter):
-    """Claude Code's events: SessionStart, UserPromptSubmit, PreToolUse, PostToolUse,
-    SessionEnd (releases the session's claims and its subagents'), Stop and SubagentStop
-    (releases that subagent's claims). Codex CLI speaks the same protocol."""
+    """Claude Code's events: SessionStart and SubagentStart (registers the session's agent
+    or the subagent, and tells it its task, files and notifications), UserPromptSubmit and
+    PostToolBatch (new notifications), PreToolUse, PostToolUse, SessionEnd (releases the
+    session's claims and its subagents'), Stop and SubagentStop (releases that subagent's
+    claims), CwdChanged, WorktreeCreate and WorktreeRemove. Codex CLI speaks the same
+    protocol."""
 
     name = "claude"
     subagent_field = "agent_id"
     tool_events = frozenset({"PreToolUse"})
-    stop_events = frozenset({"Stop", "SubagentStop"})
+    # Exit 2 on PostToolBatch stops the agentic loop: more than a refusal, so never sent.
+    stop_events = frozenset({"Stop", "SubagentStop", "PostToolBatch"})
 
     def handle(self, hook: Hook) -> Outcome:
         """Act on one Claude Code event."""
         event = hook.event
-        if event == "SessionStart":
+        if event in ("SessionStart", "SubagentStart"):
             return self.context(event, session_context(hook))
-        if event == "UserPromptSubmit":
+        if event in ("UserPromptSubmit", "PostToolBatch"):
             return self.context(event, unread_context(hook))
+        if event in ("CwdChanged", "WorktreeCreate", "WorktreeRemove"):
+            return self.workplace(hook)
         if event in ("PreToolUse", "PostToolUse"):
             return self.tool(hook)
         if event == "SessionEnd":
@@ -99,6 +118,23 @@ class ClaudeCode(Adapter):
             reason = before_shell(hook, command)
             return SILENT if reason is None else self.deny(hook.event, reason)
         return self.context(hook.event, conflicts_context(after_shell(hook, command)))
+
+    def workplace(self, hook: Hook) -> Outcome:
+        """Where the agent works: CwdChanged, WorktreeCreate, WorktreeRemove."""
+        from hooks.adapters import worktrees
+
+        if hook.event == "CwdChanged":
+            worktrees.moved(hook)
+        elif hook.event == "WorktreeCreate":
+            return Outcome(worktrees.create_worktree(hook) + "\n")
+        else:
+            worktrees.remove_worktree(hook)
+        return SILENT
+
+    def cwd_of(self, payload: Mapping[str, Any]) -> str | None:
+        """The working directory: CwdChanged's new one, else the payload's `cwd`."""
+        new = payload.get("new_cwd") if payload.get("hook_event_name") == "CwdChanged" else None
+        return new if isinstance(new, str) and new else super().cwd_of(payload)
 
     def edited_paths(self, hook: Hook) -> list[str]:
         """The files the tool call edits (none for tools that edit no file)."""

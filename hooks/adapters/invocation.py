@@ -134,6 +134,13 @@ class Hook:
             self._store = open_store(path, actor=self.agent)
         return self._store
 
+    def finds_store(self) -> bool:
+        """Whether a store governs this invocation (`--db`, `SWARM_DB`, or one at or
+        above the working directory) rather than only the place one would be made."""
+        from coordinator.project import nearest_store
+
+        return bool(self._db_flag or self.environ.get("SWARM_DB") or nearest_store(self.cwd))
+
     def close(self) -> None:
         """Close the store if it was opened."""
         if self._store is not None:

@@ -12,6 +12,7 @@ name the agent and find the store themselves.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -23,10 +24,10 @@ from pathlib import Path
 
 from tests.e2e.fake_model import ToolCall, Turn
 
-#: The pinned releases (the ones issue 13 was measured with). Bump them together with a run
-#: of `scripts/e2e`.
+#: The pinned releases: the newest of each when issue 21 was worked on (all 10 tests passed
+#: with them). Bump them together with a run of `scripts/e2e`.
 PACKAGES = {
-    "claude": ("@anthropic-ai/claude-code", "2.1.197"),
+    "claude": ("@anthropic-ai/claude-code", "2.1.337"),
     "codex": ("@openai/codex", "0.171.0"),
     "gemini": ("@google/gemini-cli", "0.61.0"),
 }
@@ -38,13 +39,61 @@ MCP_CODEX_MODEL = "gpt-4.1"
 SWARM_BIN = Path(sys.executable).parent
 
 
+#: Set (to 1) by `scripts/e2e --latest`: run against the newest release of each client.
+LATEST_ENV = "SWARM_E2E_LATEST"
+
+
+def latest() -> bool:
+    """Whether this run is against the newest releases (`scripts/e2e --latest`)."""
+    return os.environ.get(LATEST_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def cache_dir() -> Path:
-    """Where the CLIs are installed: SWARM_E2E_CACHE, else ~/.cache/swarm-e2e/npm."""
+    """Where the CLIs are installed: SWARM_E2E_CACHE, else ~/.cache/swarm-e2e/npm (the
+    pinned releases) or ~/.cache/swarm-e2e/latest (the newest, so that a `--latest` run
+    never replaces the pinned ones)."""
     explicit = os.environ.get("SWARM_E2E_CACHE")
     if explicit:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "swarm-e2e" / "npm"
+    return Path(base) / "swarm-e2e" / ("latest" if latest() else "npm")
+
+
+def npm() -> str:
+    """The npm executable; RuntimeError when there is none."""
+    found = shutil.which("npm")
+    if found is None:
+        raise RuntimeError("npm is not on PATH: the end-to-end suite needs Node.js and npm")
+    return found
+
+
+def newest_version(package: str) -> str:
+    """The version the npm registry tags `latest` for `package` (`npm view PKG version`)."""
+    proc = subprocess.run(
+        [npm(), "view", package, "version"],
+        check=True,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    return proc.stdout.strip()
+
+
+@functools.cache
+def wanted() -> dict[str, tuple[str, str]]:
+    """The package and version of each client this run uses: the pins, or with
+    SWARM_E2E_LATEST the newest release of each (asked of the registry once a run)."""
+    if not latest():
+        return dict(PACKAGES)
+    return {name: (package, newest_version(package)) for name, (package, _) in PACKAGES.items()}
+
+
+def describe(versions: dict[str, tuple[str, str]]) -> str:
+    """One line naming each client's version, and whether they are the pins or the newest."""
+    listed = ", ".join(f"{package} {version}" for package, version in versions.values())
+    kind = "the newest on the npm registry" if latest() else "pinned"
+    return f"agent CLIs ({kind}): {listed}"
 
 
 def installed_version(prefix: Path, package: str) -> str | None:
@@ -56,24 +105,25 @@ def installed_version(prefix: Path, package: str) -> str | None:
         return None
 
 
-def install_clients(prefix: Path) -> dict[str, Path]:
-    """Install the pinned CLIs under `prefix` unless they already are (under a lock, so
-    that concurrent runs share one cache); returns each client's executable."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError("npm is not on PATH: the end-to-end suite needs Node.js and npm")
+def install_clients(
+    prefix: Path, versions: dict[str, tuple[str, str]] | None = None
+) -> dict[str, Path]:
+    """Install the CLIs (`versions`, default the pins) under `prefix` unless they already
+    are (under a lock, so that concurrent runs share one cache); returns each client's
+    executable."""
+    versions = PACKAGES if versions is None else versions
     prefix.mkdir(parents=True, exist_ok=True)
     with (prefix / ".install.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         missing = [
             f"{package}@{version}"
-            for package, version in PACKAGES.values()
+            for package, version in versions.values()
             if installed_version(prefix, package) != version
         ]
         if missing:
             subprocess.run(
                 [
-                    npm,
+                    npm(),
                     "install",
                     "--prefix",
                     str(prefix),
@@ -87,7 +137,7 @@ def install_clients(prefix: Path) -> dict[str, Path]:
                 stdin=subprocess.DEVNULL,
                 timeout=600,
             )
-    return {name: prefix / "node_modules" / ".bin" / BINARIES[name] for name in PACKAGES}
+    return {name: prefix / "node_modules" / ".bin" / BINARIES[name] for name in versions}
 
 
 def base_env(home: Path, proxy: str) -> dict[str, str]:
@@ -137,7 +187,10 @@ class Client:
         elif self.name == "codex":
             codex_home = home / ".codex"
             codex_home.mkdir(parents=True, exist_ok=True)
-            (codex_home / "config.toml").write_text(codex_config(server, repo), encoding="utf-8")
+            config = codex_home / "config.toml"
+            # Written once: what Codex adds there (the hooks a person trusted) is kept.
+            if not config.exists():
+                config.write_text(codex_config(server, repo), encoding="utf-8")
             env |= {"CODEX_HOME": str(codex_home), "E2E_OPENAI_KEY": "sk-e2e-dummy"}
         else:
             settings = home / ".gemini" / "settings.json"
@@ -151,20 +204,29 @@ class Client:
             }
         return env
 
-    def argv(self, binary: Path, prompt: str, extra: Sequence[str] = ()) -> list[str]:
+    def argv(
+        self,
+        binary: Path,
+        prompt: str,
+        extra: Sequence[str] = (),
+        *,
+        bypass_hook_trust: bool = True,
+    ) -> list[str]:
         """The non-interactive command line, with the permissions to edit without asking;
         `extra` options (say Claude Code's `--mcp-config F --allowedTools T`) go before the
-        prompt."""
+        prompt. Codex runs a project's hooks only once a person has trusted them (see
+        `tests/e2e/test_codex_trust.py`); unless told otherwise its sessions here bypass
+        that."""
         if self.name == "claude":
             # acceptEdits, not --dangerously-skip-permissions: the latter refuses to run as root.
             return [str(binary), "--permission-mode", "acceptEdits", *extra, "-p", prompt]
         if self.name == "codex":
+            bypass = ["--dangerously-bypass-hook-trust"] if bypass_hook_trust else []
             return [
                 str(binary),
                 "exec",
                 "--dangerously-bypass-approvals-and-sandbox",
-                # Codex runs a project's hooks only once a person has reviewed them.
-                "--dangerously-bypass-hook-trust",
+                *bypass,
                 *extra,
                 prompt,
             ]

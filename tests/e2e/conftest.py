@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.clients import CLIENTS, cache_dir, install_clients
+from tests.e2e.clients import CLIENTS, cache_dir, describe, install_clients, wanted
 from tests.e2e.fake_model import FakeModel, FakeModelServer
 from tests.e2e.workspace import Workspace, make_workspace
 
@@ -38,10 +38,16 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Which release of each client the run uses (the pins, or with `--latest` the newest)."""
+    return describe(wanted()) if _asked_for(config) else None
+
+
 @pytest.fixture(scope="session")
 def binaries() -> dict[str, Path]:
-    """The pinned agent CLIs, installed from the npm registry into the shared cache."""
-    return install_clients(cache_dir())
+    """The agent CLIs (pinned, or the newest with SWARM_E2E_LATEST), installed from the npm
+    registry into the shared cache."""
+    return install_clients(cache_dir(), wanted())
 
 
 @pytest.fixture

@@ -76,15 +76,25 @@ class Workspace:
     sessions: list[Session] = field(default_factory=list)
     daemons: list[DaemonProcess] = field(default_factory=list)
 
-    def start(self, name: str, prompt: str, *extra: str) -> Session:
+    def start(
+        self,
+        name: str,
+        prompt: str,
+        *extra: str,
+        home: Path | None = None,
+        bypass_hook_trust: bool = True,
+    ) -> Session:
         """Start a session of the client in the repository, with `prompt` (and `extra`
-        command-line options)."""
-        home = self.home / name
-        home.mkdir(parents=True)
+        command-line options), in a home of its own unless given `home` (a user's, kept
+        between sessions)."""
+        if home is None:
+            home = self.home / name
+            home.mkdir(parents=True)
         log = self.home / f"{name}.log"
+        argv = self.client.argv(self.binary, prompt, extra, bypass_hook_trust=bypass_hook_trust)
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                self.client.argv(self.binary, prompt, extra),
+                argv,
                 cwd=self.repo,
                 env=self.client.env(home, self.server.url, self.repo),
                 stdin=subprocess.DEVNULL,
@@ -115,8 +125,9 @@ class Workspace:
         """Wait until `task` has `status`."""
         wait_until(lambda: self.status(task) == status, timeout, 0.05, f"{task} to be {status}")
 
-    def swarm(self, *args: str) -> str:
-        """Run `swarm ARGS` in the repository as an operator would; its stdout."""
+    def swarm(self, *args: str, env: dict[str, str] | None = None, code: int = 0) -> str:
+        """Run `swarm ARGS` in the repository as an operator would (with `env` added to
+        the environment); its stdout, once it has exited with `code`."""
         proc = subprocess.run(
             [str(SWARM_BIN / "swarm"), *args],
             cwd=self.repo,
@@ -124,9 +135,9 @@ class Workspace:
             text=True,
             timeout=60,
             check=False,
-            env=self.operator_env(),
+            env={**self.operator_env(), **(env or {})},
         )
-        assert proc.returncode == 0, f"swarm {' '.join(args)}: {proc.stderr}"
+        assert proc.returncode == code, f"swarm {' '.join(args)}: {proc.stdout}{proc.stderr}"
         return proc.stdout
 
     def claims(self) -> list[dict[str, Any]]:

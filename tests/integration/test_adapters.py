@@ -638,9 +638,12 @@ def test_init_claude_writes_the_documented_configuration(project: Project) -> No
     hooks = settings["hooks"]
     assert set(hooks) == {
         "SessionStart",
+        "SubagentStart",
         "UserPromptSubmit",
         "PreToolUse",
         "PostToolUse",
+        "PostToolBatch",
+        "CwdChanged",
         "Stop",
         "SubagentStop",
         "SessionEnd",

@@ -99,9 +99,12 @@ def test_each_agent_has_its_documented_file_and_events() -> None:
             sorted(
                 [
                     "SessionStart",
+                    "SubagentStart",
                     "UserPromptSubmit",
                     "PreToolUse",
                     "PostToolUse",
+                    "PostToolBatch",
+                    "CwdChanged",
                     "Stop",
                     "SubagentStop",
                     "SessionEnd",
@@ -113,10 +116,12 @@ def test_each_agent_has_its_documented_file_and_events() -> None:
             sorted(
                 [
                     "SessionStart",
+                    "SubagentStart",
                     "UserPromptSubmit",
                     "PreToolUse",
                     "PostToolUse",
                     "Stop",
+                    "SubagentStop",
                     "SessionEnd",
                 ]
             ),
